@@ -1,0 +1,4 @@
+//! Pure functions over plain data: no I/O, no clock, no kube client, no terminal.
+
+pub mod helm_storage;
+pub mod inventory;

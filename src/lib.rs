@@ -1,0 +1,7 @@
+//! fluxdeck: a terminal UI for Flux CD.
+//!
+//! - [`domain`]: pure functions over plain data (tree, health, dependencies, Helm storage, diffs).
+//! - [`sim`]: the simulated cluster (Kubernetes API server on loopback with Flux behaviour).
+
+pub mod domain;
+pub mod sim;

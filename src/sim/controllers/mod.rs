@@ -1,0 +1,1 @@
+//! Flux controller behaviour of the simulated cluster.

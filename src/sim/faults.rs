@@ -1,0 +1,92 @@
+//! Fault injection and the permission policy of the simulated API server. A scenario sets
+//! the initial faults; tests change them at run time through [`Faults`].
+
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+
+/// A rule that answers `403 Forbidden` (and denies SelfSubjectAccessReviews).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForbiddenRule {
+    /// Resource plural, optionally with its group: `secrets`, `helmreleases.helm.toolkit.fluxcd.io`.
+    pub resource: String,
+    /// Only in this namespace (all namespaces when absent).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Only these verbs (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`); all when empty.
+    #[serde(default)]
+    pub verbs: Vec<String>,
+}
+
+/// Faults the server injects.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Added latency per request, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Close every watch stream after this many seconds.
+    #[serde(default)]
+    pub close_watches_every_seconds: Option<u64>,
+    /// Answer every watch with a `410 Gone` ERROR event.
+    #[serde(default)]
+    pub watch_gone: bool,
+    /// Fraction (0.0 to 1.0) of requests answered with `500 Internal Server Error`.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Permission policy: requests matching a rule get `403 Forbidden`.
+    #[serde(default)]
+    pub forbidden: Vec<ForbiddenRule>,
+}
+
+/// The live, changeable fault settings shared by the server's request handlers.
+#[derive(Debug, Default)]
+pub struct Faults {
+    spec: RwLock<FaultSpec>,
+}
+
+impl Faults {
+    pub fn new(spec: FaultSpec) -> Self {
+        Self {
+            spec: RwLock::new(spec),
+        }
+    }
+
+    pub fn get(&self) -> FaultSpec {
+        self.spec.read().clone()
+    }
+
+    pub fn set(&self, spec: FaultSpec) {
+        *self.spec.write() = spec;
+    }
+
+    /// Change the settings in place.
+    pub fn update(&self, f: impl FnOnce(&mut FaultSpec)) {
+        f(&mut self.spec.write());
+    }
+
+    /// Whether `verb` on `resource` (plural, group) in `namespace` is forbidden.
+    pub fn is_forbidden(
+        &self,
+        verb: &str,
+        group: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> bool {
+        self.spec.read().forbidden.iter().any(|r| {
+            let (rp, rg) = r
+                .resource
+                .split_once('.')
+                .unwrap_or((r.resource.as_str(), ""));
+            rp == plural
+                && (rg.is_empty() || rg == group)
+                && (r.verbs.is_empty() || r.verbs.iter().any(|v| v == verb))
+                && match (&r.namespace, namespace) {
+                    (None, _) => true,
+                    (Some(a), Some(b)) => a == b,
+                    // A cluster-wide request touches every namespace, so a namespace rule denies it.
+                    (Some(_), None) => true,
+                }
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! The simulated cluster: a Kubernetes API server on loopback with Flux controller
+//! behaviour. It is the embedded default of `fluxdeck demo`, the target of integration and
+//! end-to-end tests and the bench for scale. It never imports `app`, `ui` or `actions`.
+//!
+//! - [`store`]: objects, resourceVersions, watch fan-out.
+//! - [`registry`]: served resource types (discovery, routing, Table columns).
+//! - [`server`]: the HTTP API (JSON only).
+//! - [`faults`]: fault injection and the permission policy.
+//! - [`controllers`]: Flux behaviour (sources, Kustomizations, HelmReleases, workloads, events).
+//! - [`scenario`]: embedded and user scenarios.
+
+pub mod controllers;
+pub mod faults;
+pub mod registry;
+pub mod scenario;
+pub mod server;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Scenarios: the objects, charts and timeline the simulated cluster starts from.
