@@ -1,4 +1,5 @@
 //! Pure functions over plain data: no I/O, no clock, no kube client, no terminal.
 
+pub mod health;
 pub mod helm_storage;
 pub mod inventory;
