@@ -4,4 +4,5 @@
 //! - [`sim`]: the simulated cluster (Kubernetes API server on loopback with Flux behaviour).
 
 pub mod domain;
+pub mod kube;
 pub mod sim;

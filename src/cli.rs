@@ -1,0 +1,167 @@
+//! Command-line interface: the TUI (default), `demo`, `sim`, `tree`, `status` and `why`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A terminal UI for Flux CD: the live tree of Kustomizations, HelmReleases and the objects
+/// they manage, with health, dependencies, diffs and safe actions.
+///
+/// Without a subcommand, fluxdeck opens the TUI on the current kube context.
+#[derive(Debug, Parser)]
+#[command(name = "fluxdeck", version, after_help = after_help())]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+fn after_help() -> String {
+    format!(
+        "Logs are written to {} (override with --log-file; level with FLUXDECK_LOG).\n\
+         Config is read from {}.",
+        crate::runtime::logging::default_log_path().display(),
+        crate::config::default_config_path()
+            .map_or_else(|| "(no config directory)".to_string(), |p| p.display().to_string())
+    )
+}
+
+/// Flags shared by the TUI and the commands that talk to a cluster.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kube context to use (default: the current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Only show objects in this namespace (default: all namespaces).
+    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// Start read-only: no action can write to the cluster, and it cannot be switched off in-session.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// Theme: dark, light, high-contrast, mono, or a YAML file overriding part of a theme.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+
+    /// Use ASCII glyphs and tree lines instead of Unicode.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+
+    /// Write logs to this file instead of the default state directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    /// Read the config from this file instead of the default location.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the simulated cluster in-process and open the TUI on it.
+    Demo(DemoArgs),
+    /// Run the simulated cluster (a Kubernetes API server on loopback with Flux behaviour).
+    Sim(SimArgs),
+    /// Print the tree of Kustomizations, HelmReleases and managed objects with their states.
+    Tree(TreeArgs),
+    /// Print the unhealthy Flux objects; exit 0 when all are healthy, 1 when any is failing, 2 on errors.
+    Status(OutputArgs),
+    /// Print why a Kustomization or HelmRelease is not ready: the dependency chain to the root cause.
+    Why(WhyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Scenario: an embedded name (demo, scale:hr=N,ks=M, ...) or a scenario YAML file.
+    #[arg(long, default_value = "demo", value_name = "NAME|FILE")]
+    pub scenario: String,
+
+    /// How much faster than real time the simulated controllers run.
+    #[arg(long, default_value_t = 30.0, value_name = "X")]
+    pub speed: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on; loopback only. Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Scenario: an embedded name (demo, scale:hr=N,ks=M, ...) or a scenario YAML file.
+    #[arg(long, default_value = "demo", value_name = "NAME|FILE")]
+    pub scenario: String,
+
+    /// Write a kubeconfig pointing at the server (context `fluxdeck-sim`) to this path.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig_out: Option<PathBuf>,
+
+    /// Append one line per request (time, method, path, content type, user agent, status).
+    #[arg(long, value_name = "PATH")]
+    pub access_log: Option<PathBuf>,
+
+    /// How much faster than real time the simulated controllers run.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub speed: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The object: KIND/NAMESPACE/NAME, KIND is helmrelease|hr or kustomization|ks.
+    #[arg(value_name = "KIND/NAMESPACE/NAME")]
+    pub object: String,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_subcommands() {
+        let cli = Cli::try_parse_from(["fluxdeck", "tree", "-o", "json", "--ascii", "-n", "apps"])
+            .unwrap();
+        assert!(cli.global.ascii);
+        assert_eq!(cli.global.namespace.as_deref(), Some("apps"));
+        match cli.command {
+            Some(Command::Tree(t)) => assert_eq!(t.out.output, OutputFormat::Json),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

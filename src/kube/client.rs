@@ -1,0 +1,173 @@
+//! Connecting to a cluster: kubeconfig and context selection, and a first request that proves
+//! the server is reachable and accepts our credentials, so problems are reported before the
+//! TUI takes over the terminal.
+
+use std::path::Path;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+/// A working connection to a cluster.
+#[derive(Clone)]
+pub struct Connection {
+    pub client: Client,
+    /// The kube context in use (`in-cluster` when running inside a Pod).
+    pub context: String,
+    /// The API server URL.
+    pub server: String,
+    /// The server's version (`gitVersion`).
+    pub version: String,
+}
+
+/// Why fluxdeck could not connect. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no kubeconfig found ({0}); set KUBECONFIG, pass --kubeconfig, or try `fluxdeck demo`")]
+    NoConfig(String),
+    #[error("cannot read kubeconfig {path}: {message}")]
+    BadKubeconfig { path: String, message: String },
+    #[error("context \"{context}\" not found in the kubeconfig; available: {available}")]
+    UnknownContext { context: String, available: String },
+    #[error("invalid cluster configuration for context \"{context}\": {message}")]
+    BadConfig { context: String, message: String },
+    #[error("cannot reach the API server {server}: {message}")]
+    Unreachable { server: String, message: String },
+    #[error("TLS error talking to {server}: {message}")]
+    Tls { server: String, message: String },
+    #[error("the API server {server} rejected our credentials ({code}): {message}")]
+    Unauthorized {
+        server: String,
+        code: u16,
+        message: String,
+    },
+}
+
+/// Load the kubeconfig (explicit path, else $KUBECONFIG / ~/.kube/config, else in-cluster),
+/// pick the context and build a client. Does not contact the server.
+pub async fn configure(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<(Config, String), ConnectError> {
+    let kc = match kubeconfig {
+        Some(path) => {
+            Some(
+                Kubeconfig::read_from(path).map_err(|e| ConnectError::BadKubeconfig {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?,
+            )
+        }
+        None => match Kubeconfig::read() {
+            Ok(kc) => Some(kc),
+            Err(read_err) => {
+                if context.is_none()
+                    && let Ok(cfg) = Config::incluster()
+                {
+                    return Ok((cfg, "in-cluster".to_string()));
+                }
+                return Err(ConnectError::NoConfig(read_err.to_string()));
+            }
+        },
+    };
+    let Some(kc) = kc else {
+        return Err(ConnectError::NoConfig("empty".into()));
+    };
+    let name = match context {
+        Some(c) => c.to_string(),
+        None => kc.current_context.clone().unwrap_or_default(),
+    };
+    if !kc.contexts.iter().any(|c| c.name == name) {
+        let available: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(ConnectError::UnknownContext {
+            context: if name.is_empty() {
+                "(no current-context)".into()
+            } else {
+                name
+            },
+            available: if available.is_empty() {
+                "none".into()
+            } else {
+                available.join(", ")
+            },
+        });
+    }
+    let opts = KubeConfigOptions {
+        context: Some(name.clone()),
+        ..Default::default()
+    };
+    let cfg = Config::from_custom_kubeconfig(kc, &opts)
+        .await
+        .map_err(|e| ConnectError::BadConfig {
+            context: name.clone(),
+            message: e.to_string(),
+        })?;
+    Ok((cfg, name))
+}
+
+/// Build a client for the context and check that the server answers.
+pub async fn connect(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<Connection, ConnectError> {
+    let (cfg, context) = configure(kubeconfig, context).await?;
+    connect_with(cfg, context).await
+}
+
+/// Build a client from a ready config and check that the server answers.
+pub async fn connect_with(cfg: Config, context: String) -> Result<Connection, ConnectError> {
+    let server = cfg.cluster_url.to_string();
+    let client = Client::try_from(cfg).map_err(|e| classify(&server, e))?;
+    let info = client
+        .apiserver_version()
+        .await
+        .map_err(|e| classify(&server, e))?;
+    Ok(Connection {
+        client,
+        context,
+        server: server.trim_end_matches('/').to_string(),
+        version: info.git_version,
+    })
+}
+
+fn classify(server: &str, e: kube::Error) -> ConnectError {
+    let server = server.trim_end_matches('/').to_string();
+    match e {
+        kube::Error::Api(s) if s.code == 401 || s.code == 403 => ConnectError::Unauthorized {
+            server,
+            code: s.code,
+            message: s.message,
+        },
+        kube::Error::RustlsTls(err) => ConnectError::Tls {
+            server,
+            message: err.to_string(),
+        },
+        kube::Error::TlsRequired => ConnectError::Tls {
+            server,
+            message: "the server requires TLS".into(),
+        },
+        kube::Error::Auth(err) => ConnectError::Unauthorized {
+            server,
+            code: 401,
+            message: err.to_string(),
+        },
+        other => ConnectError::Unreachable {
+            server,
+            message: error_chain(&other),
+        },
+    }
+}
+
+/// The error and its sources on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}

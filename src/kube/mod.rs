@@ -1,0 +1,6 @@
+//! The only place that talks to the Kubernetes API: connection, discovery, reflector-backed
+//! watches with their health.
+
+pub mod client;
+pub mod discovery;
+pub mod watch;
