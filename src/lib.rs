@@ -3,6 +3,7 @@
 //! - [`domain`]: pure functions over plain data (tree, health, dependencies, Helm storage, diffs).
 //! - [`sim`]: the simulated cluster (Kubernetes API server on loopback with Flux behaviour).
 
+pub mod app;
 pub mod domain;
 pub mod sim;
 pub mod theme;
