@@ -4,6 +4,7 @@
 //! - [`sim`]: the simulated cluster (Kubernetes API server on loopback with Flux behaviour).
 
 pub mod app;
+pub mod config;
 pub mod domain;
 pub mod sim;
 pub mod theme;
