@@ -6,5 +6,6 @@
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod runtime;
 pub mod sim;
 pub mod theme;
