@@ -328,3 +328,48 @@ fn help_rows_are_grouped_by_layer() {
     assert_eq!(quit.keys, "q, ctrl-c");
     assert_eq!(quit.layer.title(), "Global");
 }
+
+mod roundtrip {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_code() -> impl Strategy<Value = KeyCode> {
+        prop_oneof![
+            any::<char>()
+                .prop_filter("printable", |c| !c.is_control())
+                .prop_map(KeyCode::Char),
+            (1u8..=24).prop_map(KeyCode::F),
+            prop::sample::select(vec![
+                KeyCode::Enter,
+                KeyCode::Esc,
+                KeyCode::Tab,
+                KeyCode::BackTab,
+                KeyCode::Backspace,
+                KeyCode::Delete,
+                KeyCode::Insert,
+                KeyCode::Home,
+                KeyCode::End,
+                KeyCode::PageUp,
+                KeyCode::PageDown,
+                KeyCode::Up,
+                KeyCode::Down,
+                KeyCode::Left,
+                KeyCode::Right,
+            ]),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn printed_keys_parse_back(code in any_code(), ctrl: bool, alt: bool, shift: bool) {
+            let mut m = KeyModifiers::NONE;
+            m.set(KeyModifiers::CONTROL, ctrl);
+            m.set(KeyModifiers::ALT, alt);
+            m.set(KeyModifiers::SHIFT, shift);
+            let k = Key::new(code, m);
+            let printed = k.to_string();
+            prop_assert_eq!(printed.parse::<Key>(), Ok(k), "{}", printed);
+        }
+    }
+}
