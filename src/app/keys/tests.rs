@@ -373,3 +373,47 @@ mod roundtrip {
         }
     }
 }
+
+#[test]
+fn every_action_variant_has_a_table_row() {
+    use Action::*;
+    let all = [
+        Up,
+        Down,
+        Top,
+        Bottom,
+        PageUp,
+        PageDown,
+        Back,
+        Collapse,
+        Expand,
+        Toggle,
+        OpenDetails,
+        Yaml,
+        Reconcile,
+        SuspendResume,
+        Rollback,
+        ValuesDiff,
+        DriftDiff,
+        History,
+        Why,
+        Accept,
+        Cancel,
+        Filter,
+        Command,
+        Problems,
+        FocusNext,
+        FocusPrev,
+        Help,
+        Redraw,
+        SuspendApp,
+        Quit,
+    ];
+    assert_eq!(all.len(), ACTIONS.len());
+    for a in all {
+        assert!(a.spec().is_some(), "{a:?}");
+        assert!(!a.id().is_empty() && !a.description().is_empty());
+        assert_eq!(a.to_string(), a.id());
+    }
+    assert_eq!(Action::all().count(), ACTIONS.len());
+}
