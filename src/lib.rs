@@ -2,7 +2,16 @@
 //!
 //! - [`domain`]: pure functions over plain data (tree, health, dependencies, Helm storage, diffs).
 //! - [`sim`]: the simulated cluster (Kubernetes API server on loopback with Flux behaviour).
+//! - [`kube`]: the only place that talks to the Kubernetes API (connection, discovery, watches).
+//! - [`app`]: what keys and events mean; [`app::keys`] is the one keymap table.
+//! - [`theme`]: semantic styles from embedded YAML themes and user overrides.
+//! - [`config`]: the XDG config file (theme, read-only contexts, keymap overrides).
+//! - [`runtime`]: terminal guard (raw mode, panic hook, signals, Ctrl-Z) and file logging.
 
+pub mod app;
+pub mod config;
 pub mod domain;
 pub mod kube;
+pub mod runtime;
 pub mod sim;
+pub mod theme;

@@ -1,0 +1,3 @@
+//! Application logic: what keys and events mean. No I/O, no clock, no terminal.
+
+pub mod keys;

@@ -1,0 +1,5 @@
+//! Process plumbing around the UI: the terminal (raw mode, alternate screen, restore on panic,
+//! signals, Ctrl-Z) and logging to a file.
+
+pub mod logging;
+pub mod terminal;
