@@ -4,3 +4,7 @@ pub mod flux;
 pub mod health;
 pub mod helm_storage;
 pub mod inventory;
+pub mod kstatus;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
