@@ -5,6 +5,7 @@ pub mod health;
 pub mod helm_storage;
 pub mod inventory;
 pub mod kstatus;
+pub mod report;
 pub mod tree;
 
 #[cfg(test)]
