@@ -2,7 +2,13 @@
 //! objects (kstatus, flux-facts §9). Every state is a glyph and a word, so nothing depends
 //! on colour alone.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::flux::{FluxKind, FluxObject, condition_types};
+use crate::domain::kstatus::{self, KStatus};
 
 /// The state of one object as the TUI shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -97,6 +103,238 @@ impl Health {
         )
     }
 }
+
+/// Reasons fluxdeck itself assigns (the others come from conditions or kstatus).
+pub mod reasons {
+    pub const SUSPENDED: &str = "Suspended";
+    pub const DELETING: &str = "Deleting";
+    pub const STATIC: &str = "Static";
+    pub const GENERATION_NOT_OBSERVED: &str = "GenerationNotObserved";
+    pub const NO_STATUS: &str = "NoStatus";
+    pub const NO_READY_CONDITION: &str = "NoReadyCondition";
+    pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
+    pub const PROGRESSING: &str = "Progressing";
+    pub const PROGRESSING_WITH_RETRY: &str = "ProgressingWithRetry";
+    /// The object exists in an inventory but not in the cluster.
+    pub const NOT_FOUND: &str = "NotFound";
+    /// The object's kind/namespace is not watched (yet), so its state is not known.
+    pub const NOT_LOADED: &str = "NotLoaded";
+}
+
+/// The state of one object with the reason, message and time behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthInfo {
+    pub health: Health,
+    pub reason: String,
+    pub message: String,
+    /// Last transition of the Ready condition (or of the condition that decided the state).
+    pub since: Option<Time>,
+}
+
+impl HealthInfo {
+    pub fn new(health: Health, reason: &str, message: &str, since: Option<Time>) -> Self {
+        Self {
+            health,
+            reason: reason.to_string(),
+            message: message.to_string(),
+            since,
+        }
+    }
+
+    /// An object named in an inventory that does not exist.
+    pub fn not_found() -> Self {
+        Self::new(Health::Unknown, reasons::NOT_FOUND, "not found", None)
+    }
+
+    /// An object whose kind/namespace is not watched yet.
+    pub fn not_loaded() -> Self {
+        Self::new(Health::Unknown, reasons::NOT_LOADED, "not loaded", None)
+    }
+
+    pub fn is_not_loaded(&self) -> bool {
+        self.health == Health::Unknown && self.reason == reasons::NOT_LOADED
+    }
+
+    /// A problem worth showing in problems mode: a problem state that is not merely
+    /// "not loaded yet".
+    pub fn is_problem(&self) -> bool {
+        self.health.is_problem() && !self.is_not_loaded()
+    }
+
+    /// The first line of the message.
+    pub fn first_line(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+
+    /// Whole seconds from `since` to `now` (never negative).
+    pub fn age_seconds(&self, now: Timestamp) -> Option<i64> {
+        self.since
+            .as_ref()
+            .map(|t| (now.as_second() - t.0.as_second()).max(0))
+    }
+}
+
+/// The state of a Flux object (flux-facts Appendix A.2), in this order:
+/// `spec.suspend` → Suspended; `deletionTimestamp` → Deleting; an OCI HelmRepository without
+/// conditions → Ready ("static"); `Stalled=True` → Failed; `Ready=False/DependencyNotReady`
+/// → Blocked (checked before Reconciling and generation because the controller keeps
+/// `Reconciling=True` and the old observedGeneration while waiting, §3.5, §12.9);
+/// `Reconciling=True` → Reconciling (Failed when its reason is `ProgressingWithRetry` and
+/// Ready is False); observedGeneration ≠ generation → Pending (even when Ready is True, but
+/// not when Ready=False was recorded for the current generation or without one); `Ready=True` → Ready
+/// (Drifted for a HelmRelease with `Drifted=True`); `Ready=False` → Failed; `Ready=Unknown`
+/// → Reconciling (reason Progressing) or Pending; no conditions → Unknown.
+pub fn flux_health(obj: &FluxObject) -> HealthInfo {
+    let meta = obj.metadata();
+    let ready = obj.ready();
+    let ready_since = ready.and_then(|c| c.last_transition_time.clone());
+    let since = ready_since
+        .clone()
+        .or_else(|| meta.creation_timestamp.clone());
+    let ready_message = ready.map(|c| c.message.as_str()).unwrap_or("");
+
+    if obj.suspended() {
+        return HealthInfo::new(Health::Suspended, reasons::SUSPENDED, ready_message, since);
+    }
+    if meta.deletion_timestamp.is_some() {
+        return HealthInfo::new(
+            Health::Deleting,
+            reasons::DELETING,
+            "Object is being deleted",
+            meta.deletion_timestamp.clone(),
+        );
+    }
+    if obj.is_static() && obj.conditions().is_empty() {
+        return HealthInfo::new(
+            Health::Ready,
+            reasons::STATIC,
+            "Static source: OCI Helm repositories are not reconciled",
+            meta.creation_timestamp.clone(),
+        );
+    }
+    let decided_by = |c: &crate::domain::flux::Condition| {
+        ready_since
+            .clone()
+            .or_else(|| c.last_transition_time.clone())
+    };
+    if let Some(c) = obj
+        .condition(condition_types::STALLED)
+        .filter(|c| c.is_true())
+    {
+        return HealthInfo::new(Health::Failed, &c.reason, &c.message, decided_by(c));
+    }
+    if let Some(r) = ready.filter(|r| r.is_false() && r.reason == reasons::DEPENDENCY_NOT_READY) {
+        return HealthInfo::new(Health::Blocked, &r.reason, &r.message, ready_since);
+    }
+    if let Some(c) = obj
+        .condition(condition_types::RECONCILING)
+        .filter(|c| c.is_true())
+    {
+        if let Some(r) =
+            ready.filter(|r| r.is_false() && c.reason == reasons::PROGRESSING_WITH_RETRY)
+        {
+            return HealthInfo::new(Health::Failed, &r.reason, &r.message, ready_since);
+        }
+        return HealthInfo::new(Health::Reconciling, &c.reason, &c.message, decided_by(c));
+    }
+    if let Some(generation) = meta.generation {
+        let observed = obj.observed_generation();
+        // A Ready=False recorded for this generation (or by a controller that does not
+        // record one) is the verdict on the current spec.
+        let failed_for_this_generation = ready
+            .is_some_and(|r| r.is_false() && r.observed_generation.is_none_or(|g| g == generation));
+        if observed != generation && !failed_for_this_generation {
+            let message = if observed < 0 {
+                "Not reconciled yet".to_string()
+            } else {
+                format!(
+                    "Generation {generation} not yet reconciled (observed generation {observed})"
+                )
+            };
+            return HealthInfo::new(
+                Health::Pending,
+                reasons::GENERATION_NOT_OBSERVED,
+                &message,
+                since,
+            );
+        }
+    }
+    match ready {
+        Some(r) if r.is_true() => {
+            if obj.kind() == FluxKind::HelmRelease
+                && let Some(d) = obj
+                    .condition(condition_types::DRIFTED)
+                    .filter(|d| d.is_true())
+            {
+                return HealthInfo::new(Health::Drifted, &d.reason, &d.message, ready_since);
+            }
+            HealthInfo::new(Health::Ready, &r.reason, &r.message, ready_since)
+        }
+        Some(r) if r.is_false() => {
+            HealthInfo::new(Health::Failed, &r.reason, &r.message, ready_since)
+        }
+        Some(r) => {
+            let health = if r.reason == reasons::PROGRESSING {
+                Health::Reconciling
+            } else {
+                Health::Pending
+            };
+            HealthInfo::new(health, &r.reason, &r.message, ready_since)
+        }
+        None if obj.conditions().is_empty() => HealthInfo::new(
+            Health::Unknown,
+            reasons::NO_STATUS,
+            "No conditions reported yet",
+            since,
+        ),
+        None => HealthInfo::new(
+            Health::Unknown,
+            reasons::NO_READY_CONDITION,
+            "No Ready condition",
+            since,
+        ),
+    }
+}
+
+/// The state of a managed (non-Flux) object from its kstatus (flux-facts §9): Current →
+/// Ready, InProgress → Reconciling (Pending when the generation is not observed or the
+/// object has not started), Failed → Failed, Terminating → Deleting, NotFound → Unknown.
+pub fn managed_health(obj: &Value, now: Timestamp) -> HealthInfo {
+    let result = kstatus::compute(obj, now);
+    let since = ["Ready", "Available", "Established"]
+        .iter()
+        .find_map(|t| condition_time(obj, t));
+    let health = match result.status {
+        KStatus::Current => Health::Ready,
+        KStatus::InProgress => match result.reason.as_str() {
+            "LatestGenerationNotObserved" | "JobNotStarted" | "NotBound" | "PodUnschedulable" => {
+                Health::Pending
+            }
+            _ => Health::Reconciling,
+        },
+        KStatus::Failed => Health::Failed,
+        KStatus::Terminating => Health::Deleting,
+        KStatus::NotFound => return HealthInfo::not_found(),
+        KStatus::Unknown => Health::Unknown,
+    };
+    HealthInfo::new(health, &result.reason, &result.message, since)
+}
+
+fn condition_time(obj: &Value, type_: &str) -> Option<Time> {
+    obj.get("status")?
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))?
+        .get("lastTransitionTime")?
+        .as_str()?
+        .parse::<Timestamp>()
+        .ok()
+        .map(Time)
+}
+
+#[cfg(test)]
+mod fixture_tests;
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,12 @@
 //! Pure functions over plain data: no I/O, no clock, no kube client, no terminal.
 
+pub mod flux;
 pub mod health;
 pub mod helm_storage;
 pub mod inventory;
+pub mod kstatus;
+pub mod report;
+pub mod tree;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

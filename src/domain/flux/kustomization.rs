@@ -1,0 +1,78 @@
+//! Kustomization (`kustomize.toolkit.fluxcd.io`, flux-facts §2).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::common::{
+    Condition, CrossNamespaceSourceReference, DependencyReference, ResourceInventory, lenient_time,
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Kustomization {
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub metadata: ObjectMeta,
+    pub spec: KustomizationSpec,
+    pub status: Option<KustomizationStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KustomizationSpec {
+    pub source_ref: CrossNamespaceSourceReference,
+    pub path: Option<String>,
+    pub interval: String,
+    pub retry_interval: Option<String>,
+    pub timeout: Option<String>,
+    pub prune: bool,
+    pub wait: bool,
+    pub force: bool,
+    pub suspend: bool,
+    pub depends_on: Vec<DependencyReference>,
+    pub target_namespace: Option<String>,
+    pub name_prefix: Option<String>,
+    pub name_suffix: Option<String>,
+    pub service_account_name: Option<String>,
+    pub deletion_policy: Option<String>,
+    /// `{secretRef}` or `{configMapRef}`: the Kustomization applies to a remote cluster.
+    pub kube_config: Option<Value>,
+    pub health_checks: Vec<CrossNamespaceSourceReference>,
+    /// Fields not modelled above, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KustomizationStatus {
+    /// `None` when absent; the CRD default is -1 (never reconciled).
+    pub observed_generation: Option<i64>,
+    pub conditions: Vec<Condition>,
+    pub last_applied_revision: Option<String>,
+    pub last_applied_origin_revision: Option<String>,
+    pub last_attempted_revision: Option<String>,
+    pub last_handled_reconcile_at: Option<String>,
+    pub inventory: Option<ResourceInventory>,
+    pub history: Vec<KustomizationHistoryEntry>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `status.history[]` (kustomize-controller ≥ v1.7), newest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KustomizationHistoryEntry {
+    pub digest: String,
+    #[serde(deserialize_with = "lenient_time")]
+    pub first_reconciled: Option<Time>,
+    #[serde(deserialize_with = "lenient_time")]
+    pub last_reconciled: Option<Time>,
+    pub last_reconciled_duration: Option<String>,
+    pub last_reconciled_status: String,
+    pub total_reconciliations: i64,
+    pub metadata: BTreeMap<String, String>,
+}

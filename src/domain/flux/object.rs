@@ -1,0 +1,519 @@
+//! [`FluxObject`]: any of the typed Flux kinds behind one set of accessors, so health and
+//! tree code is written once.
+
+use std::sync::Arc;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+
+use super::common::{
+    Condition, CrossNamespaceSourceReference, DependencyReference, ResourceInventory,
+    condition_types, find,
+};
+use super::helmrelease::HelmRelease;
+use super::kinds::{FluxKind, GroupKind, ObjectKey, ObjectKind, SOURCE_GROUP};
+use super::kustomization::Kustomization;
+use super::names::helm_chart_key;
+use super::sources::{
+    Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository, SourceStatus,
+};
+
+/// One Flux object of any supported kind. Cloning is cheap (the objects are shared).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FluxObject {
+    Kustomization(Arc<Kustomization>),
+    HelmRelease(Arc<HelmRelease>),
+    GitRepository(Arc<GitRepository>),
+    OCIRepository(Arc<OCIRepository>),
+    HelmRepository(Arc<HelmRepository>),
+    HelmChart(Arc<HelmChart>),
+    Bucket(Arc<Bucket>),
+}
+
+/// Why a JSON object could not be read as a Flux object.
+#[derive(Debug, thiserror::Error)]
+pub enum FluxObjectError {
+    #[error("not a Flux kind: apiVersion {api_version:?}, kind {kind:?}")]
+    UnknownKind { api_version: String, kind: String },
+    #[error("cannot read {kind}: {source}")]
+    Decode {
+        kind: FluxKind,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+static NO_CONDITIONS: [Condition; 0] = [];
+static NO_DEPENDENCIES: [DependencyReference; 0] = [];
+
+fn source_status(status: &Option<SourceStatus>) -> Option<&SourceStatus> {
+    status.as_ref()
+}
+
+/// Resolve a source reference: group from `apiVersion` (default source group), namespace
+/// defaulting to the referrer's.
+fn source_key(r: &CrossNamespaceSourceReference, default_ns: &str) -> Option<ObjectKey> {
+    if r.kind.is_empty() || r.name.is_empty() {
+        return None;
+    }
+    let group = match r.api_version.as_deref() {
+        Some(av) if !av.is_empty() => GroupKind::group_of_api_version(av),
+        _ => SOURCE_GROUP,
+    };
+    let ns = match r.namespace.as_deref() {
+        Some(ns) if !ns.is_empty() => ns,
+        _ => default_ns,
+    };
+    Some(ObjectKey::new(group, &r.kind, ns, &r.name))
+}
+
+macro_rules! each {
+    ($self:expr, $o:ident => $body:expr) => {
+        match $self {
+            FluxObject::Kustomization($o) => $body,
+            FluxObject::HelmRelease($o) => $body,
+            FluxObject::GitRepository($o) => $body,
+            FluxObject::OCIRepository($o) => $body,
+            FluxObject::HelmRepository($o) => $body,
+            FluxObject::HelmChart($o) => $body,
+            FluxObject::Bucket($o) => $body,
+        }
+    };
+}
+
+impl FluxObject {
+    /// Read a JSON object, taking the kind from its `apiVersion` group and `kind`.
+    pub fn from_value(value: Value) -> Result<FluxObject, FluxObjectError> {
+        let api_version = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let kind_name = value.get("kind").and_then(Value::as_str).unwrap_or("");
+        let group = GroupKind::group_of_api_version(&api_version);
+        match FluxKind::from_group_kind(group, kind_name) {
+            Some(kind) => FluxObject::from_value_as(kind, value),
+            None => Err(FluxObjectError::UnknownKind {
+                kind: kind_name.to_string(),
+                api_version,
+            }),
+        }
+    }
+
+    /// Read a JSON object as the given kind (unknown fields tolerated, missing ones default).
+    pub fn from_value_as(kind: FluxKind, value: Value) -> Result<FluxObject, FluxObjectError> {
+        let err = |source| FluxObjectError::Decode { kind, source };
+        Ok(match kind {
+            FluxKind::Kustomization => {
+                FluxObject::Kustomization(Arc::new(serde_json::from_value(value).map_err(err)?))
+            }
+            FluxKind::HelmRelease => {
+                FluxObject::HelmRelease(Arc::new(serde_json::from_value(value).map_err(err)?))
+            }
+            FluxKind::GitRepository => {
+                FluxObject::GitRepository(Arc::new(serde_json::from_value(value).map_err(err)?))
+            }
+            FluxKind::OCIRepository => {
+                FluxObject::OCIRepository(Arc::new(serde_json::from_value(value).map_err(err)?))
+            }
+            FluxKind::HelmRepository => {
+                FluxObject::HelmRepository(Arc::new(serde_json::from_value(value).map_err(err)?))
+            }
+            FluxKind::HelmChart => {
+                FluxObject::HelmChart(Arc::new(serde_json::from_value(value).map_err(err)?))
+            }
+            FluxKind::Bucket => {
+                FluxObject::Bucket(Arc::new(serde_json::from_value(value).map_err(err)?))
+            }
+        })
+    }
+
+    pub fn kind(&self) -> FluxKind {
+        match self {
+            FluxObject::Kustomization(_) => FluxKind::Kustomization,
+            FluxObject::HelmRelease(_) => FluxKind::HelmRelease,
+            FluxObject::GitRepository(_) => FluxKind::GitRepository,
+            FluxObject::OCIRepository(_) => FluxKind::OCIRepository,
+            FluxObject::HelmRepository(_) => FluxKind::HelmRepository,
+            FluxObject::HelmChart(_) => FluxKind::HelmChart,
+            FluxObject::Bucket(_) => FluxKind::Bucket,
+        }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        each!(self, o => &o.metadata)
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.metadata().namespace.as_deref().unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or("")
+    }
+
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey {
+            kind: ObjectKind::Flux(self.kind()),
+            namespace: self.namespace().to_string(),
+            name: self.name().to_string(),
+        }
+    }
+
+    /// Whether the object has a status at all (an OCI HelmRepository's is reset to empty).
+    pub fn has_status(&self) -> bool {
+        match self {
+            FluxObject::Kustomization(o) => o.status.is_some(),
+            FluxObject::HelmRelease(o) => o.status.is_some(),
+            FluxObject::GitRepository(o) => o.status.is_some(),
+            FluxObject::OCIRepository(o) => o.status.is_some(),
+            FluxObject::HelmRepository(o) => o.status.is_some(),
+            FluxObject::HelmChart(o) => o.status.is_some(),
+            FluxObject::Bucket(o) => o.status.is_some(),
+        }
+    }
+
+    pub fn conditions(&self) -> &[Condition] {
+        let conditions = match self {
+            FluxObject::Kustomization(o) => o.status.as_ref().map(|s| &s.conditions[..]),
+            FluxObject::HelmRelease(o) => o.status.as_ref().map(|s| &s.conditions[..]),
+            FluxObject::GitRepository(o) => source_status(&o.status).map(|s| &s.conditions[..]),
+            FluxObject::OCIRepository(o) => source_status(&o.status).map(|s| &s.conditions[..]),
+            FluxObject::HelmRepository(o) => source_status(&o.status).map(|s| &s.conditions[..]),
+            FluxObject::HelmChart(o) => source_status(&o.status).map(|s| &s.conditions[..]),
+            FluxObject::Bucket(o) => source_status(&o.status).map(|s| &s.conditions[..]),
+        };
+        conditions.unwrap_or(&NO_CONDITIONS)
+    }
+
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        find(self.conditions(), type_)
+    }
+
+    /// The `Ready` condition.
+    pub fn ready(&self) -> Option<&Condition> {
+        self.condition(condition_types::READY)
+    }
+
+    pub fn suspended(&self) -> bool {
+        match self {
+            FluxObject::Kustomization(o) => o.spec.suspend,
+            FluxObject::HelmRelease(o) => o.spec.suspend,
+            FluxObject::GitRepository(o) => o.spec.suspend,
+            FluxObject::OCIRepository(o) => o.spec.suspend,
+            FluxObject::HelmRepository(o) => o.spec.suspend,
+            FluxObject::HelmChart(o) => o.spec.suspend,
+            FluxObject::Bucket(o) => o.spec.suspend,
+        }
+    }
+
+    /// `metadata.generation` (0 when absent).
+    pub fn generation(&self) -> i64 {
+        self.metadata().generation.unwrap_or(0)
+    }
+
+    /// `status.observedGeneration`, -1 (never reconciled) when absent.
+    pub fn observed_generation(&self) -> i64 {
+        let observed = match self {
+            FluxObject::Kustomization(o) => o.status.as_ref().and_then(|s| s.observed_generation),
+            FluxObject::HelmRelease(o) => o.status.as_ref().and_then(|s| s.observed_generation),
+            FluxObject::GitRepository(o) => o.status.as_ref().and_then(|s| s.observed_generation),
+            FluxObject::OCIRepository(o) => o.status.as_ref().and_then(|s| s.observed_generation),
+            FluxObject::HelmRepository(o) => o.status.as_ref().and_then(|s| s.observed_generation),
+            FluxObject::HelmChart(o) => o.status.as_ref().and_then(|s| s.observed_generation),
+            FluxObject::Bucket(o) => o.status.as_ref().and_then(|s| s.observed_generation),
+        };
+        observed.unwrap_or(-1)
+    }
+
+    /// Whether this object is static (an OCI HelmRepository: never reconciled, no status).
+    pub fn is_static(&self) -> bool {
+        matches!(self, FluxObject::HelmRepository(o) if o.is_oci())
+    }
+
+    /// The revision to show: a Kustomization's last applied (else attempted) revision, a
+    /// HelmRelease's deployed chart version (else last attempted revision), a source's
+    /// artifact revision.
+    pub fn revision(&self) -> Option<&str> {
+        let rev = match self {
+            FluxObject::Kustomization(o) => o.status.as_ref().and_then(|s| {
+                s.last_applied_revision
+                    .as_deref()
+                    .filter(|r| !r.is_empty())
+                    .or(s.last_attempted_revision.as_deref())
+            }),
+            FluxObject::HelmRelease(o) => o.status.as_ref().and_then(|s| {
+                s.latest()
+                    .map(|l| l.chart_version.as_str())
+                    .filter(|r| !r.is_empty())
+                    .or(s.last_attempted_revision.as_deref())
+            }),
+            FluxObject::GitRepository(o) => artifact_revision(&o.status),
+            FluxObject::OCIRepository(o) => artifact_revision(&o.status),
+            FluxObject::HelmRepository(o) => artifact_revision(&o.status),
+            FluxObject::HelmChart(o) => artifact_revision(&o.status),
+            FluxObject::Bucket(o) => artifact_revision(&o.status),
+        };
+        rev.filter(|r| !r.is_empty())
+    }
+
+    /// `spec.dependsOn` (Kustomizations and HelmReleases only).
+    pub fn depends_on(&self) -> &[DependencyReference] {
+        match self {
+            FluxObject::Kustomization(o) => &o.spec.depends_on,
+            FluxObject::HelmRelease(o) => &o.spec.depends_on,
+            _ => &NO_DEPENDENCIES,
+        }
+    }
+
+    /// The dependencies as keys, namespaces defaulted to this object's.
+    pub fn dependency_keys(&self) -> Vec<ObjectKey> {
+        let ns = self.namespace();
+        self.depends_on()
+            .iter()
+            .filter(|d| !d.name.is_empty())
+            .map(|d| ObjectKey::flux(self.kind(), d.namespace_or(ns), &d.name))
+            .collect()
+    }
+
+    /// The sources this object reads from: a Kustomization's `sourceRef`; a HelmRelease's
+    /// HelmChart (see [`helm_chart_key`]) or `chartRef`; a HelmChart's `sourceRef`.
+    pub fn source_refs(&self) -> Vec<ObjectKey> {
+        let ns = self.namespace();
+        match self {
+            FluxObject::Kustomization(o) => {
+                source_key(&o.spec.source_ref, ns).into_iter().collect()
+            }
+            FluxObject::HelmRelease(o) => match helm_chart_key(o) {
+                Some(chart) => vec![chart],
+                None => o
+                    .spec
+                    .chart_ref
+                    .as_ref()
+                    .and_then(|r| source_key(r, ns))
+                    .into_iter()
+                    .collect(),
+            },
+            FluxObject::HelmChart(o) => {
+                let r = &o.spec.source_ref;
+                let reference = CrossNamespaceSourceReference {
+                    api_version: r.api_version.clone(),
+                    kind: r.kind.clone(),
+                    name: r.name.clone(),
+                    namespace: None,
+                };
+                source_key(&reference, ns).into_iter().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// `status.inventory` (Kustomizations; HelmReleases from helm-controller v1.5).
+    pub fn inventory(&self) -> Option<&ResourceInventory> {
+        match self {
+            FluxObject::Kustomization(o) => o.status.as_ref()?.inventory.as_ref(),
+            FluxObject::HelmRelease(o) => o.status.as_ref()?.inventory.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// `spec.kubeConfig` is set: the object applies to a remote cluster.
+    pub fn is_remote(&self) -> bool {
+        match self {
+            FluxObject::Kustomization(o) => o.spec.kube_config.is_some(),
+            FluxObject::HelmRelease(o) => o.spec.kube_config.is_some(),
+            _ => false,
+        }
+    }
+
+    pub fn as_kustomization(&self) -> Option<&Arc<Kustomization>> {
+        match self {
+            FluxObject::Kustomization(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn as_helm_release(&self) -> Option<&Arc<HelmRelease>> {
+        match self {
+            FluxObject::HelmRelease(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+fn artifact_revision(status: &Option<SourceStatus>) -> Option<&str> {
+    status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| a.revision.as_str())
+}
+
+impl From<Kustomization> for FluxObject {
+    fn from(o: Kustomization) -> Self {
+        FluxObject::Kustomization(Arc::new(o))
+    }
+}
+
+impl From<HelmRelease> for FluxObject {
+    fn from(o: HelmRelease) -> Self {
+        FluxObject::HelmRelease(Arc::new(o))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> FluxObject {
+        let value: Value = serde_yaml::from_str(yaml).unwrap();
+        FluxObject::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn reads_a_helm_release_with_status() {
+        let o = load(
+            r#"
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: apps, generation: 4}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: podinfo
+      version: "6.x"
+      sourceRef: {kind: HelmRepository, name: podinfo, namespace: flux-system}
+  dependsOn: [{name: redis}, {name: db, namespace: data, readyExpr: "dep.status.x"}]
+  values: {replicaCount: 2}
+  driftDetection: {mode: warn, ignore: [{paths: ["/spec/replicas"], target: {kind: Deployment}}]}
+  upgrade: {remediation: {retries: 3}, someNewField: 1}
+  futureField: {a: 1}
+status:
+  observedGeneration: 4
+  helmChart: flux-system/apps-podinfo
+  storageNamespace: apps
+  lastAttemptedRevision: 6.6.1
+  failures: 2
+  history:
+    - {apiVersion: v2, name: podinfo, namespace: apps, version: 3, status: deployed, chartName: podinfo, chartVersion: 6.6.1, firstDeployed: "2026-05-07T04:54:21Z", lastDeployed: "not a time"}
+    - {name: podinfo, namespace: apps, version: 2, status: superseded, chartName: podinfo, chartVersion: 6.6.0}
+  inventory: {entries: [{id: apps_podinfo_apps_Deployment, v: v1}, {id: broken, v: v1}]}
+  conditions:
+    - type: Ready
+      status: "True"
+      reason: UpgradeSucceeded
+      message: Helm upgrade succeeded for release apps/podinfo.v3 with chart podinfo@6.6.1
+      lastTransitionTime: "2026-08-01T10:00:00Z"
+      observedGeneration: 4
+"#,
+        );
+        assert_eq!(o.kind(), FluxKind::HelmRelease);
+        assert_eq!(
+            o.key(),
+            ObjectKey::flux(FluxKind::HelmRelease, "apps", "podinfo")
+        );
+        assert_eq!(o.generation(), 4);
+        assert_eq!(o.observed_generation(), 4);
+        assert_eq!(o.revision(), Some("6.6.1"));
+        assert!(o.ready().unwrap().is_true());
+        assert_eq!(
+            o.dependency_keys(),
+            vec![
+                ObjectKey::flux(FluxKind::HelmRelease, "apps", "redis"),
+                ObjectKey::flux(FluxKind::HelmRelease, "data", "db"),
+            ]
+        );
+        assert_eq!(
+            o.source_refs(),
+            vec![ObjectKey::flux(
+                FluxKind::HelmChart,
+                "flux-system",
+                "apps-podinfo"
+            )]
+        );
+        assert_eq!(o.inventory().unwrap().refs().count(), 1);
+        let hr = o.as_helm_release().unwrap();
+        assert!(hr.spec.extra.contains_key("futureField"));
+        let status = hr.status.as_ref().unwrap();
+        assert!(status.history[0].first_deployed.is_some());
+        assert!(status.history[0].last_deployed.is_none());
+        assert_eq!(
+            hr.spec
+                .upgrade
+                .as_ref()
+                .unwrap()
+                .remediation
+                .as_ref()
+                .unwrap()
+                .retries,
+            3
+        );
+        assert_eq!(
+            status.latest().unwrap().full_release_name(),
+            "apps/podinfo.v3"
+        );
+    }
+
+    #[test]
+    fn fresh_objects_and_sources() {
+        let ks = load(
+            r#"
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system, generation: 1}
+spec: {interval: 10m, sourceRef: {kind: GitRepository, name: flux-system}, prune: true}
+"#,
+        );
+        assert_eq!(ks.observed_generation(), -1);
+        assert!(ks.conditions().is_empty());
+        assert_eq!(ks.revision(), None);
+        assert_eq!(
+            ks.source_refs(),
+            vec![ObjectKey::flux(
+                FluxKind::GitRepository,
+                "flux-system",
+                "flux-system"
+            )]
+        );
+        let chart = load(
+            r#"
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata: {name: apps-podinfo, namespace: flux-system}
+spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}
+status: {artifact: {revision: 6.6.1, digest: "sha256:abc"}}
+"#,
+        );
+        assert_eq!(chart.revision(), Some("6.6.1"));
+        assert_eq!(
+            chart.source_refs(),
+            vec![ObjectKey::flux(
+                FluxKind::HelmRepository,
+                "flux-system",
+                "podinfo"
+            )]
+        );
+        let oci = load(
+            r#"
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: podinfo, namespace: flux-system}
+spec: {type: oci, url: "oci://ghcr.io/stefanprodan/charts"}
+status: {}
+"#,
+        );
+        assert!(oci.is_static());
+        assert!(oci.has_status());
+        assert!(matches!(
+            FluxObject::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Pod"})),
+            Err(FluxObjectError::UnknownKind { .. })
+        ));
+        assert!(matches!(
+            FluxObject::from_value_as(
+                FluxKind::Kustomization,
+                serde_json::json!({"spec": {"suspend": "yes"}})
+            ),
+            Err(FluxObjectError::Decode { .. })
+        ));
+    }
+}

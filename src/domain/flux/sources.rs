@@ -1,0 +1,166 @@
+//! Source kinds (`source.toolkit.fluxcd.io`): GitRepository, OCIRepository, HelmRepository,
+//! HelmChart and Bucket. They share one status shape ([`SourceStatus`]).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::common::{Artifact, Condition, LocalObjectReference};
+
+/// Status of every source kind (fields a kind does not use stay empty).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SourceStatus {
+    /// `None` when absent.
+    pub observed_generation: Option<i64>,
+    pub conditions: Vec<Condition>,
+    pub artifact: Option<Artifact>,
+    pub url: Option<String>,
+    pub last_handled_reconcile_at: Option<String>,
+    /// HelmChart: the chart name last built.
+    pub observed_chart_name: Option<String>,
+    /// HelmChart: revision of the source artifact the chart was built from.
+    pub observed_source_artifact_revision: Option<String>,
+    pub observed_values_files: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+macro_rules! source_object {
+    ($(#[$doc:meta])* $name:ident, $spec:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
+        pub struct $name {
+            pub api_version: Option<String>,
+            pub kind: Option<String>,
+            pub metadata: ObjectMeta,
+            pub spec: $spec,
+            pub status: Option<SourceStatus>,
+        }
+    };
+}
+
+source_object!(GitRepository, GitRepositorySpec);
+source_object!(OCIRepository, OCIRepositorySpec);
+source_object!(HelmRepository, HelmRepositorySpec);
+source_object!(HelmChart, HelmChartSpec);
+source_object!(Bucket, BucketSpec);
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GitRepositorySpec {
+    pub url: String,
+    #[serde(rename = "ref")]
+    pub reference: Option<GitRepositoryRef>,
+    pub interval: String,
+    pub timeout: Option<String>,
+    pub secret_ref: Option<LocalObjectReference>,
+    pub suspend: bool,
+    pub ignore: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `spec.ref` of a GitRepository.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GitRepositoryRef {
+    pub branch: Option<String>,
+    pub tag: Option<String>,
+    pub semver: Option<String>,
+    pub name: Option<String>,
+    pub commit: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct OCIRepositorySpec {
+    pub url: String,
+    #[serde(rename = "ref")]
+    pub reference: Option<OCIRepositoryRef>,
+    pub provider: Option<String>,
+    pub interval: String,
+    pub timeout: Option<String>,
+    pub secret_ref: Option<LocalObjectReference>,
+    pub insecure: bool,
+    pub suspend: bool,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `spec.ref` of an OCIRepository.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct OCIRepositoryRef {
+    pub digest: Option<String>,
+    pub semver: Option<String>,
+    pub semver_filter: Option<String>,
+    pub tag: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HelmRepositorySpec {
+    pub url: String,
+    /// `default` (HTTP index) or `oci`.
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub provider: Option<String>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub secret_ref: Option<LocalObjectReference>,
+    pub pass_credentials: bool,
+    pub insecure: bool,
+    pub suspend: bool,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl HelmRepository {
+    /// OCI HelmRepositories are static: source-controller keeps no status for them.
+    pub fn is_oci(&self) -> bool {
+        self.spec.type_.as_deref() == Some("oci")
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HelmChartSpec {
+    pub chart: String,
+    pub version: Option<String>,
+    pub source_ref: HelmChartSourceReference,
+    pub interval: String,
+    pub reconcile_strategy: Option<String>,
+    pub values_files: Vec<String>,
+    pub suspend: bool,
+    pub verify: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `spec.sourceRef` of a HelmChart: always in the HelmChart's namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HelmChartSourceReference {
+    pub api_version: Option<String>,
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BucketSpec {
+    pub provider: Option<String>,
+    pub bucket_name: String,
+    pub endpoint: String,
+    pub region: Option<String>,
+    pub prefix: Option<String>,
+    pub insecure: bool,
+    pub interval: String,
+    pub timeout: Option<String>,
+    pub secret_ref: Option<LocalObjectReference>,
+    pub suspend: bool,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}

@@ -1,0 +1,236 @@
+//! Non-interactive reports: `fluxdeck tree` (text like `flux tree ks`, with health; or
+//! JSON) and `fluxdeck status` (the Flux objects that are not ready, and an exit code).
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::domain::flux::ObjectKey;
+use crate::domain::health::{Health, HealthInfo, flux_health};
+use crate::domain::tree::{Node, Relation, Snapshot, Tree};
+
+/// Output options for text reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextOptions {
+    /// ASCII glyphs and tree lines instead of Unicode.
+    pub ascii: bool,
+}
+
+/// Shorten the digests in a revision for display: `main@sha1:132f4e71…` keeps the ref and
+/// the first 12 hex digits (no ellipsis in ASCII mode).
+pub fn short_revision(revision: &str, ascii: bool) -> String {
+    const KEEP: usize = 12;
+    let Some(colon) = revision.rfind(':') else {
+        return revision.to_string();
+    };
+    let digest = &revision[colon + 1..];
+    if digest.len() <= KEEP || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+        return revision.to_string();
+    }
+    let ellipsis = if ascii { "" } else { "…" };
+    format!("{}{}{ellipsis}", &revision[..colon + 1], &digest[..KEEP])
+}
+
+fn glyph(h: Health, ascii: bool) -> &'static str {
+    if ascii { h.ascii_glyph() } else { h.glyph() }
+}
+
+/// One line of the tree text without the tree-line prefix.
+fn node_line(node: &Node, opts: TextOptions) -> String {
+    let mut line = String::new();
+    if node.relation == Relation::Source {
+        line.push_str("source ");
+    }
+    line.push_str(&node.label());
+    if !node.is_object() {
+        line.push_str(&format!(" ({})", node.children.len()));
+    }
+    let h = node.health.health;
+    line.push_str(&format!(" {} {}", glyph(h, opts.ascii), h.word()));
+    if let Some(rev) = &node.revision {
+        line.push(' ');
+        line.push_str(&short_revision(rev, opts.ascii));
+    }
+    if node.cycle {
+        line.push_str(" (cycle: already shown above)");
+    }
+    if node.is_object() && h != Health::Ready {
+        let detail = detail(&node.health);
+        if !detail.is_empty() {
+            line.push_str(" - ");
+            line.push_str(&detail);
+        }
+    }
+    line
+}
+
+/// `Reason: first message line`, or whichever of the two is present.
+fn detail(info: &HealthInfo) -> String {
+    match (info.reason.is_empty(), info.first_line().is_empty()) {
+        (false, false) => format!("{}: {}", info.reason, info.first_line()),
+        (false, true) => info.reason.clone(),
+        (true, false) => info.first_line().to_string(),
+        (true, true) => String::new(),
+    }
+}
+
+/// The tree as text, every node expanded, drawn like `flux tree ks`.
+pub fn tree_text(tree: &Tree, opts: TextOptions) -> String {
+    let mut out = String::new();
+    for row in tree.all_rows() {
+        out.push_str(&row.prefix(opts.ascii));
+        out.push_str(&node_line(row.node, opts));
+        out.push('\n');
+    }
+    out
+}
+
+fn node_json(node: &Node) -> Value {
+    let children: Vec<Value> = node.children.iter().map(node_json).collect();
+    let resource = node.key.as_ref().map(|k| {
+        json!({
+            "Namespace": k.namespace,
+            "Name": k.name,
+            "GroupKind": {"Group": k.group(), "Kind": k.kind_name()},
+        })
+    });
+    json!({
+        "id": node.id,
+        "resource": resource,
+        "title": if node.is_object() { Value::Null } else { Value::String(node.kind_label.clone()) },
+        "relation": node.relation,
+        "health": {
+            "state": node.health.health,
+            "reason": node.health.reason,
+            "message": node.health.message,
+            "since": node.health.since,
+        },
+        "revision": node.revision,
+        "cycle": node.cycle,
+        "summary": node.summary.describe(),
+        "resources": children,
+    })
+}
+
+/// The tree as JSON: an array of root nodes, each
+/// `{id, resource: {Namespace, Name, GroupKind: {Group, Kind}} | null, title, relation,
+/// health: {state, reason, message, since}, revision, cycle, summary, resources: [...]}`.
+pub fn tree_json(tree: &Tree) -> Value {
+    Value::Array(tree.roots.iter().map(node_json).collect())
+}
+
+/// One Flux object that is not ready.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatusEntry {
+    pub key: ObjectKey,
+    pub health: HealthInfo,
+}
+
+/// The result of `fluxdeck status`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatusReport {
+    /// Number of Flux objects looked at.
+    pub total: usize,
+    /// The ones that are not Ready, sorted by kind, namespace and name.
+    pub entries: Vec<StatusEntry>,
+}
+
+/// Every Flux object whose state is not Ready.
+pub fn status_report(snap: &Snapshot) -> StatusReport {
+    let mut entries: Vec<StatusEntry> = snap
+        .flux
+        .values()
+        .filter_map(|obj| {
+            let health = flux_health(obj);
+            (health.health != Health::Ready).then(|| StatusEntry {
+                key: obj.key(),
+                health,
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        (a.key.flux_kind(), &a.key.namespace, &a.key.name).cmp(&(
+            b.key.flux_kind(),
+            &b.key.namespace,
+            &b.key.name,
+        ))
+    });
+    StatusReport {
+        total: snap.flux.len(),
+        entries,
+    }
+}
+
+impl StatusReport {
+    /// Whether any object is failing (Failed, which includes Stalled; Blocked; Cycle).
+    /// Suspended, reconciling, pending or drifted objects alone are not failing.
+    pub fn any_failing(&self) -> bool {
+        self.entries.iter().any(|e| {
+            matches!(
+                e.health.health,
+                Health::Failed | Health::Blocked | Health::Cycle
+            )
+        })
+    }
+
+    /// Process exit code: 0 when nothing is failing, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.any_failing())
+    }
+
+    /// Aligned text: `Kind/namespace/name  glyph State  Reason: message`.
+    pub fn text(&self, opts: TextOptions) -> String {
+        if self.entries.is_empty() {
+            return format!("All {} Flux objects are ready.\n", self.total);
+        }
+        let labels: Vec<String> = self.entries.iter().map(|e| e.key.to_string()).collect();
+        let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let word_width = self
+            .entries
+            .iter()
+            .map(|e| e.health.health.word().len())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for (entry, label) in self.entries.iter().zip(labels) {
+            let h = entry.health.health;
+            let line = format!(
+                "{label:<width$}  {} {:<word_width$}  {}",
+                glyph(h, opts.ascii),
+                h.word(),
+                detail(&entry.health)
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "{} of {} Flux objects not ready.\n",
+            self.entries.len(),
+            self.total
+        ));
+        out
+    }
+
+    /// JSON: `{total, failing, objects: [{kind, namespace, name, state, reason, message,
+    /// since}]}`.
+    pub fn json(&self) -> Value {
+        let objects: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "kind": e.key.kind_name(),
+                    "namespace": e.key.namespace,
+                    "name": e.key.name,
+                    "state": e.health.health,
+                    "reason": e.health.reason,
+                    "message": e.health.message,
+                    "since": e.health.since,
+                })
+            })
+            .collect();
+        json!({"total": self.total, "failing": self.any_failing(), "objects": objects})
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! The tree model: Kustomization → inventory (Kustomizations, HelmReleases, sources,
+//! managed objects) → HelmRelease → managed objects and its source chain, built from a plain
+//! [`Snapshot`] of the cluster (flux-facts Appendix A.1).
+//!
+//! Node ids are stable object identities, unique among siblings, so selection and expansion
+//! survive rebuilds (paths of ids, as tui-tree-widget keeps them). The tree can be narrowed
+//! to problems or by a [`Filter`], and flattened into visible rows for a given expansion.
+
+mod build;
+mod counts;
+mod filter;
+mod rows;
+mod snapshot;
+
+pub use build::{GROUP_THRESHOLD, UNMANAGED_ID, build};
+pub use counts::StateCounts;
+pub use filter::{Filter, FilterError, KindTerm};
+pub use rows::Row;
+pub use snapshot::{LoadedScope, Snapshot, key_of};
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::domain::flux::ObjectKey;
+use crate::domain::health::HealthInfo;
+
+/// How a node is related to its parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Relation {
+    /// A top-level Kustomization.
+    Root,
+    /// Listed in the parent's `status.inventory`.
+    Inventory,
+    /// Parsed from the manifest of the parent HelmRelease's latest Helm release record.
+    Manifest,
+    /// The parent's source (HelmRelease → HelmChart → HelmRepository, or chartRef).
+    Source,
+    /// A group of objects of one kind under one parent.
+    KindGroup,
+    /// The "Not managed by a Kustomization" group and the objects in it.
+    Unmanaged,
+}
+
+/// One row of the tree: an object, a kind group or the unmanaged group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    /// Identity among siblings: `Kind[.group]/namespace/name` for objects, prefixed by
+    /// `source:` for source lines; `group:Kind[.group]` for kind groups; [`UNMANAGED_ID`].
+    pub id: String,
+    /// The object, `None` for group nodes.
+    pub key: Option<ObjectKey>,
+    pub relation: Relation,
+    /// The kind (`HelmRelease`, `Deployment`) or the group title.
+    pub kind_label: String,
+    pub namespace: String,
+    pub name: String,
+    pub health: HealthInfo,
+    /// Applied revision (Kustomization), chart version (HelmRelease), artifact revision.
+    pub revision: Option<String>,
+    /// Seconds since the last Ready transition.
+    pub age_seconds: Option<i64>,
+    /// First line of the health message.
+    pub message: String,
+    /// This Kustomization is already an ancestor (inventory cycle): its children are not
+    /// repeated.
+    pub cycle: bool,
+    pub children: Vec<Node>,
+    /// States of all descendants (source lines and group headers not counted).
+    pub summary: StateCounts,
+}
+
+impl Node {
+    /// `Kind/namespace/name` (`Kind/name` when cluster-scoped), or the group title.
+    pub fn label(&self) -> String {
+        match &self.key {
+            Some(key) => key.to_string(),
+            None => self.kind_label.clone(),
+        }
+    }
+
+    /// Whether the node stands for an object (not a group header).
+    pub fn is_object(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// Whether the node counts towards summaries (objects, except source lines).
+    pub(crate) fn counts_itself(&self) -> bool {
+        self.key.is_some() && self.relation != Relation::Source && !self.cycle
+    }
+}
+
+/// The whole tree.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Tree {
+    pub roots: Vec<Node>,
+}
+
+impl Tree {
+    /// States of every counted node in the tree (for the header).
+    pub fn totals(&self) -> StateCounts {
+        let mut total = StateCounts::default();
+        for root in &self.roots {
+            total.add_node(root);
+            total.merge(&root.summary);
+        }
+        total
+    }
+
+    /// The node at a path of ids.
+    pub fn find(&self, path: &[String]) -> Option<&Node> {
+        let (first, rest) = path.split_first()?;
+        let mut node = self.roots.iter().find(|n| &n.id == first)?;
+        for id in rest {
+            node = node.children.iter().find(|n| &n.id == id)?;
+        }
+        Some(node)
+    }
+
+    /// The path of the first node (depth first) showing this object.
+    pub fn path_of(&self, key: &ObjectKey) -> Option<Vec<String>> {
+        fn walk(nodes: &[Node], key: &ObjectKey, path: &mut Vec<String>) -> bool {
+            for n in nodes {
+                path.push(n.id.clone());
+                if n.key.as_ref() == Some(key) || walk(&n.children, key, path) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        let mut path = Vec::new();
+        walk(&self.roots, key, &mut path).then_some(path)
+    }
+
+    /// Number of nodes in the tree.
+    pub fn len(&self) -> usize {
+        fn count(nodes: &[Node]) -> usize {
+            nodes.iter().map(|n| 1 + count(&n.children)).sum()
+        }
+        count(&self.roots)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+}

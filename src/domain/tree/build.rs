@@ -1,0 +1,354 @@
+//! Building the tree from a [`Snapshot`] (flux-facts Appendix A.1).
+//!
+//! Roots are Kustomizations that no other Kustomization lists in its inventory (plus, so
+//! nothing is lost, Kustomizations only reachable through an inventory cycle). Flux objects
+//! listed in no inventory go under one "Not managed by a Kustomization" group; HelmCharts
+//! generated for a HelmRelease appear on that release's source line instead.
+
+use std::collections::HashSet;
+
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKey, helm_chart_key};
+use crate::domain::health::{Health, HealthInfo, flux_health, managed_health, reasons};
+
+use super::{Node, Relation, Snapshot, StateCounts, Tree};
+
+/// More managed objects of one kind than this under one parent are put in a kind group.
+pub const GROUP_THRESHOLD: usize = 5;
+/// Id of the "Not managed by a Kustomization" group.
+pub const UNMANAGED_ID: &str = "unmanaged";
+const UNMANAGED_TITLE: &str = "Not managed by a Kustomization";
+
+/// Build the tree.
+pub fn build(snap: &Snapshot) -> Tree {
+    let mut listed: HashSet<ObjectKey> = HashSet::new();
+    let mut generated_charts: HashSet<ObjectKey> = HashSet::new();
+    for obj in snap.flux.values() {
+        match obj {
+            FluxObject::Kustomization(_) | FluxObject::HelmRelease(_) => {
+                let own = obj.key();
+                let refs: Vec<ObjectKey> = match obj.inventory() {
+                    Some(inv) => inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect(),
+                    None => snap.helm_manifests.get(&own).cloned().unwrap_or_default(),
+                };
+                listed.extend(
+                    refs.into_iter()
+                        .filter(|k| k.flux_kind().is_some() && *k != own),
+                );
+                if let FluxObject::HelmRelease(hr) = obj
+                    && let Some(chart) = helm_chart_key(hr)
+                {
+                    generated_charts.insert(chart);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let mut kustomizations: Vec<&ObjectKey> = snap
+        .flux
+        .keys()
+        .filter(|k| k.flux_kind() == Some(FluxKind::Kustomization))
+        .collect();
+    kustomizations.sort_by(|a, b| root_order(a).cmp(&root_order(b)));
+
+    let mut builder = Builder {
+        snap,
+        stack: Vec::new(),
+        visited_ks: HashSet::new(),
+    };
+    let mut roots = Vec::new();
+    for key in kustomizations.iter().filter(|k| !listed.contains(**k)) {
+        roots.push(builder.object_node(key, Relation::Root, false));
+    }
+    for key in &kustomizations {
+        if !builder.visited_ks.contains(*key) {
+            roots.push(builder.object_node(key, Relation::Root, false));
+        }
+    }
+
+    let mut unmanaged: Vec<&ObjectKey> = snap
+        .flux
+        .keys()
+        .filter(|k| {
+            k.flux_kind() != Some(FluxKind::Kustomization)
+                && !listed.contains(*k)
+                && !generated_charts.contains(*k)
+        })
+        .collect();
+    unmanaged.sort_by(|a, b| sort_key_of(a).cmp(&sort_key_of(b)));
+    if !unmanaged.is_empty() {
+        let children: Vec<Node> = unmanaged
+            .into_iter()
+            .map(|k| builder.object_node(k, Relation::Unmanaged, false))
+            .collect();
+        roots.push(group_node(
+            UNMANAGED_ID.to_string(),
+            UNMANAGED_TITLE.to_string(),
+            Relation::Unmanaged,
+            children,
+        ));
+    }
+    Tree { roots }
+}
+
+/// `flux-system/flux-system`-like Kustomizations (named after their namespace) first.
+fn root_order(k: &ObjectKey) -> (bool, &str, &str) {
+    (k.name != k.namespace, &k.namespace, &k.name)
+}
+
+fn sort_key_of(k: &ObjectKey) -> (usize, &str, &str, &str) {
+    let rank = k
+        .flux_kind()
+        .and_then(|f| FluxKind::ALL.iter().position(|x| *x == f))
+        .unwrap_or(FluxKind::ALL.len());
+    (rank, k.kind_name(), &k.namespace, &k.name)
+}
+
+/// `Kind[.group]/namespace/name`.
+pub(crate) fn object_id(key: &ObjectKey) -> String {
+    let group = key.group();
+    let dot = if group.is_empty() { "" } else { "." };
+    format!(
+        "{}{dot}{group}/{}/{}",
+        key.kind_name(),
+        key.namespace,
+        key.name
+    )
+}
+
+/// Higher is worse; used for the state of group nodes.
+pub(crate) fn severity(info: &HealthInfo) -> u8 {
+    if info.is_not_loaded() {
+        return 1;
+    }
+    match info.health {
+        Health::Ready => 0,
+        Health::Suspended => 2,
+        Health::Pending => 3,
+        Health::Reconciling => 4,
+        Health::Deleting => 5,
+        Health::Unknown => 6,
+        Health::Drifted => 7,
+        Health::Cycle => 8,
+        Health::Blocked => 9,
+        Health::Failed => 10,
+    }
+}
+
+fn summarise(children: &[Node]) -> StateCounts {
+    let mut summary = StateCounts::default();
+    for child in children.iter().filter(|c| c.relation != Relation::Source) {
+        summary.add_node(child);
+        summary.merge(&child.summary);
+    }
+    summary
+}
+
+fn group_node(id: String, title: String, relation: Relation, children: Vec<Node>) -> Node {
+    let summary = summarise(&children);
+    let worst = children
+        .iter()
+        .filter(|c| c.relation != Relation::Source)
+        .max_by_key(|c| severity(&c.health))
+        .map(|c| c.health.health)
+        .unwrap_or(Health::Ready);
+    let message = format!("{} objects", children.len());
+    let description = summary.describe();
+    let message = if description.is_empty() {
+        message
+    } else {
+        format!("{message}: {description}")
+    };
+    Node {
+        id,
+        key: None,
+        relation,
+        kind_label: title,
+        namespace: String::new(),
+        name: String::new(),
+        health: HealthInfo::new(worst, "", &message, None),
+        revision: None,
+        age_seconds: None,
+        message,
+        cycle: false,
+        children,
+        summary,
+    }
+}
+
+struct Builder<'a> {
+    snap: &'a Snapshot,
+    /// Kustomizations and HelmReleases on the current path (inventory cycles).
+    stack: Vec<ObjectKey>,
+    visited_ks: HashSet<ObjectKey>,
+}
+
+impl Builder<'_> {
+    fn object_node(&mut self, key: &ObjectKey, relation: Relation, remote: bool) -> Node {
+        let snap = self.snap;
+        let mut revision = None;
+        let mut cycle = false;
+        let mut children = Vec::new();
+        let health = if remote {
+            HealthInfo::new(
+                Health::Unknown,
+                reasons::NOT_LOADED,
+                "applied to a remote cluster",
+                None,
+            )
+        } else if key.flux_kind().is_some() {
+            match snap.flux.get(key) {
+                Some(obj) => {
+                    revision = obj.revision().map(str::to_string);
+                    if self.stack.contains(key) {
+                        cycle = true;
+                    } else {
+                        children = self.flux_children(key, obj, relation);
+                    }
+                    flux_health(obj)
+                }
+                None => self.absent(key),
+            }
+        } else {
+            match snap.managed.get(key) {
+                Some(value) => managed_health(value, snap.now),
+                None => self.absent(key),
+            }
+        };
+        let id = if relation == Relation::Source {
+            format!("source:{}", object_id(key))
+        } else {
+            object_id(key)
+        };
+        let summary = summarise(&children);
+        Node {
+            id,
+            key: Some(key.clone()),
+            relation,
+            kind_label: key.kind_name().to_string(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            age_seconds: health.age_seconds(snap.now),
+            message: health.first_line().to_string(),
+            health,
+            revision,
+            cycle,
+            children,
+            summary,
+        }
+    }
+
+    fn absent(&self, key: &ObjectKey) -> HealthInfo {
+        if self.snap.is_loaded(key) {
+            HealthInfo::not_found()
+        } else {
+            HealthInfo::not_loaded()
+        }
+    }
+
+    fn flux_children(
+        &mut self,
+        key: &ObjectKey,
+        obj: &FluxObject,
+        relation: Relation,
+    ) -> Vec<Node> {
+        match obj {
+            FluxObject::Kustomization(_) | FluxObject::HelmRelease(_) => {
+                if obj.kind() == FluxKind::Kustomization {
+                    self.visited_ks.insert(key.clone());
+                }
+                let (refs, child_relation) = match obj.inventory() {
+                    Some(inv) => (
+                        inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect(),
+                        Relation::Inventory,
+                    ),
+                    None => (
+                        self.snap
+                            .helm_manifests
+                            .get(key)
+                            .cloned()
+                            .unwrap_or_default(),
+                        Relation::Manifest,
+                    ),
+                };
+                let remote = obj.is_remote();
+                self.stack.push(key.clone());
+                let mut seen = HashSet::new();
+                let mut nodes: Vec<Node> = refs
+                    .iter()
+                    .filter(|k| *k != key && seen.insert((*k).clone()))
+                    .map(|k| self.object_node(k, child_relation, remote))
+                    .collect();
+                if obj.kind() == FluxKind::HelmRelease && relation != Relation::Source {
+                    for source in obj.source_refs() {
+                        nodes.push(self.object_node(&source, Relation::Source, false));
+                    }
+                }
+                self.stack.pop();
+                arrange(nodes)
+            }
+            FluxObject::HelmChart(_) if relation == Relation::Source => obj
+                .source_refs()
+                .iter()
+                .map(|k| self.object_node(k, Relation::Source, false))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Sort children (Flux kinds first, then other kinds, source lines last) and put more than
+/// [`GROUP_THRESHOLD`] managed objects of one kind into a kind group.
+fn arrange(nodes: Vec<Node>) -> Vec<Node> {
+    let mut flux = Vec::new();
+    let mut sources = Vec::new();
+    let mut others: Vec<Node> = Vec::new();
+    for n in nodes {
+        if n.relation == Relation::Source {
+            sources.push(n);
+        } else if n.key.as_ref().is_some_and(|k| k.flux_kind().is_some()) {
+            flux.push(n);
+        } else {
+            others.push(n);
+        }
+    }
+    let by_key = |a: &Node, b: &Node| match (&a.key, &b.key) {
+        (Some(x), Some(y)) => sort_key_of(x).cmp(&sort_key_of(y)),
+        _ => a.id.cmp(&b.id),
+    };
+    flux.sort_by(by_key);
+    others.sort_by(by_key);
+    let mut grouped: Vec<Node> = Vec::new();
+    let mut rest = others.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let mut run = vec![first];
+        while let Some(next) = rest.peek() {
+            if next.key.as_ref().map(|k| &k.kind) == run[0].key.as_ref().map(|k| &k.kind) {
+                if let Some(n) = rest.next() {
+                    run.push(n);
+                }
+            } else {
+                break;
+            }
+        }
+        if run.len() > GROUP_THRESHOLD {
+            let (id, title) = match &run[0].key {
+                Some(k) => {
+                    let group = k.group();
+                    let dot = if group.is_empty() { "" } else { "." };
+                    (
+                        format!("group:{}{dot}{group}", k.kind_name()),
+                        k.kind_name().to_string(),
+                    )
+                }
+                None => (String::from("group:"), String::new()),
+            };
+            grouped.push(group_node(id, title, Relation::KindGroup, run));
+        } else {
+            grouped.extend(run);
+        }
+    }
+    flux.extend(grouped);
+    flux.extend(sources);
+    flux
+}

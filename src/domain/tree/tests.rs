@@ -1,0 +1,444 @@
+//! Tree tests over `tests/fixtures/domain/tree.yaml` and a generated fleet at scale.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use k8s_openapi::jiff::Timestamp;
+use serde_json::json;
+
+use super::*;
+use crate::domain::fixtures::load;
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
+use crate::domain::health::{Health, reasons};
+
+fn now() -> Timestamp {
+    "2026-08-01T12:00:00Z".parse().unwrap()
+}
+
+fn fixture_snapshot() -> Snapshot {
+    let (mut snap, errors) = Snapshot::from_objects(load("tree.yaml"), now());
+    assert!(errors.is_empty(), "{errors:?}");
+    snap.helm_manifests.insert(
+        ObjectKey::flux(FluxKind::HelmRelease, "apps", "web"),
+        vec![
+            ObjectKey::new("apps", "Deployment", "apps", "web"),
+            ObjectKey::new("", "Secret", "apps", "web-tls"),
+        ],
+    );
+    snap
+}
+
+fn id(kind: FluxKind, ns: &str, name: &str) -> String {
+    format!("{}.{}/{ns}/{name}", kind.as_str(), kind.group())
+}
+
+fn ks(name: &str) -> String {
+    id(FluxKind::Kustomization, "flux-system", name)
+}
+
+fn path(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn builds_roots_inventory_children_and_unmanaged_group() {
+    let tree = build(&fixture_snapshot());
+    let root_ids: Vec<&str> = tree.roots.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(root_ids, vec![ks("flux-system").as_str(), UNMANAGED_ID]);
+
+    let root = &tree.roots[0];
+    let child_ids: Vec<&str> = root.children.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(
+        child_ids,
+        vec![
+            ks("apps").as_str(),
+            ks("infrastructure").as_str(),
+            id(FluxKind::GitRepository, "flux-system", "flux-system").as_str(),
+            "Namespace//apps",
+        ],
+        "self reference skipped, Flux kinds first"
+    );
+    assert_eq!(
+        root.revision.as_deref(),
+        Some("main@sha1:132f4e719209eb10b9485302f8593fc0e680f4fc")
+    );
+    assert_eq!(root.age_seconds, Some(3600));
+
+    let unmanaged = &tree.roots[1];
+    assert_eq!(unmanaged.kind_label, "Not managed by a Kustomization");
+    let labels: Vec<String> = unmanaged.children.iter().map(Node::label).collect();
+    assert_eq!(
+        labels,
+        vec![
+            "HelmRelease/team/orphan",
+            "GitRepository/team/other",
+            "OCIRepository/apps/web"
+        ],
+        "generated HelmCharts are not listed as unmanaged"
+    );
+    assert_eq!(unmanaged.children[0].health.health, Health::Suspended);
+    assert_eq!(unmanaged.health.health, Health::Failed, "worst child");
+}
+
+#[test]
+fn helm_releases_show_objects_and_source_chain() {
+    let tree = build(&fixture_snapshot());
+    let hr = id(FluxKind::HelmRelease, "apps", "podinfo");
+    let podinfo = tree
+        .find(&path(&[&ks("flux-system"), &ks("apps"), &hr]))
+        .unwrap();
+    assert_eq!(podinfo.revision.as_deref(), Some("6.6.1"));
+    let ids: Vec<&str> = podinfo.children.iter().map(|n| n.id.as_str()).collect();
+    let chart = format!(
+        "source:{}",
+        id(FluxKind::HelmChart, "flux-system", "apps-podinfo")
+    );
+    assert_eq!(
+        ids,
+        vec![
+            "Deployment.apps/apps/podinfo",
+            "Service/apps/podinfo",
+            "Service/apps/podinfo-canary",
+            "ServiceAccount/apps/podinfo",
+            chart.as_str(),
+        ]
+    );
+    let state = |n: &Node| (n.health.health, n.health.reason.clone());
+    assert_eq!(
+        state(&podinfo.children[0]),
+        (Health::Ready, "Current".into())
+    );
+    assert_eq!(
+        state(&podinfo.children[2]),
+        (Health::Unknown, reasons::NOT_FOUND.into())
+    );
+    assert_eq!(
+        state(&podinfo.children[3]),
+        (Health::Unknown, reasons::NOT_LOADED.into())
+    );
+    let source = &podinfo.children[4];
+    assert_eq!(source.relation, Relation::Source);
+    assert_eq!(source.revision.as_deref(), Some("6.6.1"));
+    assert_eq!(source.children.len(), 1);
+    assert_eq!(
+        source.children[0].label(),
+        "HelmRepository/flux-system/podinfo"
+    );
+    assert_eq!(source.children[0].health.health, Health::Ready);
+    assert_eq!(podinfo.summary.describe(), "1 failing, 1 not loaded");
+
+    // Without status.inventory the manifest of the Helm release record is used.
+    let web = tree
+        .find(&path(&[
+            &ks("flux-system"),
+            &ks("apps"),
+            &id(FluxKind::HelmRelease, "apps", "web"),
+        ]))
+        .unwrap();
+    let labels: Vec<(String, Relation)> = web
+        .children
+        .iter()
+        .map(|n| (n.label(), n.relation))
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            ("Deployment/apps/web".to_string(), Relation::Manifest),
+            ("Secret/apps/web-tls".to_string(), Relation::Manifest),
+            ("OCIRepository/apps/web".to_string(), Relation::Source),
+        ]
+    );
+    assert_eq!(web.children[0].health.reason, "ProgressDeadlineExceeded");
+
+    // Static OCI HelmRepository at the end of redis' source chain.
+    let redis = tree
+        .path_of(&ObjectKey::flux(FluxKind::HelmRelease, "infra", "redis"))
+        .unwrap();
+    let redis = tree.find(&redis).unwrap();
+    let repo = &redis.children[1].children[0];
+    assert_eq!(
+        (repo.health.health, repo.health.reason.as_str()),
+        (Health::Ready, "Static")
+    );
+}
+
+#[test]
+fn groups_many_objects_of_one_kind_and_stops_at_cycles() {
+    let tree = build(&fixture_snapshot());
+    let apps = tree
+        .find(&path(&[&ks("flux-system"), &ks("apps")]))
+        .unwrap();
+    let group = apps
+        .children
+        .iter()
+        .find(|n| n.id == "group:ConfigMap")
+        .unwrap();
+    assert_eq!(group.relation, Relation::KindGroup);
+    assert_eq!(group.children.len(), 6);
+    assert_eq!(group.health.health, Health::Ready);
+    assert_eq!(group.message, "6 objects");
+
+    let loop_b = tree
+        .find(&path(&[
+            &ks("flux-system"),
+            &ks("apps"),
+            &ks("loop-a"),
+            &ks("loop-b"),
+        ]))
+        .unwrap();
+    assert_eq!(loop_b.children.len(), 1);
+    assert!(loop_b.children[0].cycle);
+    assert!(loop_b.children[0].children.is_empty());
+
+    // A cycle nobody else lists still shows up, once.
+    let mut snap = Snapshot::new(now());
+    snap.mark_flux_loaded();
+    for obj in load("tree.yaml") {
+        let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+        if name.starts_with("loop-") {
+            snap.insert_flux(FluxObject::from_value(obj).unwrap());
+        }
+    }
+    let tree = build(&snap);
+    assert_eq!(tree.roots.len(), 1);
+    assert_eq!(tree.roots[0].id, ks("loop-a"));
+    assert_eq!(tree.len(), 3);
+}
+
+#[test]
+fn summaries_and_totals_count_objects_once() {
+    let tree = build(&fixture_snapshot());
+    let totals = tree.totals();
+    // failing: apps KS, failing HR, its missing HelmChart is a source line (not counted),
+    // web Deployment, podinfo-canary (not found), team/other.
+    assert_eq!(totals.get(Health::Failed), 4);
+    assert_eq!(totals.get(Health::Unknown), 1);
+    assert_eq!(totals.get(Health::Suspended), 1);
+    assert_eq!(totals.not_loaded, 3);
+    assert_eq!(totals.failing(), 5);
+    let apps = tree
+        .find(&path(&[&ks("flux-system"), &ks("apps")]))
+        .unwrap();
+    assert_eq!(apps.summary.describe(), "3 failing, 2 not loaded");
+}
+
+#[test]
+fn problems_keep_unhealthy_objects_and_ancestors() {
+    let tree = build(&fixture_snapshot()).problems();
+    let labels: Vec<String> = tree.all_rows().iter().map(|r| r.node.label()).collect();
+    assert_eq!(
+        labels,
+        vec![
+            "Kustomization/flux-system/flux-system",
+            "Kustomization/flux-system/apps",
+            "HelmRelease/apps/failing",
+            "HelmChart/flux-system/apps-failing",
+            "HelmRelease/apps/podinfo",
+            "Service/apps/podinfo-canary",
+            "HelmRelease/apps/web",
+            "Deployment/apps/web",
+            "Not managed by a Kustomization",
+            "HelmRelease/team/orphan",
+            "HelmChart/flux-system/team-orphan",
+            "GitRepository/team/other",
+        ]
+    );
+}
+
+#[test]
+fn filters_by_text_namespace_kind_and_state() {
+    let tree = build(&fixture_snapshot());
+    let matching = |q: &str| -> Vec<String> {
+        let f = Filter::parse(q).unwrap();
+        tree.filtered(&f)
+            .all_rows()
+            .iter()
+            .filter(|r| f.matches(r.node))
+            .map(|r| r.node.label())
+            .collect()
+    };
+    assert_eq!(
+        matching("kind:hr ns:apps"),
+        vec![
+            "HelmRelease/apps/failing",
+            "HelmRelease/apps/podinfo",
+            "HelmRelease/apps/web"
+        ]
+    );
+    assert_eq!(
+        matching("state:failed kind:HelmRelease"),
+        vec!["HelmRelease/apps/failing"]
+    );
+    assert_eq!(matching("canary"), vec!["Service/apps/podinfo-canary"]);
+    assert_eq!(
+        matching("TEAM state:suspended"),
+        vec!["HelmRelease/team/orphan"]
+    );
+    assert_eq!(
+        matching("kind:deployment"),
+        vec!["Deployment/apps/podinfo", "Deployment/apps/web"]
+    );
+    assert_eq!(
+        matching("state:problem ns:team"),
+        vec!["GitRepository/team/other"]
+    );
+    // Ancestors are kept around matches.
+    let f = Filter::parse("canary").unwrap();
+    assert_eq!(tree.filtered(&f).all_rows().len(), 4);
+    assert!(Filter::parse("").unwrap().is_empty());
+    assert_eq!(tree.filtered(&Filter::default()), tree);
+    assert_eq!(
+        Filter::parse("state:bogus"),
+        Err(FilterError::UnknownState("bogus".into()))
+    );
+    assert_eq!(
+        Filter::parse("ns:"),
+        Err(FilterError::EmptyValue("ns:".into()))
+    );
+}
+
+#[test]
+fn rows_follow_expansion_and_draw_lines() {
+    let tree = build(&fixture_snapshot());
+    let collapsed = tree.rows(&HashSet::new());
+    assert_eq!(collapsed.len(), 2);
+    assert!(collapsed[0].has_children && !collapsed[0].expanded);
+
+    let mut expanded = HashSet::new();
+    expanded.insert(path(&[&ks("flux-system")]));
+    expanded.insert(path(&[&ks("flux-system"), &ks("infrastructure")]));
+    // Expanding a node under a collapsed parent shows nothing extra.
+    expanded.insert(path(&[
+        &ks("flux-system"),
+        &ks("apps"),
+        &id(FluxKind::HelmRelease, "apps", "web"),
+    ]));
+    let rows = tree.rows(&expanded);
+    let drawn: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{}{}", r.prefix(false), r.node.label()))
+        .collect();
+    assert_eq!(
+        drawn,
+        vec![
+            "Kustomization/flux-system/flux-system",
+            "├── Kustomization/flux-system/apps",
+            "├── Kustomization/flux-system/infrastructure",
+            "│   ├── HelmRelease/infra/redis",
+            "│   ├── HelmRepository/flux-system/charts",
+            "│   └── HelmRepository/flux-system/podinfo",
+            "├── GitRepository/flux-system/flux-system",
+            "└── Namespace/apps",
+            "Not managed by a Kustomization",
+        ]
+    );
+    assert_eq!(rows[3].prefix(true), "|   |-- ");
+    assert_eq!(
+        rows[3].path,
+        tree.path_of(&ObjectKey::flux(FluxKind::HelmRelease, "infra", "redis"))
+            .unwrap()
+    );
+}
+
+/// 500 Kustomizations with 10 HelmReleases each, every release owning a Deployment, a
+/// Service and a ConfigMap.
+fn fleet() -> Snapshot {
+    let mut snap = Snapshot::new(now());
+    snap.mark_flux_loaded();
+    for k in ["Deployment", "Service", "ConfigMap"] {
+        let group = if k == "Deployment" { "apps" } else { "" };
+        snap.mark_loaded(crate::domain::flux::ObjectKind::new(group, k), None);
+    }
+    let ready = json!([{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+        "message": "Applied revision: main@sha1:1", "lastTransitionTime": "2026-08-01T11:00:00Z"}]);
+    let mut root_entries = Vec::new();
+    for k in 0..500 {
+        let ns = format!("team-{k}");
+        let mut entries = Vec::new();
+        for h in 0..10 {
+            let name = format!("app-{h}");
+            entries.push(
+                json!({"id": format!("{ns}_{name}_helm.toolkit.fluxcd.io_HelmRelease"), "v": "v2"}),
+            );
+            let failed = (k * 10 + h) % 100 == 0;
+            let hr = json!({
+                "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                "metadata": {"name": name, "namespace": ns, "generation": 1},
+                "spec": {"interval": "10m", "chart": {"spec": {"chart": "app", "sourceRef": {"kind": "HelmRepository", "name": "charts", "namespace": "flux-system"}}}},
+                "status": {"observedGeneration": 1, "helmChart": format!("flux-system/{ns}-{name}"),
+                    "inventory": {"entries": [
+                        {"id": format!("{ns}_{name}_apps_Deployment"), "v": "v1"},
+                        {"id": format!("{ns}_{name}__Service"), "v": "v1"},
+                        {"id": format!("{ns}_{name}__ConfigMap"), "v": "v1"}]},
+                    "conditions": [{"type": "Ready", "status": if failed { "False" } else { "True" },
+                        "reason": if failed { "UpgradeFailed" } else { "UpgradeSucceeded" }, "message": "m"}]}
+            });
+            snap.insert_flux(FluxObject::from_value(hr).unwrap());
+            snap.insert_flux(FluxObject::from_value(json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+                "metadata": {"name": format!("{ns}-{name}"), "namespace": "flux-system", "generation": 1},
+                "spec": {"chart": "app", "sourceRef": {"kind": "HelmRepository", "name": "charts"}},
+                "status": {"observedGeneration": 1, "artifact": {"revision": "1.0.0"}, "conditions": ready}
+            })).unwrap());
+            snap.insert_managed(Arc::new(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"replicas": 1},
+                "status": {"replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+                    "conditions": [{"type": "Available", "status": "True"}]}})));
+            snap.insert_managed(Arc::new(json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": ns}, "spec": {"clusterIP": "10.0.0.1"}})));
+            snap.insert_managed(Arc::new(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": ns}})));
+        }
+        let ks_name = format!("apps-{k}");
+        root_entries.push(json!({"id": format!("flux-system_{ks_name}_kustomize.toolkit.fluxcd.io_Kustomization"), "v": "v1"}));
+        snap.insert_flux(FluxObject::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": ks_name, "namespace": "flux-system", "generation": 1},
+            "spec": {"interval": "10m", "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+            "status": {"observedGeneration": 1, "inventory": {"entries": entries}, "conditions": ready}
+        })).unwrap());
+    }
+    root_entries.push(
+        json!({"id": "flux-system_charts_source.toolkit.fluxcd.io_HelmRepository", "v": "v1"}),
+    );
+    snap.insert_flux(
+        FluxObject::from_value(json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+            "metadata": {"name": "charts", "namespace": "flux-system"},
+            "spec": {"type": "oci", "url": "oci://ghcr.io/example/charts"}, "status": {}
+        }))
+        .unwrap(),
+    );
+    snap.insert_flux(FluxObject::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "flux-system", "namespace": "flux-system", "generation": 1},
+        "spec": {"interval": "10m", "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+        "status": {"observedGeneration": 1, "inventory": {"entries": root_entries}, "conditions": ready}
+    })).unwrap());
+    snap
+}
+
+#[test]
+fn builds_a_large_fleet_correctly() {
+    let snap = fleet();
+    let tree = build(&snap);
+    assert_eq!(
+        tree.roots.len(),
+        1,
+        "HelmCharts are generated, nothing is unmanaged"
+    );
+    let root = &tree.roots[0];
+    assert_eq!(root.children.len(), 501);
+    // root + HelmRepository + 500 KS + 5000 × (HR + 3 objects + HelmChart + HelmRepository)
+    assert_eq!(tree.len(), 1 + 1 + 500 + 5000 * 6);
+    let totals = tree.totals();
+    assert_eq!(totals.get(Health::Failed), 50);
+    assert_eq!(
+        totals.get(Health::Ready),
+        1 + 1 + 500 + 4950 + 15000,
+        "source lines not counted"
+    );
+    assert_eq!(root.summary.failing(), 50);
+    assert_eq!(tree.problems().all_rows().len(), 1 + 50 + 50);
+}
