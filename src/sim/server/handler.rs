@@ -1,0 +1,120 @@
+//! Per-request dispatch: injected latency, routing, the non-resource endpoints (version,
+//! health, discovery, OpenAPI) and the access log line.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, Response, header};
+use bytes::Bytes;
+use futures::StreamExt;
+
+use super::errors::{ApiError, bytes_response, json_response};
+use super::request::{Route, parse_path, parse_query};
+use super::{Ctx, discovery, openapi, resource};
+
+/// Largest request body accepted (like a real API server's 3 MiB limit).
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+pub fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub async fn handle(ctx: Arc<Ctx>, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    let method = req.method().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let content_type = header_str(req.headers(), header::CONTENT_TYPE).map(String::from);
+    let user_agent = header_str(req.headers(), header::USER_AGENT).map(String::from);
+    let req = req.map(Body::new);
+    let resp = match dispatch(&ctx, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    if let Some(log) = &ctx.log {
+        log.record(
+            &method,
+            &path,
+            content_type.as_deref(),
+            user_agent.as_deref(),
+            resp.status().as_u16(),
+        );
+    }
+    resp
+}
+
+async fn dispatch(ctx: &Arc<Ctx>, req: Request<Body>) -> Result<Response<Body>, ApiError> {
+    if let Some(d) = ctx.faults.latency() {
+        tokio::time::sleep(d).await;
+    }
+    let route = parse_path(req.uri().path()).ok_or_else(ApiError::not_found_path)?;
+    let query =
+        parse_query(req.uri().query().unwrap_or_default()).map_err(ApiError::bad_request)?;
+    if let Route::Resource(path) = route {
+        return resource::handle(ctx, path, query, req).await;
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource: {}",
+            req.method()
+        )));
+    }
+    let accept = header_str(req.headers(), header::ACCEPT).unwrap_or_default();
+    let types = ctx.registry.all();
+    let aggregated = discovery::wants_aggregated(accept);
+    let agg = |v| {
+        serde_json::to_vec(&v)
+            .map(|b| bytes_response(200, discovery::AGGREGATED_CONTENT_TYPE, b))
+            .map_err(|e| ApiError::internal(e.to_string()))
+    };
+    match route {
+        Route::Version => Ok(json_response(200, &discovery::version())),
+        Route::Health => Ok(bytes_response(
+            200,
+            "text/plain; charset=utf-8",
+            b"ok".to_vec(),
+        )),
+        Route::CoreVersions if aggregated => agg(discovery::aggregated(&types, true)),
+        Route::CoreVersions => Ok(json_response(
+            200,
+            &discovery::core_versions(&ctx.addr.to_string()),
+        )),
+        Route::GroupList if aggregated => agg(discovery::aggregated(&types, false)),
+        Route::GroupList => Ok(json_response(200, &discovery::group_list(&types))),
+        Route::Group(g) => discovery::group(&types, &g)
+            .map(|v| json_response(200, &v))
+            .ok_or_else(ApiError::not_found_path),
+        Route::ResourceList { group, version } => {
+            discovery::resource_list(&types, &group, &version)
+                .map(|v| json_response(200, &v))
+                .ok_or_else(ApiError::not_found_path)
+        }
+        Route::OpenApiV3Index => Ok(json_response(200, &openapi::index(&types))),
+        Route::OpenApiV3Doc { group, version } => openapi::document(&types, &group, &version)
+            .map(|v| json_response(200, &v))
+            .ok_or_else(ApiError::not_found_path),
+        Route::OpenApiV2 => Err(ApiError::not_found_path()),
+        Route::Resource(_) => Err(ApiError::not_found_path()),
+    }
+}
+
+/// Read a request body, refusing more than [`MAX_BODY`] bytes.
+pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    if let Some(len) =
+        header_str(headers, header::CONTENT_LENGTH).and_then(|s| s.parse::<u64>().ok())
+        && len > MAX_BODY as u64
+    {
+        return Err(ApiError::too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if buf.len() + chunk.len() > MAX_BODY {
+            return Err(ApiError::too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
