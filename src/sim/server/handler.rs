@@ -15,7 +15,7 @@ use super::{Ctx, discovery, openapi, resource};
 /// Largest request body accepted (like a real API server's 3 MiB limit).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
-pub fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+pub fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -99,22 +99,35 @@ async fn dispatch(ctx: &Arc<Ctx>, req: Request<Body>) -> Result<Response<Body>, 
     }
 }
 
-/// Read a request body, refusing more than [`MAX_BODY`] bytes.
+/// Read a request body, refusing more than [`MAX_BODY`] bytes. An oversized body is still
+/// read (and dropped, up to [`DRAIN_LIMIT`]) so the client gets to read the `413` answer
+/// instead of a reset connection.
 pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    if let Some(len) =
-        header_str(headers, header::CONTENT_LENGTH).and_then(|s| s.parse::<u64>().ok())
-        && len > MAX_BODY as u64
-    {
-        return Err(ApiError::too_large());
-    }
+    let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|s| s.parse::<u64>().ok());
     let mut stream = body.into_data_stream();
     let mut buf = Vec::new();
+    let mut total: usize = 0;
+    let mut too_large = declared.is_some_and(|len| len > MAX_BODY as u64);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
-        if buf.len() + chunk.len() > MAX_BODY {
-            return Err(ApiError::too_large());
+        total = total.saturating_add(chunk.len());
+        if total > MAX_BODY {
+            too_large = true;
+            buf = Vec::new();
+        }
+        if too_large {
+            if total > DRAIN_LIMIT {
+                break;
+            }
+            continue;
         }
         buf.extend_from_slice(&chunk);
     }
+    if too_large {
+        return Err(ApiError::too_large());
+    }
     Ok(Bytes::from(buf))
 }
+
+/// How much of an oversized body is read and dropped before answering.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;

@@ -91,6 +91,7 @@ async fn accept_loop(ctx: Arc<Ctx>, tcp: TcpListener, mut stopped: oneshot::Rece
                         async move { Ok::<_, Infallible>(handler::handle(ctx, req).await) }
                     });
                     if let Err(e) = http1::Builder::new()
+                        .half_close(true)
                         .serve_connection(TokioIo::new(stream), svc)
                         .await
                     {

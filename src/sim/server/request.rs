@@ -111,9 +111,7 @@ fn resource_path(group: &str, version: &str, rest: &[&str]) -> Option<Route> {
     };
     let (namespace, rest): (Option<String>, &[&str]) = match rest {
         // `/namespaces/NAME` and `/namespaces/NAME/status` address the Namespace object.
-        ["namespaces", ns, tail @ ..]
-            if !tail.is_empty() && !(tail.len() == 1 && is_ns_subresource(tail[0])) =>
-        {
+        ["namespaces", ns, tail @ ..] if !matches!(tail, [] | ["status" | "finalize"]) => {
             (Some(ns.to_string()), tail)
         }
         _ => (None, rest),
@@ -136,10 +134,6 @@ fn resource_path(group: &str, version: &str, rest: &[&str]) -> Option<Route> {
         subresource,
         watch,
     }))
-}
-
-fn is_ns_subresource(s: &str) -> bool {
-    matches!(s, "status" | "finalize")
 }
 
 /// What a Table row carries as its object (`includeObject`).

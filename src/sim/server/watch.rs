@@ -29,6 +29,8 @@ use crate::sim::store::{ChangeEvent, StoreError};
 pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(10);
 /// Longest a watch stays open without `timeoutSeconds` (like the API server's default).
 const MAX_WATCH: Duration = Duration::from_secs(1800);
+/// How often an open watch checks whether the close-watches fault now ends it.
+const FAULT_CHECK: Duration = Duration::from_millis(250);
 /// Events coalesced into one write.
 const BATCH: usize = 256;
 
@@ -194,8 +196,10 @@ pub fn watch(
     if let Some(l) = ctx.faults.watch_lifetime() {
         lifetime = lifetime.min(l);
     }
+    let started = Instant::now();
     let opts = RunOpts {
-        deadline: Instant::now() + lifetime,
+        started,
+        deadline: started + lifetime,
         bookmarks: q.allow_bookmarks,
         initial_end_bookmark: q.send_initial_events && from.is_none(),
     };
@@ -212,6 +216,7 @@ pub fn watch(
 }
 
 struct RunOpts {
+    started: Instant,
     deadline: Instant,
     bookmarks: bool,
     initial_end_bookmark: bool,
@@ -270,9 +275,16 @@ async fn run(
         return;
     }
     let mut ticks = tokio::time::interval_at(Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
+    // The close-watches fault may be switched on while this stream is open.
+    let mut fault_checks = tokio::time::interval(FAULT_CHECK);
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(opts.deadline) => break,
+            _ = fault_checks.tick() => {
+                if ctx.faults.watch_lifetime().is_some_and(|l| opts.started + l <= Instant::now()) {
+                    break;
+                }
+            }
             _ = tx.closed() => break,
             _ = ticks.tick(), if opts.bookmarks => {
                 let now_rv = ctx.store.resource_version();

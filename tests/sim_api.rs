@@ -1,0 +1,876 @@
+//! The simulated API server against a real kube-rs client: reflectors through creates,
+//! updates, deletes, 410s and dropped streams; pagination; status subresource; dry runs;
+//! patches; errors; and the access log.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "common/sim_server.rs"]
+mod sim_server;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use serde_json::{Value, json};
+use sim_server::{Sim, WAIT, wait_until};
+
+use fluxdeck::sim::faults::ForbiddenRule;
+use fluxdeck::sim::registry::ids;
+use fluxdeck::sim::store::{ObjKey, WriteOpts};
+
+fn cm(name: &str, v: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": name, "namespace": "default", "labels": {"app": "demo"}},
+           "data": {"k": v}})
+}
+
+fn hr_api(client: kube::Client, ns: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("helm.toolkit.fluxcd.io", "v2", "HelmRelease");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "helmreleases");
+    Api::namespaced_with(client, ns, &ar)
+}
+
+fn api_code(e: kube::Error) -> u16 {
+    match e {
+        kube::Error::Api(s) => s.code,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+type Reader = reflector::Store<ConfigMap>;
+
+fn start_reflector(sim: &Sim) -> (Reader, tokio::task::JoinHandle<()>) {
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let (reader, writer) = reflector::store();
+    let stream = reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .applied_objects();
+    let task = tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while stream.next().await.is_some() {}
+    });
+    (reader, task)
+}
+
+fn names(reader: &Reader) -> BTreeSet<String> {
+    reader
+        .state()
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect()
+}
+
+fn data_of(reader: &Reader, name: &str) -> Option<String> {
+    reader
+        .state()
+        .iter()
+        .find(|c| c.metadata.name.as_deref() == Some(name))
+        .and_then(|c| c.data.as_ref()?.get("k").cloned())
+}
+
+fn list_requests(sim: &Sim) -> usize {
+    sim.access_log()
+        .iter()
+        .filter(|e| {
+            e.method == "GET"
+                && e.path.starts_with("/api/v1/namespaces/default/configmaps?")
+                && !e.path.contains("watch=true")
+        })
+        .count()
+}
+
+fn watch_requests(sim: &Sim) -> usize {
+    sim.access_log()
+        .iter()
+        .filter(|e| {
+            e.path.starts_with("/api/v1/namespaces/default/configmaps?")
+                && e.path.contains("watch=true")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn reflector_follows_creates_updates_and_deletes() {
+    let sim = Sim::start().await;
+    sim.store
+        .create(&ids::configmaps(), cm("before", "1"), WriteOpts::default())
+        .unwrap();
+    let (reader, task) = start_reflector(&sim);
+    wait_until("initial list", || names(&reader).contains("before")).await;
+
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let created: ConfigMap = serde_json::from_value(cm("a", "1")).unwrap();
+    api.create(&PostParams::default(), &created).await.unwrap();
+    wait_until("created object", || names(&reader).contains("a")).await;
+
+    sim.store
+        .modify(
+            &ids::configmaps(),
+            &ObjKey::new("default", "a"),
+            fluxdeck::sim::store::WritePart::All,
+            WriteOpts::default(),
+            |cur| {
+                let mut n = cur.clone();
+                n["data"]["k"] = json!("2");
+                Ok(Some(n))
+            },
+        )
+        .unwrap();
+    wait_until("update", || data_of(&reader, "a").as_deref() == Some("2")).await;
+
+    api.delete("before", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_until("delete", || !names(&reader).contains("before")).await;
+    task.abort();
+}
+
+#[tokio::test]
+async fn reflector_relists_after_gone_and_reconnects_after_dropped_streams() {
+    let sim = Sim::start().await;
+    sim.store
+        .create(&ids::configmaps(), cm("x", "1"), WriteOpts::default())
+        .unwrap();
+    let (reader, task) = start_reflector(&sim);
+    wait_until("initial list", || names(&reader).contains("x")).await;
+    wait_until("first watch", || watch_requests(&sim) >= 1).await;
+    let lists = list_requests(&sim);
+
+    // Listener down: the client loses its watch. Changes happen, history is compacted, so
+    // the watch from the old version gets 410 and the client must list again.
+    sim.handle.stop_listener().await;
+    sim.store
+        .delete(
+            &ids::configmaps(),
+            &ObjKey::new("default", "x"),
+            WriteOpts::default(),
+        )
+        .unwrap();
+    sim.store
+        .create(&ids::configmaps(), cm("y", "1"), WriteOpts::default())
+        .unwrap();
+    sim.store.compact();
+    sim.handle.restart_listener().await.unwrap();
+    wait_until("relist after 410", || {
+        let n = names(&reader);
+        n.contains("y") && !n.contains("x")
+    })
+    .await;
+    assert!(
+        list_requests(&sim) > lists,
+        "a new list request was expected"
+    );
+
+    // Streams closed by the server every second: the client watches again and keeps up.
+    sim.faults
+        .update(|f| f.close_watches_every_seconds = Some(1));
+    let watches = watch_requests(&sim);
+    wait_until("a re-watch", || watch_requests(&sim) >= watches + 2).await;
+    sim.store
+        .create(&ids::configmaps(), cm("z", "1"), WriteOpts::default())
+        .unwrap();
+    wait_until("event after re-watch", || names(&reader).contains("z")).await;
+
+    // Every watch answered with 410: the client keeps relisting and still converges.
+    sim.faults.update(|f| {
+        f.close_watches_every_seconds = None;
+        f.watch_gone = true;
+    });
+    let lists = list_requests(&sim);
+    wait_until("relists while watches are gone", || {
+        list_requests(&sim) >= lists + 1
+    })
+    .await;
+    sim.store
+        .create(&ids::configmaps(), cm("w", "1"), WriteOpts::default())
+        .unwrap();
+    wait_until("object seen through relists", || {
+        names(&reader).contains("w")
+    })
+    .await;
+    task.abort();
+}
+
+#[tokio::test]
+async fn watch_gone_fault_answers_an_error_event() {
+    let sim = Sim::start().await;
+    sim.faults.update(|f| f.watch_gone = true);
+    let r = sim
+        .get("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1")
+        .await;
+    assert_eq!(r.status, 200);
+    let lines = r.lines();
+    assert_eq!(lines[0]["type"], "ERROR");
+    assert_eq!(lines[0]["object"]["code"], 410);
+    assert_eq!(lines[0]["object"]["reason"], "Expired");
+}
+
+#[tokio::test]
+async fn pagination_with_continue_tokens() {
+    let sim = Sim::start().await;
+    for i in 0..25 {
+        sim.store
+            .create(
+                &ids::configmaps(),
+                cm(&format!("cm-{i:02}"), "v"),
+                WriteOpts::default(),
+            )
+            .unwrap();
+    }
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    let mut first_rv = None;
+    loop {
+        let mut lp = ListParams::default().limit(10);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let page = api.list(&lp).await.unwrap();
+        pages += 1;
+        let rv = page.metadata.resource_version.clone();
+        assert!(rv.is_some());
+        first_rv.get_or_insert(rv.clone());
+        assert_eq!(first_rv.as_ref(), Some(&rv), "pages share the list version");
+        seen.extend(page.items.iter().filter_map(|c| c.metadata.name.clone()));
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+        // A change between pages does not disturb the walk.
+        if pages == 1 {
+            sim.store
+                .create(&ids::configmaps(), cm("zz-late", "v"), WriteOpts::default())
+                .unwrap();
+        }
+    }
+    assert_eq!(pages, 3);
+    let unique: BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len());
+    assert!(unique.contains("cm-00") && unique.contains("cm-24"));
+
+    // Selectors combine with pagination.
+    let lp = ListParams::default()
+        .labels("app=demo")
+        .fields("metadata.name=cm-03");
+    assert_eq!(api.list(&lp).await.unwrap().items.len(), 1);
+    let lp = ListParams::default().labels("app notin (demo)");
+    assert!(api.list(&lp).await.unwrap().items.is_empty());
+
+    // A token from before a compaction is expired; a garbage one is a bad request.
+    let page = api.list(&ListParams::default().limit(5)).await.unwrap();
+    let stale = page.metadata.continue_.unwrap();
+    sim.store
+        .create(&ids::configmaps(), cm("zz-new", "v"), WriteOpts::default())
+        .unwrap();
+    sim.store.compact();
+    let err = api
+        .list(&ListParams::default().limit(5).continue_token(&stale))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(err), 410);
+    let err = api
+        .list(&ListParams::default().continue_token("%%%"))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(err), 400);
+}
+
+#[tokio::test]
+async fn status_subresource_rules() {
+    let sim = Sim::start().await;
+    let api = hr_api(sim.client(), "apps");
+    let obj: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"interval": "5m"},
+        "status": {"observedGeneration": 99}
+    }))
+    .unwrap();
+    let created = api.create(&PostParams::default(), &obj).await.unwrap();
+    assert!(
+        created.data.get("status").is_none(),
+        "status is dropped on create"
+    );
+    assert_eq!(created.metadata.generation, Some(1));
+
+    let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                        "spec": {"interval": "1h"}});
+    let after = api
+        .patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+    assert_eq!(after.data["status"]["conditions"][0]["type"], "Ready");
+    assert_eq!(
+        after.data["spec"]["interval"], "5m",
+        "status writes leave spec"
+    );
+    assert_eq!(after.metadata.generation, Some(1));
+    let got = api.get_status("web").await.unwrap();
+    assert_eq!(got.data["status"]["conditions"][0]["status"], "True");
+
+    let mut main = after.clone();
+    main.data["spec"]["interval"] = json!("10m");
+    main.data["status"] = json!({"conditions": []});
+    let replaced = api
+        .replace("web", &PostParams::default(), &main)
+        .await
+        .unwrap();
+    assert_eq!(replaced.data["spec"]["interval"], "10m");
+    assert_eq!(replaced.data["status"]["conditions"][0]["type"], "Ready");
+    assert_eq!(replaced.metadata.generation, Some(2));
+    assert_eq!(
+        replaced.types.as_ref().unwrap().api_version,
+        "helm.toolkit.fluxcd.io/v2"
+    );
+}
+
+#[tokio::test]
+async fn dry_run_stores_nothing() {
+    let sim = Sim::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let rv0 = sim.store.resource_version();
+    let out = api
+        .create(&dry, &serde_json::from_value(cm("d", "1")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.metadata.name.as_deref(), Some("d"));
+    assert!(
+        sim.store
+            .get(&ids::configmaps(), &ObjKey::new("default", "d"))
+            .is_none()
+    );
+    assert_eq!(sim.store.resource_version(), rv0);
+
+    sim.store
+        .create(&ids::configmaps(), cm("d", "1"), WriteOpts::default())
+        .unwrap();
+    let rv1 = sim.store.resource_version();
+    let pp = PatchParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let patched = api
+        .patch("d", &pp, &Patch::Merge(json!({"data": {"k": "2"}})))
+        .await
+        .unwrap();
+    assert_eq!(patched.data.unwrap()["k"], "2");
+    let applied = api
+        .patch(
+            "d",
+            &PatchParams::apply("dry").dry_run(),
+            &Patch::Apply(cm("d", "3")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied.data.unwrap()["k"], "3");
+    let dp = DeleteParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    api.delete("d", &dp).await.unwrap();
+    let stored = sim
+        .store
+        .get(&ids::configmaps(), &ObjKey::new("default", "d"))
+        .unwrap();
+    assert_eq!(stored["data"]["k"], "1");
+    assert_eq!(sim.store.resource_version(), rv1);
+    assert!(
+        sim.access_log()
+            .iter()
+            .filter(|e| e.path.contains("dryRun=All"))
+            .count()
+            >= 3
+    );
+}
+
+#[tokio::test]
+async fn merge_json_and_apply_patches() {
+    let sim = Sim::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    sim.store
+        .create(&ids::configmaps(), cm("p", "1"), WriteOpts::default())
+        .unwrap();
+
+    let merged = api
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"extra": "x", "k": null}})),
+        )
+        .await
+        .unwrap();
+    let data = merged.data.unwrap();
+    assert_eq!(data.get("extra").map(String::as_str), Some("x"));
+    assert!(!data.contains_key("k"));
+
+    let ops: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "add", "path": "/metadata/annotations", "value": {"a": "b"}},
+        {"op": "replace", "path": "/data/extra", "value": "y"}
+    ]))
+    .unwrap();
+    let patched = api
+        .patch("p", &PatchParams::default(), &Patch::Json::<()>(ops))
+        .await
+        .unwrap();
+    assert_eq!(patched.data.unwrap()["extra"], "y");
+    assert_eq!(patched.metadata.annotations.unwrap()["a"], "b");
+
+    let bad: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "test", "path": "/data/extra", "value": "nope"}]))
+            .unwrap();
+    let err = api
+        .patch("p", &PatchParams::default(), &Patch::Json::<()>(bad))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(err), 422);
+
+    // Server-side apply: creates when absent, records the manager, drops fields the same
+    // manager stops applying.
+    let ssa = PatchParams::apply("fluxdeck").force();
+    let mut first = cm("s", "1");
+    first["data"]["gone"] = json!("soon");
+    let created = api.patch("s", &ssa, &Patch::Apply(&first)).await.unwrap();
+    assert_eq!(created.data.as_ref().unwrap()["gone"], "soon");
+    let mf = created.metadata.managed_fields.unwrap();
+    assert_eq!(mf[0].manager.as_deref(), Some("fluxdeck"));
+    assert_eq!(mf[0].operation.as_deref(), Some("Apply"));
+    let second = api
+        .patch("s", &ssa, &Patch::Apply(cm("s", "2")))
+        .await
+        .unwrap();
+    let data = second.data.unwrap();
+    assert_eq!(data["k"], "2");
+    assert!(!data.contains_key("gone"));
+
+    // Apply without a field manager is invalid.
+    let err = api
+        .patch("s", &PatchParams::default(), &Patch::Apply(cm("s", "3")))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(err), 422);
+
+    // The access log shows what the client sent.
+    let log = sim.access_log();
+    assert!(log.iter().any(|e| e.method == "PATCH"
+        && e.content_type.as_deref() == Some("application/merge-patch+json")
+        && e.path == "/api/v1/namespaces/default/configmaps/p?"
+        && e.status == 200));
+    assert!(log.iter().any(|e| e.method == "PATCH"
+        && e.content_type.as_deref() == Some("application/apply-patch+yaml")
+        && e.path.contains("fieldManager=fluxdeck")
+        && e.path.contains("force=true")
+        && e.status == 201));
+}
+
+#[tokio::test]
+async fn errors_are_status_objects_with_the_right_codes() {
+    let sim = Sim::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    sim.store
+        .create(&ids::configmaps(), cm("e", "1"), WriteOpts::default())
+        .unwrap();
+
+    // 409: stale PUT, and AlreadyExists.
+    let mut cur = api.get("e").await.unwrap();
+    let stale = cur.clone();
+    cur.data = Some([("k".to_string(), "2".to_string())].into());
+    api.replace("e", &PostParams::default(), &cur)
+        .await
+        .unwrap();
+    let err = api
+        .replace("e", &PostParams::default(), &stale)
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409);
+            assert_eq!(s.reason, "Conflict");
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(cm("e", "1")).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(err), 409);
+
+    // 404 for a missing object, with details.
+    let r = sim
+        .get("/api/v1/namespaces/default/configmaps/missing")
+        .await;
+    assert_eq!(r.status, 404);
+    let s = r.json();
+    assert_eq!(s["kind"], "Status");
+    assert_eq!(s["reason"], "NotFound");
+    assert_eq!(s["details"]["name"], "missing");
+    assert_eq!(s["details"]["kind"], "configmaps");
+
+    // 422: no name; kind not matching the path.
+    let ct = [("Content-Type", "application/json")];
+    let r = sim
+        .request(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            &ct,
+            br#"{"metadata":{}}"#,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["reason"].as_str()),
+        (422, Some("Invalid"))
+    );
+    let r = sim
+        .request(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            &ct,
+            br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"q"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, 422);
+
+    // 415 for protobuf and unknown types.
+    let r = sim
+        .request(
+            "POST",
+            "/api/v1/namespaces/default/secrets",
+            &[("Content-Type", "application/vnd.kubernetes.protobuf")],
+            b"k8s\x00\x0a",
+        )
+        .await;
+    assert_eq!(r.status, 415);
+    assert_eq!(r.json()["reason"], "UnsupportedMediaType");
+    let r = sim
+        .request(
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/e",
+            &[("Content-Type", "text/plain")],
+            b"{}",
+        )
+        .await;
+    assert_eq!(r.status, 415);
+
+    // 413 for a body over 3 MiB.
+    let big = format!(
+        r#"{{"metadata":{{"name":"big"}},"data":{{"k":"{}"}}}}"#,
+        "x".repeat(4 << 20)
+    );
+    let r = sim
+        .request(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            &ct,
+            big.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{r:?}");
+    assert_eq!(r.json()["reason"], "RequestEntityTooLarge");
+
+    // 400 malformed JSON, 405 verb not allowed.
+    let r = sim
+        .request(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            &ct,
+            b"{not json",
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = sim
+        .request(
+            "POST",
+            "/api/v1/namespaces/default/configmaps/e",
+            &ct,
+            b"{}",
+        )
+        .await;
+    assert_eq!(r.status, 405);
+
+    // 500 injected.
+    sim.faults.update(|f| f.error_rate = 1.0);
+    assert_eq!(api_code(api.get("e").await.unwrap_err()), 500);
+    sim.faults.update(|f| f.error_rate = 0.0);
+    assert!(api.get("e").await.is_ok());
+}
+
+#[tokio::test]
+async fn permission_policy_forbids_and_answers_access_reviews() {
+    let sim = Sim::start().await;
+    sim.faults.update(|f| {
+        f.forbidden.push(ForbiddenRule {
+            resource: "secrets".into(),
+            namespace: Some("locked".into()),
+            verbs: vec!["list".into(), "get".into()],
+        })
+    });
+    let locked: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(sim.client(), "locked");
+    let err = locked.list(&ListParams::default()).await.unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 403);
+            assert_eq!(s.reason, "Forbidden");
+        }
+        other => panic!("{other:?}"),
+    }
+    let open: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(sim.client(), "open");
+    assert!(open.list(&ListParams::default()).await.is_ok());
+
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(sim.client());
+    let review = |ns: &str, verb: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(ns.into()),
+                verb: Some(verb.into()),
+                resource: Some("secrets".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let denied = reviews
+        .create(&PostParams::default(), &review("locked", "list"))
+        .await
+        .unwrap();
+    assert!(!denied.status.unwrap().allowed);
+    let allowed = reviews
+        .create(&PostParams::default(), &review("locked", "patch"))
+        .await
+        .unwrap();
+    assert!(allowed.status.unwrap().allowed);
+}
+
+#[tokio::test]
+async fn crds_register_and_unregister_resources() {
+    let sim = Sim::start().await;
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"]},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": [{"name": "Size", "type": "integer", "jsonPath": ".spec.size"}]}]}
+    });
+    let ct = [("Content-Type", "application/json")];
+    let r = sim
+        .request(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            &ct,
+            crd.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["status"]["conditions"][1]["type"], "Established");
+    let disc = sim.get("/apis/example.com/v1").await.json();
+    assert_eq!(disc["resources"][0]["shortNames"], json!(["wd"]));
+    let w = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+                   "metadata": {"name": "w1"}, "spec": {"size": 3}});
+    let r = sim
+        .request(
+            "POST",
+            "/apis/example.com/v1/namespaces/default/widgets",
+            &ct,
+            w.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let table = sim
+        .request(
+            "GET",
+            "/apis/example.com/v1/namespaces/default/widgets",
+            &[(
+                "Accept",
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+            )],
+            b"",
+        )
+        .await
+        .json();
+    assert_eq!(table["columnDefinitions"][1]["name"], "Size");
+    assert_eq!(table["rows"][0]["cells"], json!(["w1", 3]));
+
+    let r = sim
+        .request(
+            "DELETE",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com",
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        sim.get("/apis/example.com/v1/namespaces/default/widgets")
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn watch_streams_bookmarks_tables_and_initial_events() {
+    let sim = Sim::start().await;
+    sim.store
+        .create(&ids::configmaps(), cm("a", "1"), WriteOpts::default())
+        .unwrap();
+    let r = sim
+        .get("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1")
+        .await;
+    let lines = r.lines();
+    assert_eq!(lines[0]["type"], "ADDED");
+    assert_eq!(lines[0]["object"]["kind"], "ConfigMap");
+    assert_eq!(lines[1]["type"], "BOOKMARK");
+    assert_eq!(
+        lines[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+
+    // A watch from a version replays later events only; Table watches carry rows.
+    let rv = sim.store.resource_version();
+    sim.store
+        .create(&ids::configmaps(), cm("b", "1"), WriteOpts::default())
+        .unwrap();
+    let r = sim
+        .request(
+            "GET",
+            &format!("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=1"),
+            &[("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")],
+            b"",
+        )
+        .await;
+    let lines = r.lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["object"]["kind"], "Table");
+    assert_eq!(lines[0]["object"]["rows"][0]["cells"][0], "b");
+
+    // Bad selectors and versions are 400, not a broken stream.
+    assert_eq!(
+        sim.get("/api/v1/configmaps?watch=true&labelSelector=a%20in%20(")
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        sim.get("/api/v1/configmaps?watch=true&resourceVersion=abc")
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn garbage_never_breaks_the_server() {
+    let sim = Sim::start().await;
+    let junk: &[&[u8]] = &[
+        b"\x00\x01\x02garbage\r\n\r\n",
+        b"GET /api/v1/namespaces/%ZZ/configmaps HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET /api/v1/configmaps?limit=-1&labelSelector=%%% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"PATCH /api/v1/namespaces/default/configmaps/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/apply-patch+yaml\r\nContent-Length: 9\r\nConnection: close\r\n\r\n: - : - :",
+        b"PUT /apis/nope/v1/things/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        b"GET /api/v1/namespaces/default/configmaps?fieldSelector=spec.x%3D1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ];
+    for j in junk {
+        let r = sim.raw(j).await;
+        assert!(r.status == 0 || (400..500).contains(&r.status), "{r:?}");
+    }
+    let r = sim.get("/version").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["gitVersion"], "v1.33.0");
+}
+
+#[tokio::test]
+async fn discovery_openapi_and_legacy_versions() {
+    let sim = Sim::start().await;
+    let client = sim.client();
+    let d = kube::Discovery::new(client.clone()).run().await.unwrap();
+    assert!(d.has_group("helm.toolkit.fluxcd.io"));
+    let d = kube::Discovery::new(client).run_aggregated().await.unwrap();
+    let (ar, caps) = d
+        .groups()
+        .find(|g| g.name() == "kustomize.toolkit.fluxcd.io")
+        .unwrap()
+        .recommended_kind("Kustomization")
+        .unwrap();
+    assert_eq!(ar.plural, "kustomizations");
+    assert!(
+        caps.subresources
+            .iter()
+            .any(|(s, _)| s.plural == "kustomizations/status" || s.plural == "status")
+    );
+    let idx = sim.get("/openapi/v3").await.json();
+    let url = idx["paths"]["api/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let doc = sim.get(&url).await.json();
+    assert_eq!(doc["openapi"], "3.0.0");
+    assert_eq!(sim.get("/openapi/v2").await.status, 404);
+
+    // A Legacy cluster serves HelmRelease v2beta2 only, rewriting stored objects' version.
+    let legacy = Sim::start_with(
+        fluxdeck::sim::registry::FluxApiLevel::Legacy,
+        fluxdeck::sim::store::Store::new(),
+    )
+    .await;
+    legacy
+        .store
+        .create(
+            &ids::helmreleases(),
+            json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                   "metadata": {"name": "h", "namespace": "a"}, "spec": {}}),
+            WriteOpts::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        legacy
+            .get("/apis/helm.toolkit.fluxcd.io/v2/namespaces/a/helmreleases/h")
+            .await
+            .status,
+        404
+    );
+    let r = legacy
+        .get("/apis/helm.toolkit.fluxcd.io/v2beta2/namespaces/a/helmreleases")
+        .await
+        .json();
+    assert_eq!(r["kind"], "HelmReleaseList");
+    assert_eq!(
+        r["items"][0]["apiVersion"],
+        "helm.toolkit.fluxcd.io/v2beta2"
+    );
+}
+
+#[tokio::test]
+async fn start_refuses_non_loopback_addresses() {
+    let err = fluxdeck::sim::server::start(
+        Arc::new(fluxdeck::sim::store::Store::new()),
+        Arc::new(fluxdeck::sim::registry::Registry::new(Default::default())),
+        Arc::new(fluxdeck::sim::faults::Faults::default()),
+        fluxdeck::sim::server::ServerOptions {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            access_log: None,
+        },
+    )
+    .await;
+    assert!(matches!(
+        err,
+        Err(fluxdeck::sim::server::ServerError::NotLoopback(_))
+    ));
+    let _ = WAIT;
+}
