@@ -759,6 +759,35 @@ async fn watch_streams_bookmarks_tables_and_initial_events() {
     assert_eq!(lines[0]["object"]["kind"], "Table");
     assert_eq!(lines[0]["object"]["rows"][0]["cells"][0], "b");
 
+    // With a selector, an object that stops matching is DELETED, and ADDED when it matches again.
+    let rv = sim.store.resource_version();
+    for labels in [json!({}), json!({"app": "demo"})] {
+        sim.store
+            .modify(
+                &ids::configmaps(),
+                &ObjKey::new("default", "a"),
+                fluxdeck::sim::store::WritePart::All,
+                WriteOpts::default(),
+                |cur| {
+                    let mut n = cur.clone();
+                    n["metadata"]["labels"] = labels.clone();
+                    Ok(Some(n))
+                },
+            )
+            .unwrap();
+    }
+    let r = sim
+        .get(&format!(
+            "/api/v1/namespaces/default/configmaps?watch=true&labelSelector=app%3Ddemo&resourceVersion={rv}&timeoutSeconds=1"
+        ))
+        .await;
+    let types: Vec<String> = r
+        .lines()
+        .iter()
+        .map(|l| l["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(types, ["DELETED", "ADDED"]);
+
     // Bad selectors and versions are 400, not a broken stream.
     assert_eq!(
         sim.get("/api/v1/configmaps?watch=true&labelSelector=a%20in%20(")

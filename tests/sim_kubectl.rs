@@ -340,3 +340,109 @@ async fn kubectl_patch_annotate_apply_and_dry_run() {
         && e.content_type.as_deref() == Some("application/apply-patch+yaml")));
     assert!(log.iter().any(|e| e.path.contains("dryRun=All")));
 }
+
+#[tokio::test]
+async fn kubectl_protobuf_writes_fail_clearly_and_policy_forbids() {
+    let sim = Sim::start().await;
+    let Some(k) = Kubectl::new(&sim) else { return };
+    let out = tokio::time::timeout(
+        WAIT,
+        k.command(&[
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "-n",
+            "default",
+            "--from-literal=a=b",
+        ])
+        .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        assert!(
+            sim.access_log().iter().any(|e| e.status == 415),
+            "a failing create must be a 415: {stderr}"
+        );
+    } else {
+        // A kubectl that sends JSON creates the secret.
+        assert!(
+            sim.store
+                .get(&ids::secrets(), &ObjKey::new("default", "s"))
+                .is_some()
+        );
+    }
+
+    sim.faults.update(|f| {
+        f.forbidden.push(fluxdeck::sim::faults::ForbiddenRule {
+            resource: "secrets".into(),
+            namespace: Some("locked".into()),
+            verbs: vec!["list".into()],
+        })
+    });
+    // kubectl sends access reviews as protobuf too: a clear 415, never a wrong answer.
+    let out = tokio::time::timeout(
+        WAIT,
+        k.command(&["auth", "can-i", "list", "secrets", "-n", "locked"])
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    if !out.status.success() && out.stdout.is_empty() {
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("UnsupportedMediaType"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no");
+    }
+    let out = tokio::time::timeout(
+        WAIT,
+        k.command(&["get", "secrets", "-n", "locked"]).output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
+}
+
+#[tokio::test]
+async fn helm_lists_releases_from_secrets() {
+    let sim = Sim::start().await;
+    let Some(k) = Kubectl::new(&sim) else { return };
+    let helm = k.bin.with_file_name("helm");
+    if !helm.is_file() {
+        eprintln!("skipped: helm not found next to kubectl (run scripts/get-clients)");
+        return;
+    }
+    let out = tokio::time::timeout(
+        WAIT,
+        Command::new(&helm)
+            .args(["list", "-A", "--kubeconfig"])
+            .arg(&k.kubeconfig)
+            .env("HOME", &k.home)
+            .env_remove("KUBECONFIG")
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "helm list failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("NAME"), "{stdout}");
+    assert!(
+        sim.access_log()
+            .iter()
+            .any(|e| e.path.contains("labelSelector=owner%3Dhelm"))
+    );
+}

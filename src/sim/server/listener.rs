@@ -67,6 +67,16 @@ impl Listener {
     }
 }
 
+impl Drop for Listener {
+    /// A dropped server stops listening and drops its connections.
+    fn drop(&mut self) {
+        if let Some(r) = self.running.get_mut().take() {
+            let _ = r.stop.send(());
+            r.task.abort();
+        }
+    }
+}
+
 async fn accept_loop(ctx: Arc<Ctx>, tcp: TcpListener, mut stopped: oneshot::Receiver<()>) {
     let mut conns = JoinSet::new();
     loop {

@@ -107,6 +107,10 @@ impl Filter {
     pub fn matches(&self, obj: &Value) -> bool {
         self.label.matches(obj) && self.field.matches(obj)
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.label.is_empty() && self.field.is_empty()
+    }
 }
 
 fn key_of(obj: &Value) -> ObjKey {

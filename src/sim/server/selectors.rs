@@ -272,6 +272,10 @@ impl FieldSelector {
         Ok(Self(out))
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The name an equality term on `metadata.name` asks for.
     pub fn name(&self) -> Option<&str> {
         self.0

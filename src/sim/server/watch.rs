@@ -4,6 +4,7 @@
 //! the retained window or the fan-out lagged, `timeoutSeconds` and the close-watches fault
 //! end the stream.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use super::request::{IncludeObject, Query, parse_resource_version};
 use super::resource::Target;
 use super::table;
 use crate::sim::registry::{PrinterColumn, ResourceType};
-use crate::sim::store::{ChangeEvent, StoreError};
+use crate::sim::store::{ChangeEvent, EventType, ObjKey, StoreError};
 
 /// How often a watch that allows bookmarks gets one.
 pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(10);
@@ -45,14 +46,16 @@ struct Spec {
 }
 
 impl Spec {
-    fn wants(&self, ev: &ChangeEvent) -> bool {
-        ev.resource.group == self.rt.group
-            && ev.resource.plural == self.rt.plural
-            && self.namespace.as_ref().is_none_or(|ns| *ns == ev.namespace)
-            && self.name.as_ref().is_none_or(|n| {
-                ev.object.pointer("/metadata/name").and_then(Value::as_str) == Some(n.as_str())
-            })
-            && self.filter.matches(&ev.object)
+    /// Whether an object is of this watch's resource, namespace and name (selectors aside).
+    fn in_scope(&self, obj: &Value) -> bool {
+        let meta = |f: &str| obj.pointer(f).and_then(Value::as_str).unwrap_or_default();
+        self.namespace
+            .as_ref()
+            .is_none_or(|ns| ns == meta("/metadata/namespace"))
+            && self
+                .name
+                .as_ref()
+                .is_none_or(|n| n == meta("/metadata/name"))
     }
 
     fn line(&self, buf: &mut Vec<u8>, type_: &str, obj: &Value) {
@@ -182,12 +185,19 @@ pub fn watch(
         }
         Err(e) => return Err(ApiError::internal(e.to_string())),
     };
+    let (items, list_rv) = if from.is_none() || !spec.filter.is_empty() {
+        ctx.store.list(&spec.rt.id(), spec.namespace.as_deref())
+    } else {
+        (Vec::new(), 0)
+    };
+    let items: Vec<Arc<Value>> = items
+        .into_iter()
+        .filter(|o| spec.in_scope(o) && spec.filter.matches(o))
+        .collect();
+    let tracker = Tracker::new(&spec, &items);
     let initial = match from {
         Some(rv) => (Vec::new(), rv),
-        None => {
-            let (items, rv) = ctx.store.list(&spec.rt.id(), spec.namespace.as_deref());
-            (items, rv)
-        }
+        None => (items, list_rv),
     };
     let mut lifetime = Duration::from_secs(q.timeout_seconds.unwrap_or(MAX_WATCH.as_secs()));
     if q.timeout_seconds == Some(0) {
@@ -206,6 +216,7 @@ pub fn watch(
     tokio::spawn(run(
         ctx.clone(),
         spec,
+        tracker,
         initial,
         start.backlog,
         start.live,
@@ -229,9 +240,68 @@ async fn send(tx: &mpsc::Sender<Result<Bytes, Infallible>>, buf: &mut Vec<u8>) -
     tx.send(Ok(Bytes::from(std::mem::take(buf)))).await.is_ok()
 }
 
+/// For watches with selectors: the objects the client holds, so that an object which
+/// starts or stops matching arrives as ADDED or DELETED, like on a real API server.
+struct Tracker {
+    held: Option<HashSet<ObjKey>>,
+}
+
+fn key_of(obj: &Value) -> ObjKey {
+    let meta = |f: &str| obj.pointer(f).and_then(Value::as_str).unwrap_or_default();
+    ObjKey::new(meta("/metadata/namespace"), meta("/metadata/name"))
+}
+
+impl Tracker {
+    fn new(spec: &Spec, matching: &[Arc<Value>]) -> Self {
+        Self {
+            held: (!spec.filter.is_empty()).then(|| matching.iter().map(|o| key_of(o)).collect()),
+        }
+    }
+
+    /// Append the line (if any) this change means for the client.
+    fn event(&mut self, spec: &Spec, buf: &mut Vec<u8>, ev: &ChangeEvent) {
+        if ev.resource.group != spec.rt.group
+            || ev.resource.plural != spec.rt.plural
+            || !spec.in_scope(&ev.object)
+        {
+            return;
+        }
+        let matches = spec.filter.matches(&ev.object);
+        let Some(held) = &mut self.held else {
+            if matches {
+                spec.line(buf, ev.kind.as_str(), &ev.object);
+            }
+            return;
+        };
+        let key = key_of(&ev.object);
+        let had = held.contains(&key);
+        let type_ = match (ev.kind, matches, had) {
+            (EventType::Deleted, m, h) => {
+                held.remove(&key);
+                (m || h).then_some("DELETED")
+            }
+            (kind, true, true) => Some(kind.as_str()),
+            (_, true, false) => {
+                held.insert(key);
+                Some("ADDED")
+            }
+            (_, false, true) => {
+                held.remove(&key);
+                Some("DELETED")
+            }
+            (_, false, false) => None,
+        };
+        if let Some(t) = type_ {
+            spec.line(buf, t, &ev.object);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run(
     ctx: Arc<Ctx>,
     spec: Spec,
+    mut tracker: Tracker,
     (initial, start_rv): (Vec<Arc<Value>>, u64),
     backlog: Vec<Arc<ChangeEvent>>,
     mut live: broadcast::Receiver<Arc<ChangeEvent>>,
@@ -242,18 +312,7 @@ async fn run(
     let mut last_rv = start_rv;
     for chunk in initial.chunks(BATCH) {
         for obj in chunk {
-            let ev_ns = obj
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let wanted = spec.namespace.as_ref().is_none_or(|ns| ns == ev_ns)
-                && spec.name.as_ref().is_none_or(|n| {
-                    obj.pointer("/metadata/name").and_then(Value::as_str) == Some(n.as_str())
-                })
-                && spec.filter.matches(obj);
-            if wanted {
-                spec.line(&mut buf, "ADDED", obj);
-            }
+            spec.line(&mut buf, "ADDED", obj);
         }
         if !send(&tx, &mut buf).await {
             return;
@@ -264,9 +323,7 @@ async fn run(
     }
     for ev in backlog {
         last_rv = last_rv.max(ev.rv);
-        if spec.wants(&ev) {
-            spec.line(&mut buf, ev.kind.as_str(), &ev.object);
-        }
+        tracker.event(&spec, &mut buf, &ev);
         if buf.len() > 1 << 20 && !send(&tx, &mut buf).await {
             return;
         }
@@ -294,9 +351,7 @@ async fn run(
                         Ok(ev) => {
                             if ev.rv > last_rv {
                                 last_rv = ev.rv;
-                                if spec.wants(&ev) {
-                                    spec.line(&mut buf, ev.kind.as_str(), &ev.object);
-                                }
+                                tracker.event(&spec, &mut buf, &ev);
                             }
                         }
                         Err(broadcast::error::TryRecvError::Empty) => break,
@@ -320,9 +375,7 @@ async fn run(
                         while let Some(ev) = next.take() {
                             if ev.rv > last_rv {
                                 last_rv = ev.rv;
-                                if spec.wants(&ev) {
-                                    spec.line(&mut buf, ev.kind.as_str(), &ev.object);
-                                }
+                                tracker.event(&spec, &mut buf, &ev);
                             }
                             n += 1;
                             if n < BATCH {
