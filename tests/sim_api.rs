@@ -903,3 +903,88 @@ async fn start_refuses_non_loopback_addresses() {
     ));
     let _ = WAIT;
 }
+
+#[tokio::test]
+async fn streaming_list_reflector_and_crds_already_in_the_store() {
+    let store = fluxdeck::sim::store::Store::new();
+    store
+        .create(
+            &fluxdeck::sim::store::ResourceId::new(
+                "apiextensions.k8s.io",
+                "customresourcedefinitions",
+            ),
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                   "metadata": {"name": "gadgets.example.com"},
+                   "spec": {"group": "example.com", "scope": "Cluster",
+                            "names": {"kind": "Gadget", "plural": "gadgets"},
+                            "versions": [{"name": "v1alpha1", "served": true, "storage": true}]}}),
+            WriteOpts::default(),
+        )
+        .unwrap();
+    store
+        .create(&ids::configmaps(), cm("s1", "1"), WriteOpts::default())
+        .unwrap();
+    let sim = Sim::start_with(Default::default(), store).await;
+    let disc = sim.get("/apis/example.com/v1alpha1").await.json();
+    assert_eq!(disc["resources"][0]["namespaced"], false);
+
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let (reader, writer) = reflector::store();
+    let stream = reflector(
+        writer,
+        watcher(api, watcher::Config::default().streaming_lists()),
+    )
+    .default_backoff()
+    .applied_objects();
+    let task = tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while stream.next().await.is_some() {}
+    });
+    wait_until("streamed initial objects", || names(&reader).contains("s1")).await;
+    sim.store
+        .create(&ids::configmaps(), cm("s2", "1"), WriteOpts::default())
+        .unwrap();
+    wait_until("a live event", || names(&reader).contains("s2")).await;
+    assert!(
+        sim.access_log()
+            .iter()
+            .any(|e| e.path.contains("sendInitialEvents=true"))
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn dry_run_put_and_delete_collection() {
+    let sim = Sim::start().await;
+    for n in ["a", "b"] {
+        sim.store
+            .create(&ids::configmaps(), cm(n, "1"), WriteOpts::default())
+            .unwrap();
+    }
+    let api: Api<ConfigMap> = Api::namespaced(sim.client(), "default");
+    let mut cur = api.get("a").await.unwrap();
+    cur.data = Some([("k".to_string(), "dry".to_string())].into());
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let out = api.replace("a", &pp, &cur).await.unwrap();
+    assert_eq!(out.data.unwrap()["k"], "dry");
+    assert_eq!(api.get("a").await.unwrap().data.unwrap()["k"], "1");
+
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().fields("metadata.name=b"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<_> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(left, ["a"]);
+}
