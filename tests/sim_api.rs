@@ -589,3 +589,27 @@ async fn dry_run_put_and_delete_collection() {
         .collect();
     assert_eq!(left, ["a"]);
 }
+
+#[tokio::test]
+async fn kube_client_from_the_written_kubeconfig() {
+    let sim = Sim::start().await;
+    let path = sim.dir.path().join("kubeconfig");
+    fluxdeck::sim::kubeconfig::write_kubeconfig(&path, &sim.handle.url()).unwrap();
+    let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .unwrap();
+    assert_eq!(config.default_namespace, "default");
+    let client = kube::Client::try_from(config).unwrap();
+    let v = client.apiserver_version().await.unwrap();
+    assert_eq!(v.git_version, "v1.33.0");
+    let api: Api<ConfigMap> = Api::default_namespaced(client);
+    assert!(
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
