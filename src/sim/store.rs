@@ -209,8 +209,8 @@ impl Store {
         self.inner.lock().rv
     }
 
-    /// Events at or below this version have left the retained window: a watch or a list
-    /// continuation from there must start over.
+    /// The oldest version a watch (or a list continuation) may start from; older ones have
+    /// left the retained window and get `410 Gone`.
     pub fn compacted_rv(&self) -> u64 {
         self.inner.lock().compacted_rv
     }
