@@ -65,6 +65,35 @@ impl Faults {
         f(&mut self.spec.write());
     }
 
+    /// The latency to add before answering a request, if any.
+    pub fn latency(&self) -> Option<std::time::Duration> {
+        let ms = self.spec.read().latency_ms;
+        (ms > 0).then(|| std::time::Duration::from_millis(ms))
+    }
+
+    /// Draw whether this request is answered with an injected `500` (per `error_rate`).
+    pub fn inject_error(&self) -> bool {
+        let rate = self.spec.read().error_rate;
+        if rate.is_nan() || rate <= 0.0 {
+            return false;
+        }
+        rate >= 1.0 || rand::random::<f64>() < rate
+    }
+
+    /// How long a watch stream may stay open before the server closes it, if limited.
+    pub fn watch_lifetime(&self) -> Option<std::time::Duration> {
+        self.spec
+            .read()
+            .close_watches_every_seconds
+            .filter(|s| *s > 0)
+            .map(std::time::Duration::from_secs)
+    }
+
+    /// Whether watches are answered with `410 Gone`.
+    pub fn watch_gone(&self) -> bool {
+        self.spec.read().watch_gone
+    }
+
     /// Whether `verb` on `resource` (plural, group) in `namespace` is forbidden.
     pub fn is_forbidden(
         &self,
@@ -88,5 +117,48 @@ impl Faults {
                     (Some(_), None) => true,
                 }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_rules_match_resource_group_verb_and_namespace() {
+        let f = Faults::new(FaultSpec {
+            forbidden: vec![
+                ForbiddenRule {
+                    resource: "secrets".into(),
+                    namespace: Some("apps".into()),
+                    verbs: vec!["list".into()],
+                },
+                ForbiddenRule {
+                    resource: "helmreleases.helm.toolkit.fluxcd.io".into(),
+                    namespace: None,
+                    verbs: vec![],
+                },
+            ],
+            ..FaultSpec::default()
+        });
+        assert!(f.is_forbidden("list", "", "secrets", Some("apps")));
+        assert!(f.is_forbidden("list", "", "secrets", None));
+        assert!(!f.is_forbidden("get", "", "secrets", Some("apps")));
+        assert!(!f.is_forbidden("list", "", "secrets", Some("other")));
+        assert!(f.is_forbidden("patch", "helm.toolkit.fluxcd.io", "helmreleases", Some("x")));
+        assert!(!f.is_forbidden("patch", "other.io", "helmreleases", Some("x")));
+    }
+
+    #[test]
+    fn error_rate_extremes() {
+        let f = Faults::default();
+        assert!(!f.inject_error());
+        f.update(|s| s.error_rate = 1.0);
+        assert!(f.inject_error());
+        f.update(|s| s.error_rate = f64::NAN);
+        assert!(!f.inject_error());
+        assert_eq!(f.latency(), None);
+        f.update(|s| s.close_watches_every_seconds = Some(0));
+        assert_eq!(f.watch_lifetime(), None);
     }
 }

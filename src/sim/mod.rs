@@ -6,11 +6,13 @@
 //! - [`registry`]: served resource types (discovery, routing, Table columns).
 //! - [`server`]: the HTTP API (JSON only).
 //! - [`faults`]: fault injection and the permission policy.
+//! - [`kubeconfig`]: a kubeconfig pointing at the server.
 //! - [`controllers`]: Flux behaviour (sources, Kustomizations, HelmReleases, workloads, events).
 //! - [`scenario`]: embedded and user scenarios.
 
 pub mod controllers;
 pub mod faults;
+pub mod kubeconfig;
 pub mod registry;
 pub mod scenario;
 pub mod server;

@@ -470,80 +470,7 @@ impl Registry {
     /// Register (or replace) the resource type a CustomResourceDefinition describes.
     /// Returns `None` when the CRD lacks the fields needed.
     pub fn register_crd(&self, crd: &Value) -> Option<ResourceType> {
-        let spec = crd.get("spec")?;
-        let group = spec.get("group")?.as_str()?.to_string();
-        let names = spec.get("names")?;
-        let kind = names.get("kind")?.as_str()?.to_string();
-        let plural = names.get("plural")?.as_str()?.to_string();
-        let strs = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut versions = Vec::new();
-        let mut has_status = false;
-        let mut printer_columns = Vec::new();
-        for v in spec.get("versions")?.as_array()? {
-            if v.get("served").and_then(Value::as_bool) == Some(false) {
-                continue;
-            }
-            let Some(name) = v.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let storage = v.get("storage").and_then(Value::as_bool) == Some(true);
-            if storage {
-                versions.insert(0, name.to_string());
-            } else {
-                versions.push(name.to_string());
-            }
-            if v.pointer("/subresources/status").is_some() {
-                has_status = true;
-            }
-            if storage || printer_columns.is_empty() {
-                printer_columns = v
-                    .get("additionalPrinterColumns")
-                    .and_then(Value::as_array)
-                    .map(|cols| {
-                        cols.iter()
-                            .filter_map(|c| {
-                                Some(PrinterColumn {
-                                    name: c.get("name")?.as_str()?.to_string(),
-                                    type_: c.get("type")?.as_str()?.to_string(),
-                                    json_path: c.get("jsonPath")?.as_str()?.to_string(),
-                                    priority: c
-                                        .get("priority")
-                                        .and_then(Value::as_i64)
-                                        .unwrap_or(0),
-                                })
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            }
-        }
-        if versions.is_empty() {
-            return None;
-        }
-        let t = ResourceType {
-            group,
-            versions,
-            singular: names
-                .get("singular")
-                .and_then(Value::as_str)
-                .map_or_else(|| kind.to_lowercase(), String::from),
-            kind,
-            plural,
-            namespaced: spec.get("scope").and_then(Value::as_str) != Some("Cluster"),
-            short_names: strs(names.get("shortNames")),
-            categories: strs(names.get("categories")),
-            has_status,
-            verbs: ALL_VERBS.iter().map(|s| s.to_string()).collect(),
-            printer_columns,
-        };
+        let t = type_from_crd(crd)?;
         let mut types = self.types.write();
         types.retain(|x| !(x.group == t.group && x.plural == t.plural));
         types.push(t.clone());
@@ -556,6 +483,83 @@ impl Registry {
             .write()
             .retain(|x| !(x.group == group && x.plural == plural));
     }
+}
+
+/// The resource type a CustomResourceDefinition describes, `None` when it lacks the fields
+/// needed (group, kind, plural, at least one served version).
+pub fn type_from_crd(crd: &Value) -> Option<ResourceType> {
+    let spec = crd.get("spec")?;
+    let group = spec.get("group")?.as_str()?.to_string();
+    let names = spec.get("names")?;
+    let kind = names.get("kind")?.as_str()?.to_string();
+    let plural = names.get("plural")?.as_str()?.to_string();
+    let strs = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut versions = Vec::new();
+    let mut has_status = false;
+    let mut printer_columns = Vec::new();
+    for v in spec.get("versions")?.as_array()? {
+        if v.get("served").and_then(Value::as_bool) == Some(false) {
+            continue;
+        }
+        let Some(name) = v.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let storage = v.get("storage").and_then(Value::as_bool) == Some(true);
+        if storage {
+            versions.insert(0, name.to_string());
+        } else {
+            versions.push(name.to_string());
+        }
+        if v.pointer("/subresources/status").is_some() {
+            has_status = true;
+        }
+        if storage || printer_columns.is_empty() {
+            printer_columns = v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .map(|cols| {
+                    cols.iter()
+                        .filter_map(|c| {
+                            Some(PrinterColumn {
+                                name: c.get("name")?.as_str()?.to_string(),
+                                type_: c.get("type")?.as_str()?.to_string(),
+                                json_path: c.get("jsonPath")?.as_str()?.to_string(),
+                                priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+    if versions.is_empty() {
+        return None;
+    }
+    let t = ResourceType {
+        group,
+        versions,
+        singular: names
+            .get("singular")
+            .and_then(Value::as_str)
+            .map_or_else(|| kind.to_lowercase(), String::from),
+        kind,
+        plural,
+        namespaced: spec.get("scope").and_then(Value::as_str) != Some("Cluster"),
+        short_names: strs(names.get("shortNames")),
+        categories: strs(names.get("categories")),
+        has_status,
+        verbs: ALL_VERBS.iter().map(|s| s.to_string()).collect(),
+        printer_columns,
+    };
+    Some(t)
 }
 
 /// Well-known resource ids used by the simulated controllers.

@@ -209,6 +209,12 @@ impl Store {
         self.inner.lock().rv
     }
 
+    /// The oldest version a watch (or a list continuation) may start from; older ones have
+    /// left the retained window and get `410 Gone`.
+    pub fn compacted_rv(&self) -> u64 {
+        self.inner.lock().compacted_rv
+    }
+
     /// Drops all retained events, so any watch from an older version gets `410 Gone`.
     pub fn compact(&self) {
         let mut inner = self.inner.lock();
@@ -330,7 +336,6 @@ impl Store {
         set_meta(&mut obj, "resourceVersion", json!(rv.to_string()));
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("deletionTimestamp");
-            meta.remove("managedFields");
         }
         let obj = Arc::new(obj);
         if opts.dry_run {
