@@ -263,7 +263,10 @@ pub fn storage_labels(
     let mut l = BTreeMap::new();
     l.insert("owner".to_string(), "helm".to_string());
     l.insert("name".to_string(), release.name.clone());
-    l.insert("status".to_string(), release.info.status.as_str().to_string());
+    l.insert(
+        "status".to_string(),
+        release.info.status.as_str().to_string(),
+    );
     l.insert("version".to_string(), release.version.to_string());
     if let Some(t) = created_at {
         l.insert("createdAt".to_string(), t.to_string());
