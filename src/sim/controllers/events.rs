@@ -50,6 +50,7 @@ impl Recorder {
     }
 
     /// Record an event about `involved` (a Flux object).
+    #[allow(clippy::too_many_arguments)]
     pub fn emit(
         &mut self,
         store: &Store,

@@ -164,10 +164,10 @@ impl Ctx {
             .to_string();
         let old_rev = s(&obj, "/status/artifact/revision").to_string();
         let mut artifact = artifact;
-        if old_rev == rev {
-            if let Some(t) = obj.pointer("/status/artifact/lastUpdateTime") {
-                artifact["lastUpdateTime"] = t.clone();
-            }
+        if old_rev == rev
+            && let Some(t) = obj.pointer("/status/artifact/lastUpdateTime")
+        {
+            artifact["lastUpdateTime"] = t.clone();
         }
         if artifact.get("lastUpdateTime").is_none() {
             artifact["lastUpdateTime"] = json!(super::clock::now());

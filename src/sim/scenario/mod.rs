@@ -363,7 +363,7 @@ impl Scenario {
     /// `6.*`: prefix; otherwise exact, falling back to the newest).
     pub fn chart(&self, name: &str, range: &str) -> Option<&ChartSpec> {
         let mut all: Vec<&ChartSpec> = self.charts.iter().filter(|c| c.name == name).collect();
-        all.sort_by(|a, b| version_key(&b.version).cmp(&version_key(&a.version)));
+        all.sort_by_key(|c| std::cmp::Reverse(version_key(&c.version)));
         let range = range.trim();
         let prefix = range.trim_end_matches(['x', '*']).trim_end_matches('.');
         let found = if range.is_empty() || range == "*" {

@@ -686,17 +686,18 @@ impl Ctx {
         } else {
             c::remove(&mut st, "Drifted");
         }
-        if !c::is_true(&d.hr, "Ready") && c::get(&d.hr, "Remediated").is_none() {
-            if let Some(rc) = c::get(&d.hr, "Released").cloned() {
-                c::set(
-                    &mut st,
-                    "Ready",
-                    s(&rc, "/status"),
-                    s(&rc, "/reason"),
-                    s(&rc, "/message"),
-                    d.generation,
-                );
-            }
+        if !c::is_true(&d.hr, "Ready")
+            && c::get(&d.hr, "Remediated").is_none()
+            && let Some(rc) = c::get(&d.hr, "Released").cloned()
+        {
+            c::set(
+                &mut st,
+                "Ready",
+                s(&rc, "/status"),
+                s(&rc, "/reason"),
+                s(&rc, "/message"),
+                d.generation,
+            );
         }
         c::remove(&mut st, "Reconciling");
         if c::is_true(&d.hr, "Ready") || c::get(&d.hr, "Remediated").is_none() {

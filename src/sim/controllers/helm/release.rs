@@ -117,6 +117,7 @@ fn build_release(
 
 /// Apply a release's objects, delete those of `previous` that are gone; returns the
 /// applied objects' ids and inventory entries.
+#[allow(clippy::type_complexity)]
 fn apply_objects(
     ctx: &mut Ctx,
     d: &Desired,

@@ -98,11 +98,11 @@ pub fn render(
             for f in parts {
                 if f == "quote" {
                     quote = true;
-                } else if let Some(d) = f.strip_prefix("default ") {
-                    if val.as_ref().is_none_or(|v| v.is_null() || v == "") {
-                        let d = d.trim().trim_matches('"');
-                        val = Some(serde_yaml::from_str(d).unwrap_or(Value::String(d.into())));
-                    }
+                } else if let Some(d) = f.strip_prefix("default ")
+                    && val.as_ref().is_none_or(|v| v.is_null() || v == "")
+                {
+                    let d = d.trim().trim_matches('"');
+                    val = Some(serde_yaml::from_str(d).unwrap_or(Value::String(d.into())));
                 }
             }
             let v = val.unwrap_or(Value::Null);
