@@ -52,6 +52,15 @@ async fn wait_cond(
     c.unwrap()
 }
 
+async fn wait_msg(store: &Store, ns: &str, name: &str, t: &str, msg: &str) {
+    let ok = controllers::wait_for(store, WAIT, |s| {
+        cond(s, &ids::helmreleases(), ns, name, t).is_some_and(|c| c["message"] == msg)
+    })
+    .await;
+    let c = cond(store, &ids::helmreleases(), ns, name, t);
+    assert!(ok, "{ns}/{name}: {t} never had message {msg:?}; now {c:?}");
+}
+
 fn release_of(
     store: &Store,
     ns: &str,
@@ -305,5 +314,315 @@ async fn drift_warn_and_enabled_with_ignore_rule() {
     assert_eq!(
         get(&store, &ids::deployments(), "apps", "warned").unwrap()["spec"]["replicas"],
         4
+    );
+}
+
+fn patch_hr(store: &Store, ns: &str, name: &str, f: impl FnOnce(&mut Value)) {
+    store
+        .modify(
+            &ids::helmreleases(),
+            &ObjKey::new(ns, name),
+            WritePart::Main,
+            WriteOpts::default(),
+            |cur| {
+                let mut n = cur.clone();
+                f(&mut n);
+                Ok(Some(n))
+            },
+        )
+        .unwrap();
+}
+
+#[tokio::test]
+async fn upgrade_supersedes_and_failed_upgrade_rolls_back() {
+    let (store, _h) = boot("rollback", 600.0);
+    let hr = ids::helmreleases();
+    // Seeded: v3 deployed, in sync.
+    assert_eq!(
+        release_of(&store, "apps", "web", 3).info.status,
+        ReleaseStatus::Deployed
+    );
+    patch_hr(&store, "apps", "web", |n| {
+        n["spec"]["values"]["message"] = json!("v4")
+    });
+    wait_msg(
+        &store,
+        "apps",
+        "web",
+        "Ready",
+        "Helm upgrade succeeded for release apps/web.v4 with chart app@1.0.0",
+    )
+    .await;
+    assert_eq!(
+        release_of(&store, "apps", "web", 3).info.status,
+        ReleaseStatus::Superseded
+    );
+    assert_eq!(
+        release_of(&store, "apps", "web", 4).info.description,
+        "Upgrade complete"
+    );
+    // A bad image: the upgrade times out and is rolled back to v4.
+    patch_hr(&store, "apps", "web", |n| {
+        n["spec"]["values"]["image"] = json!({"tag": "broken"})
+    });
+    let c = wait_cond(
+        &store,
+        &hr,
+        "apps",
+        "web",
+        "Remediated",
+        "True",
+        "RollbackSucceeded",
+    )
+    .await;
+    assert_eq!(
+        c["message"],
+        "Helm rollback to previous release apps/web.v4 with chart app@1.0.0 succeeded"
+    );
+    assert_eq!(
+        cond(&store, &hr, "apps", "web", "Ready").unwrap()["status"],
+        "False"
+    );
+    let failed = release_of(&store, "apps", "web", 5);
+    assert_eq!(failed.info.status, ReleaseStatus::Failed);
+    assert!(
+        failed
+            .info
+            .description
+            .ends_with("context deadline exceeded")
+    );
+    let rb = release_of(&store, "apps", "web", 6);
+    assert_eq!(rb.info.description, "Rollback to 4");
+    let obj = get(&store, &hr, "apps", "web").unwrap();
+    assert_eq!(obj["status"]["history"][0]["action"], "rollback");
+    // Retries exhausted after the next attempt.
+    let c = wait_cond(
+        &store,
+        &hr,
+        "apps",
+        "web",
+        "Stalled",
+        "True",
+        "RetriesExceeded",
+    )
+    .await;
+    assert_eq!(c["message"], "Failed to upgrade after 2 attempt(s)");
+}
+
+#[tokio::test]
+async fn values_error_message() {
+    let (store, _h) = boot("values", 600.0);
+    let hr = ids::helmreleases();
+    let c = wait_cond(
+        &store,
+        &hr,
+        "apps",
+        "broken",
+        "Ready",
+        "False",
+        "ValuesError",
+    )
+    .await;
+    assert_eq!(
+        c["message"],
+        "could not resolve Secret chart values reference 'apps/app-secret' with key 'values.yaml': resource not found"
+    );
+    wait_cond(
+        &store,
+        &hr,
+        "apps",
+        "composed",
+        "Ready",
+        "True",
+        "InstallSucceeded",
+    )
+    .await;
+    let rel = release_of(&store, "apps", "composed", 1);
+    assert_eq!(rel.config["image"]["tag"], "1.0.1");
+    assert_eq!(rel.config["message"], "inline");
+    assert_eq!(rel.config["replicaCount"], 2);
+}
+
+#[tokio::test]
+async fn requested_at_suspend_resume_and_manual_rollback() {
+    let (store, _h) = boot("rollback", 600.0);
+    let hr = ids::helmreleases();
+    patch_hr(&store, "apps", "web", |n| {
+        n["metadata"]["annotations"] = json!({"reconcile.fluxcd.io/requestedAt": "t1"})
+    });
+    assert!(
+        controllers::wait_for(
+            &store,
+            WAIT,
+            |s| get(s, &hr, "apps", "web").unwrap()["status"]["lastHandledReconcileAt"] == "t1"
+        )
+        .await
+    );
+    // Suspend, then a manual rollback (a record the controller did not write): left alone.
+    patch_hr(&store, "apps", "web", |n| {
+        n["spec"]["suspend"] = json!(true)
+    });
+    let mut manual = release_of(&store, "apps", "web", 2);
+    manual.version = 4;
+    manual.info.description = "Rollback to 2".into();
+    manual.info.status = ReleaseStatus::Deployed;
+    let helm_b64 = fluxdeck::domain::helm_storage::encode_release(&manual).unwrap();
+    store
+        .create(
+            &ids::secrets(),
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+                   "metadata": {"name": "sh.helm.release.v1.web.v4", "namespace": "apps",
+                                "labels": {"owner": "helm", "name": "web", "version": "4", "status": "deployed"}},
+                   "data": {"release": STANDARD.encode(helm_b64)}}),
+            WriteOpts::default(),
+        )
+        .unwrap();
+    patch_hr(&store, "apps", "web", |n| {
+        n["metadata"]["annotations"] = json!({"reconcile.fluxcd.io/requestedAt": "t2"})
+    });
+    // While suspended nothing is handled.
+    let handled = controllers::wait_for(&store, Duration::from_millis(500), |s| {
+        get(s, &hr, "apps", "web").unwrap()["status"]["lastHandledReconcileAt"] == "t2"
+    })
+    .await;
+    assert!(!handled, "a suspended HelmRelease must not reconcile");
+    // Resume: the unmanaged record is upgraded back to the desired state as v5.
+    patch_hr(&store, "apps", "web", |n| {
+        n["spec"].as_object_mut().unwrap().remove("suspend");
+    });
+    wait_msg(
+        &store,
+        "apps",
+        "web",
+        "Ready",
+        "Helm upgrade succeeded for release apps/web.v5 with chart app@1.0.0",
+    )
+    .await;
+    assert_eq!(release_of(&store, "apps", "web", 5).config["message"], "v3");
+}
+
+#[tokio::test]
+async fn workloads_get_status_and_bad_images_never_become_available() {
+    let (store, _h) = boot("failing-install", 600.0);
+    let ok = controllers::wait_for(&store, WAIT, |s| {
+        get(s, &ids::deployments(), "apps", "failing").is_some_and(|d| {
+            conditions::get(&d, "Progressing")
+                .is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded")
+        })
+    })
+    .await;
+    assert!(ok);
+    let d = get(&store, &ids::deployments(), "apps", "failing").unwrap();
+    assert_eq!(d["status"]["availableReplicas"], 0);
+    assert_eq!(conditions::get(&d, "Available").unwrap()["status"], "False");
+    let hr = ids::helmreleases();
+    let c = wait_cond(
+        &store,
+        &hr,
+        "apps",
+        "failing",
+        "Stalled",
+        "True",
+        "RetriesExceeded",
+    )
+    .await;
+    assert_eq!(c["message"], "Failed to install after 2 attempt(s)");
+    let (evs, _) = store.list(&ids::events(), Some("apps"));
+    assert!(evs.iter().any(|e| {
+        e["reason"] == "InstallFailed"
+            && e["type"] == "Warning"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("\n\nLast Helm logs:\n\n")
+    }));
+}
+
+#[tokio::test]
+async fn source_failure_and_recovery() {
+    let (store, _h) = boot("source-failure", 200.0);
+    let git = ids::gitrepositories();
+    let c = wait_cond(
+        &store,
+        &git,
+        "flux-system",
+        "fleet",
+        "Ready",
+        "False",
+        "AuthenticationFailed",
+    )
+    .await;
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("authentication required")
+    );
+    wait_cond(
+        &store,
+        &git,
+        "flux-system",
+        "fleet",
+        "Ready",
+        "True",
+        "Succeeded",
+    )
+    .await;
+    let ks = wait_cond(
+        &store,
+        &ids::kustomizations(),
+        "flux-system",
+        "apps",
+        "Ready",
+        "True",
+        "ReconciliationSucceeded",
+    )
+    .await;
+    assert!(
+        ks["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Applied revision: main@sha1:")
+    );
+}
+
+#[tokio::test]
+async fn scale_seeds_and_reconciles() {
+    let sc = scenario::load("scale:hr=500,ks=50").unwrap();
+    let store = Arc::new(Store::new());
+    scenario::seed(&store, &sc).unwrap();
+    let _h = controllers::start(
+        store.clone(),
+        Arc::new(sc),
+        ControllerOptions { speed: 20.0 },
+    );
+    let ok = controllers::wait_for(&store, Duration::from_secs(60), |s| {
+        s.list(&ids::helmreleases(), None)
+            .0
+            .iter()
+            .filter(|h| conditions::is_true(h, "Ready"))
+            .count()
+            > 400
+    })
+    .await;
+    let (hrs, _) = store.list(&ids::helmreleases(), None);
+    let ready = hrs
+        .iter()
+        .filter(|h| conditions::is_true(h, "Ready"))
+        .count();
+    let reasons: std::collections::BTreeMap<String, usize> =
+        hrs.iter().fold(Default::default(), |mut m, h| {
+            *m.entry(
+                conditions::get(h, "Ready")
+                    .map(|c| format!("{}", c["reason"]))
+                    .unwrap_or_default(),
+            )
+            .or_default() += 1;
+            m
+        });
+    assert!(
+        ok,
+        "most generated HelmReleases should become ready: {ready}/{} {reasons:?}",
+        hrs.len()
     );
 }
