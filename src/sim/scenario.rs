@@ -1,1 +1,0 @@
-//! Scenarios: the objects, charts and timeline the simulated cluster starts from.
