@@ -23,9 +23,14 @@ fn after_help() -> String {
     format!(
         "Logs are written to {} (override with --log-file; level with FLUXDECK_LOG).\n\
          Config is read from {}.",
-        crate::runtime::logging::default_log_path().display(),
-        crate::config::default_config_path()
-            .map_or_else(|| "(no config directory)".to_string(), |p| p.display().to_string())
+        crate::runtime::logging::default_log_path().map_or_else(
+            || "(no state directory)".to_string(),
+            |p| p.display().to_string()
+        ),
+        crate::config::default_config_path().map_or_else(
+            || "(no config directory)".to_string(),
+            |p| p.display().to_string()
+        )
     )
 }
 

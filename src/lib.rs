@@ -9,6 +9,8 @@
 //! - [`runtime`]: terminal guard (raw mode, panic hook, signals, Ctrl-Z) and file logging.
 
 pub mod app;
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod kube;

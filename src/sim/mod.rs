@@ -2,6 +2,7 @@
 //! behaviour. It is the embedded default of `fluxdeck demo`, the target of integration and
 //! end-to-end tests and the bench for scale. It never imports `app`, `ui` or `actions`.
 //!
+//! - [`cluster`]: a whole simulated cluster started from a scenario.
 //! - [`store`]: objects, resourceVersions, watch fan-out.
 //! - [`registry`]: served resource types (discovery, routing, Table columns).
 //! - [`server`]: the HTTP API (JSON only).
@@ -10,6 +11,7 @@
 //! - [`controllers`]: Flux behaviour (sources, Kustomizations, HelmReleases, workloads, events).
 //! - [`scenario`]: embedded and user scenarios.
 
+pub mod cluster;
 pub mod controllers;
 pub mod faults;
 pub mod kubeconfig;

@@ -1,0 +1,18 @@
+//! What each subcommand does, called by the thin `main`.
+
+pub mod sim;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Run the parsed command line and return the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Sim(args)) => sim::run(args).await,
+        _ => {
+            eprintln!("fluxdeck: this command is not available in this build");
+            ExitCode::from(2)
+        }
+    }
+}
