@@ -1,0 +1,99 @@
+//! Messages into the app (keys, data from the cluster, results of fetches) and the effects
+//! it asks the runtime to carry out. `app::update` turns one into the other; the runtime
+//! does the I/O on tasks and feeds results back as messages.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crossterm::event::KeyEvent;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::domain::flux::{ObjectKey, ObjectKind};
+use crate::domain::tree::Snapshot;
+
+/// What a watch covers, as the header shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WatchScope {
+    /// Kind name, e.g. `HelmRelease`, `Deployment`.
+    pub kind: String,
+    /// `None` = all namespaces.
+    pub namespace: Option<String>,
+}
+
+/// Health of one watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchStatus {
+    Connecting,
+    Connected,
+    /// The stream failed; the last known state is kept and marked stale.
+    Reconnecting { since: Timestamp, error: String },
+    Forbidden { message: String },
+    /// The kind is not served (CRD not installed).
+    NotInstalled,
+}
+
+/// One core/v1 Event about an object, newest first in lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    pub count: i32,
+    pub last_seen: Option<Timestamp>,
+    /// Reporting component, e.g. `helm-controller`.
+    pub source: String,
+}
+
+/// Into the app.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize { cols: u16, rows: u16 },
+    /// Coarse clock tick: the new `now` (ages are recomputed from it).
+    Tick(Timestamp),
+    /// A new snapshot of the watched objects (built by the runtime after store changes).
+    Snapshot(Arc<Snapshot>),
+    /// Objects that could not be read (malformed), with what is wrong.
+    DecodeErrors(Vec<String>),
+    /// Health of every watch.
+    WatchHealth(BTreeMap<WatchScope, WatchStatus>),
+    /// The answer to [`Effect::FetchEvents`].
+    Events {
+        key: ObjectKey,
+        result: Result<Vec<EventRow>, String>,
+    },
+    /// The answer to [`Effect::FetchYaml`]: the object as YAML with managedFields removed.
+    Yaml {
+        key: ObjectKey,
+        result: Result<String, String>,
+    },
+    /// The context or namespace switch finished (or failed).
+    Switched {
+        context: String,
+        server: String,
+        namespace: Option<String>,
+        result: Result<(), String>,
+    },
+}
+
+/// Out of the app, carried out by the runtime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    /// Fetch the latest Events about an object (fieldSelector on involvedObject).
+    FetchEvents(ObjectKey),
+    /// Fetch an object and render it as YAML.
+    FetchYaml(ObjectKey),
+    /// The managed-object watches the visible tree needs, per (kind, namespace). The runtime
+    /// starts the missing ones and releases the others.
+    WatchScopes(BTreeSet<(ObjectKind, Option<String>)>),
+    /// `:ctx NAME`: switch context and restart the watches.
+    SwitchContext(String),
+    /// `:ns NAME` (or `:ns` / `:ns all` for all namespaces).
+    SwitchNamespace(Option<String>),
+    /// Ctrl-Z: suspend the process (terminal restored first).
+    SuspendProcess,
+    /// Ctrl-L: redraw the whole screen.
+    ForceRedraw,
+}
