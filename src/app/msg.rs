@@ -26,8 +26,13 @@ pub enum WatchStatus {
     Connecting,
     Connected,
     /// The stream failed; the last known state is kept and marked stale.
-    Reconnecting { since: Timestamp, error: String },
-    Forbidden { message: String },
+    Reconnecting {
+        since: Timestamp,
+        error: String,
+    },
+    Forbidden {
+        message: String,
+    },
     /// The kind is not served (CRD not installed).
     NotInstalled,
 }
@@ -49,7 +54,10 @@ pub struct EventRow {
 #[derive(Clone, Debug)]
 pub enum Msg {
     Key(KeyEvent),
-    Resize { cols: u16, rows: u16 },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
     /// Coarse clock tick: the new `now` (ages are recomputed from it).
     Tick(Timestamp),
     /// A new snapshot of the watched objects (built by the runtime after store changes).

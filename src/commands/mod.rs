@@ -1,5 +1,6 @@
 //! What each subcommand does, called by the thin `main`.
 
+pub mod report;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -10,6 +11,8 @@ use crate::cli::{Cli, Command};
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Sim(args)) => sim::run(args).await,
+        Some(Command::Tree(args)) => report::tree(cli.global, args).await,
+        Some(Command::Status(args)) => report::status(cli.global, args).await,
         _ => {
             eprintln!("fluxdeck: this command is not available in this build");
             ExitCode::from(2)

@@ -2,5 +2,7 @@
 //! watches with their health.
 
 pub mod client;
+pub mod cluster;
 pub mod discovery;
+pub mod oneshot;
 pub mod watch;

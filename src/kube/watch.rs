@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use k8s_openapi::jiff::Timestamp;
 use kube::core::ApiResource;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
@@ -45,7 +45,7 @@ pub enum WatchState {
     /// Listed and watching.
     Connected,
     /// The stream failed; the reflector keeps the last known objects (stale) and retries.
-    Reconnecting { since: DateTime<Utc>, error: String },
+    Reconnecting { since: Timestamp, error: String },
     /// The server said 403.
     Forbidden { message: String },
     /// The kind is not served (CRD missing).
@@ -100,7 +100,7 @@ impl Notifier {
         }
     }
 
-    fn set_health(&self, key: &WatchKey, state: WatchState) {
+    pub fn report(&self, key: &WatchKey, state: WatchState) {
         let mut p = self.pending.lock();
         if p.health.get(key) != Some(&state) {
             p.health.insert(key.clone(), state);
@@ -165,7 +165,7 @@ fn state_for(err: &watcher::Error, previous: Option<&WatchState>) -> Option<Watc
                 error: err.to_string(),
             },
             _ => WatchState::Reconnecting {
-                since: Utc::now(),
+                since: Timestamp::now(),
                 error: err.to_string(),
             },
         }),
@@ -178,6 +178,7 @@ where
     K::DynamicType: std::hash::Hash + Eq + Clone,
 {
     pub key: WatchKey,
+    pub resource: ApiResource,
     pub store: Store<K>,
     task: JoinHandle<()>,
     notifier: Notifier,
@@ -218,7 +219,7 @@ where
     let reader = writer.as_reader();
     let task_key = key.clone();
     let task_notifier = notifier.clone();
-    notifier.set_health(&key, WatchState::Connecting);
+    notifier.report(&key, WatchState::Connecting);
     let task = tokio::spawn(async move {
         let stream = watcher::watcher(api, watcher::Config::default())
             .default_backoff()
@@ -232,7 +233,7 @@ where
                         matches!(ev, Event::InitDone | Event::Apply(_) | Event::Delete(_));
                     if settled && state != WatchState::Connected {
                         state = WatchState::Connected;
-                        task_notifier.set_health(&task_key, state.clone());
+                        task_notifier.report(&task_key, state.clone());
                     }
                     if !matches!(ev, Event::Init | Event::InitApply(_)) {
                         task_notifier.changed(&task_key);
@@ -242,7 +243,7 @@ where
                     tracing::warn!(watch = ?task_key, error = %err, "watch error");
                     if let Some(next) = state_for(&err, Some(&state)) {
                         state = next;
-                        task_notifier.set_health(&task_key, state.clone());
+                        task_notifier.report(&task_key, state.clone());
                     }
                 }
             }
@@ -250,6 +251,7 @@ where
     });
     Reflector {
         key,
+        resource,
         store: reader,
         task,
         notifier,

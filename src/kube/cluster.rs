@@ -1,0 +1,247 @@
+//! Everything fluxdeck watches in one cluster: a reflector per served Flux kind, lazy
+//! reflectors for managed objects per (kind, namespace), and the conversion of their stores
+//! into the domain [`Snapshot`]. Objects are converted once per resourceVersion; a malformed
+//! object becomes an error line instead of breaking its whole kind.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::core::{ApiResource, DynamicObject};
+use serde_json::Value;
+
+use super::discovery::{Discovery, DiscoveryError, Resolved};
+use super::watch::{self, Notifier, Reflector, WatchKey, WatchState};
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKind};
+use crate::domain::tree::Snapshot;
+
+/// A managed-object scope: a kind (not a Flux kind) in a namespace (`None` = all / cluster).
+pub type Scope = (ObjectKind, Option<String>);
+
+struct Converted {
+    resource_version: String,
+    value: Result<Arc<Value>, String>,
+    flux: Option<Result<FluxObject, String>>,
+}
+
+/// The watches of one cluster (one context and namespace choice).
+pub struct ClusterWatch {
+    client: Client,
+    discovery: Arc<Discovery>,
+    notifier: Notifier,
+    namespace: Option<String>,
+    flux: Vec<(FluxKind, Reflector<DynamicObject>)>,
+    managed: BTreeMap<Scope, Reflector<DynamicObject>>,
+    /// Conversion cache by (watch, namespace, name).
+    cache: HashMap<(WatchKey, String, String), Converted>,
+}
+
+fn uid_key(o: &DynamicObject) -> (String, String, String) {
+    (
+        o.metadata.namespace.clone().unwrap_or_default(),
+        o.metadata.name.clone().unwrap_or_default(),
+        o.metadata.resource_version.clone().unwrap_or_default(),
+    )
+}
+
+fn to_value(o: &DynamicObject, ar: &ApiResource) -> Result<Value, String> {
+    let mut v = serde_json::to_value(o).map_err(|e| e.to_string())?;
+    if let Some(m) = v.as_object_mut() {
+        m.entry("apiVersion")
+            .or_insert_with(|| Value::String(ar.api_version.clone()));
+        m.entry("kind")
+            .or_insert_with(|| Value::String(ar.kind.clone()));
+    }
+    Ok(v)
+}
+
+impl ClusterWatch {
+    /// Resolve the Flux kinds and start their reflectors. Kinds the server does not serve are
+    /// reported as [`WatchState::NotInstalled`] through the notifier.
+    pub async fn start(
+        client: Client,
+        namespace: Option<String>,
+        notifier: Notifier,
+    ) -> Result<ClusterWatch, DiscoveryError> {
+        let discovery = Arc::new(Discovery::new(client.clone()));
+        let mut flux = Vec::new();
+        for kind in FluxKind::ALL {
+            let key = WatchKey::new(kind.group(), kind.as_str(), namespace.as_deref());
+            match discovery
+                .resolve(kind.group(), kind.as_str(), kind.versions())
+                .await?
+            {
+                Resolved::Served { resource, .. } => {
+                    let r = watch::spawn::<DynamicObject>(
+                        client.clone(),
+                        resource,
+                        namespace.as_deref(),
+                        key,
+                        notifier.clone(),
+                    );
+                    flux.push((kind, r));
+                }
+                Resolved::NotInstalled => notifier.report(&key, WatchState::NotInstalled),
+            }
+        }
+        Ok(ClusterWatch {
+            client,
+            discovery,
+            notifier,
+            namespace,
+            flux,
+            managed: BTreeMap::new(),
+            cache: HashMap::new(),
+        })
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// Watch exactly these managed scopes: start the missing ones, release the others.
+    pub async fn set_managed_scopes(&mut self, scopes: &BTreeSet<Scope>) {
+        let stale: Vec<Scope> = self
+            .managed
+            .keys()
+            .filter(|s| !scopes.contains(*s))
+            .cloned()
+            .collect();
+        for s in stale {
+            if let Some(r) = self.managed.remove(&s) {
+                self.cache.retain(|(k, _, _), _| *k != r.key);
+            }
+        }
+        for scope in scopes {
+            if self.managed.contains_key(scope) || scope.0.flux().is_some() {
+                continue;
+            }
+            let (kind, ns) = scope;
+            let key = WatchKey::new(kind.group(), kind.kind(), ns.as_deref());
+            match self.discovery.resolve(kind.group(), kind.kind(), &[]).await {
+                Ok(Resolved::Served {
+                    resource,
+                    namespaced,
+                }) => {
+                    let ns = if namespaced { ns.as_deref() } else { None };
+                    let r = watch::spawn::<DynamicObject>(
+                        self.client.clone(),
+                        resource,
+                        ns,
+                        key,
+                        self.notifier.clone(),
+                    );
+                    self.managed.insert(scope.clone(), r);
+                }
+                Ok(Resolved::NotInstalled) => self.notifier.report(&key, WatchState::NotInstalled),
+                Err(e) => self.notifier.report(
+                    &key,
+                    match e.code {
+                        Some(403) => WatchState::Forbidden {
+                            message: e.to_string(),
+                        },
+                        _ => WatchState::Reconnecting {
+                            since: Timestamp::now(),
+                            error: e.to_string(),
+                        },
+                    },
+                ),
+            }
+        }
+    }
+
+    /// Whether every watch has finished its first list (or cannot: not installed, forbidden).
+    pub fn is_synced(&self) -> bool {
+        self.notifier
+            .health()
+            .values()
+            .all(|s| !matches!(s, WatchState::Connecting))
+    }
+
+    /// Build the domain snapshot from the stores. Returns the objects that could not be read.
+    pub fn snapshot(&mut self, now: Timestamp) -> (Snapshot, Vec<String>) {
+        let mut snap = Snapshot::new(now);
+        let mut errors = Vec::new();
+        let health = self.notifier.health();
+        let mut seen: BTreeSet<(WatchKey, String, String)> = BTreeSet::new();
+        for (kind, r) in &self.flux {
+            let ar = &r.resource;
+            if matches!(health.get(&r.key), Some(WatchState::Connected)) {
+                snap.mark_loaded(ObjectKind::Flux(*kind), self.namespace.as_deref());
+            }
+            for o in r.store.state() {
+                let (ns, name, rv) = uid_key(&o);
+                let ck = (r.key.clone(), ns, name);
+                let entry = self.cache.get(&ck);
+                let fresh = entry.is_some_and(|c| c.resource_version == rv);
+                if !fresh {
+                    let value = to_value(&o, ar).map(Arc::new);
+                    let flux = Some(match &value {
+                        Ok(v) => FluxObject::from_value_as(*kind, (**v).clone())
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e.clone()),
+                    });
+                    self.cache.insert(
+                        ck.clone(),
+                        Converted {
+                            resource_version: rv,
+                            value,
+                            flux,
+                        },
+                    );
+                }
+                if let Some(c) = self.cache.get(&ck) {
+                    match &c.flux {
+                        Some(Ok(f)) => snap.insert_flux(f.clone()),
+                        Some(Err(e)) => {
+                            errors.push(format!("{}/{}/{}: {e}", kind.as_str(), ck.1, ck.2))
+                        }
+                        None => {}
+                    }
+                }
+                seen.insert(ck);
+            }
+        }
+        for ((kind, ns), r) in &self.managed {
+            let ar = &r.resource;
+            if matches!(health.get(&r.key), Some(WatchState::Connected)) {
+                snap.mark_loaded(kind.clone(), ns.as_deref());
+            }
+            for o in r.store.state() {
+                let (ons, name, rv) = uid_key(&o);
+                let ck = (r.key.clone(), ons, name);
+                let fresh = self
+                    .cache
+                    .get(&ck)
+                    .is_some_and(|c| c.resource_version == rv);
+                if !fresh {
+                    self.cache.insert(
+                        ck.clone(),
+                        Converted {
+                            resource_version: rv,
+                            value: to_value(&o, ar).map(Arc::new),
+                            flux: None,
+                        },
+                    );
+                }
+                if let Some(c) = self.cache.get(&ck) {
+                    match &c.value {
+                        Ok(v) => {
+                            snap.insert_managed(v.clone());
+                        }
+                        Err(e) => errors.push(format!("{}/{}/{}: {e}", kind.kind(), ck.1, ck.2)),
+                    }
+                }
+                seen.insert(ck);
+            }
+        }
+        self.cache.retain(|k, _| seen.contains(k));
+        errors.sort();
+        (snap, errors)
+    }
+}
