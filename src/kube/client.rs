@@ -113,6 +113,22 @@ pub async fn connect(
     connect_with(cfg, context).await
 }
 
+/// Connect with an in-memory kubeconfig (its current context), e.g. the simulated cluster's.
+pub async fn connect_kubeconfig_yaml(yaml: &str) -> Result<Connection, ConnectError> {
+    let kc = Kubeconfig::from_yaml(yaml).map_err(|e| ConnectError::BadKubeconfig {
+        path: "(in memory)".into(),
+        message: e.to_string(),
+    })?;
+    let context = kc.current_context.clone().unwrap_or_default();
+    let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| ConnectError::BadConfig {
+            context: context.clone(),
+            message: e.to_string(),
+        })?;
+    connect_with(cfg, context).await
+}
+
 /// Build a client from a ready config and check that the server answers.
 pub async fn connect_with(cfg: Config, context: String) -> Result<Connection, ConnectError> {
     let server = cfg.cluster_url.to_string();

@@ -100,6 +100,14 @@ impl ClusterWatch {
         self.namespace.as_deref()
     }
 
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    pub fn discovery(&self) -> Arc<Discovery> {
+        self.discovery.clone()
+    }
+
     pub fn notifier(&self) -> &Notifier {
         &self.notifier
     }

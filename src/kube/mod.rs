@@ -4,5 +4,6 @@
 pub mod client;
 pub mod cluster;
 pub mod discovery;
+pub mod fetch;
 pub mod oneshot;
 pub mod watch;
