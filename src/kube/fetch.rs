@@ -63,7 +63,7 @@ pub async fn events(client: Client, key: &ObjectKey) -> Result<Vec<EventRow>, St
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.last_seen));
     rows.truncate(MAX_EVENTS);
     Ok(rows)
 }
