@@ -80,6 +80,41 @@ pub fn seed(store: &Store, scenario: &Scenario) -> Result<(), ScenarioError> {
             }
         };
         seed_history(store, scenario, &hr, &hist.revisions).map_err(|m| invalid(scenario, m))?;
+        seed_helm_chart(store, &hr)?;
     }
     Ok(())
+}
+
+/// The HelmChart helm-controller generated when it installed a seeded release, so a release
+/// that is suspended afterwards still has its source chain.
+fn seed_helm_chart(store: &Store, hr: &Value) -> Result<(), ScenarioError> {
+    let Some(spec) = hr.pointer("/spec/chart/spec") else {
+        return Ok(());
+    };
+    let hr_ns = hr
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let hr_name = hr
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut spec = spec.clone();
+    let ns = spec
+        .pointer("/sourceRef/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or(hr_ns)
+        .to_string();
+    if let Some(r) = spec.get_mut("sourceRef").and_then(Value::as_object_mut) {
+        r.remove("namespace");
+        r.remove("apiVersion");
+    }
+    let chart = json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+        "metadata": {"name": format!("{hr_ns}-{hr_name}"), "namespace": ns, "labels": {
+            "helm.toolkit.fluxcd.io/name": hr_name, "helm.toolkit.fluxcd.io/namespace": hr_ns}},
+        "spec": spec});
+    match store.create(&ids::helmcharts(), chart, Default::default()) {
+        Ok(_) | Err(StoreError::AlreadyExists { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
