@@ -109,6 +109,10 @@ fn seed_helm_chart(store: &Store, hr: &Value) -> Result<(), ScenarioError> {
         r.remove("namespace");
         r.remove("apiVersion");
     }
+    // The chart interval defaults to the HelmRelease's.
+    if spec.get("interval").is_none() {
+        spec["interval"] = hr.pointer("/spec/interval").cloned().unwrap_or(json!("10m"));
+    }
     let chart = json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
         "metadata": {"name": format!("{hr_ns}-{hr_name}"), "namespace": ns, "labels": {
             "helm.toolkit.fluxcd.io/name": hr_name, "helm.toolkit.fluxcd.io/namespace": hr_ns}},
