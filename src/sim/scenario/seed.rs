@@ -111,7 +111,10 @@ fn seed_helm_chart(store: &Store, hr: &Value) -> Result<(), ScenarioError> {
     }
     // The chart interval defaults to the HelmRelease's.
     if spec.get("interval").is_none() {
-        spec["interval"] = hr.pointer("/spec/interval").cloned().unwrap_or(json!("10m"));
+        spec["interval"] = hr
+            .pointer("/spec/interval")
+            .cloned()
+            .unwrap_or(json!("10m"));
     }
     let chart = json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
         "metadata": {"name": format!("{hr_ns}-{hr_name}"), "namespace": ns, "labels": {
