@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 use k8s_openapi::jiff::Timestamp;
 
+use crate::config::ReadOnlyReason;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::Snapshot;
 
@@ -26,8 +27,13 @@ pub enum WatchStatus {
     Connecting,
     Connected,
     /// The stream failed; the last known state is kept and marked stale.
-    Reconnecting { since: Timestamp, error: String },
-    Forbidden { message: String },
+    Reconnecting {
+        since: Timestamp,
+        error: String,
+    },
+    Forbidden {
+        message: String,
+    },
     /// The kind is not served (CRD not installed).
     NotInstalled,
 }
@@ -49,7 +55,10 @@ pub struct EventRow {
 #[derive(Clone, Debug)]
 pub enum Msg {
     Key(KeyEvent),
-    Resize { cols: u16, rows: u16 },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
     /// Coarse clock tick: the new `now` (ages are recomputed from it).
     Tick(Timestamp),
     /// A new snapshot of the watched objects (built by the runtime after store changes).
@@ -75,6 +84,9 @@ pub enum Msg {
         namespace: Option<String>,
         result: Result<(), String>,
     },
+    /// The session became read-only (e.g. after switching to a context matching a
+    /// `readOnlyContexts` pattern). There is no message to turn read-only off.
+    ReadOnly(ReadOnlyReason),
 }
 
 /// Out of the app, carried out by the runtime.

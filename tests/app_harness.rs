@@ -1,0 +1,837 @@
+//! App harness: the demo cluster fixture in a `Snapshot`, keys fed to `app::update`, the
+//! screen drawn by `ui::view` into a `TestBackend` and compared with insta snapshots, plus
+//! behavioural assertions on the state and the effects.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fluxdeck::app::msg::{Effect, EventRow, Msg, WatchScope, WatchStatus};
+use fluxdeck::app::state::{AppInit, AppState, Focus};
+use fluxdeck::app::update;
+use fluxdeck::config::ReadOnlyReason;
+use fluxdeck::domain::flux::{FluxKind, ObjectKey, ObjectKind};
+use fluxdeck::domain::health::Health;
+use fluxdeck::domain::tree::Snapshot;
+use fluxdeck::theme::Theme;
+use fluxdeck::ui;
+use insta::assert_snapshot;
+use k8s_openapi::jiff::Timestamp;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use serde_json::Value;
+
+const NOW: &str = "2026-11-22T06:45:00Z";
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn fixture_objects() -> Vec<Value> {
+    let text = std::fs::read_to_string("tests/fixtures/app/demo-cluster.yaml").unwrap();
+    let list: Value = serde_yaml::from_str(&text).unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+fn snapshot_of(objects: Vec<Value>, now: &str) -> Arc<Snapshot> {
+    let (snap, errors) = Snapshot::from_objects(objects, ts(now));
+    assert!(errors.is_empty(), "{errors:?}");
+    Arc::new(snap)
+}
+
+fn init(cols: u16, rows: u16) -> AppInit {
+    AppInit {
+        context: "fluxdeck-demo".into(),
+        server: "https://127.0.0.1:41234".into(),
+        namespace: None,
+        read_only: None,
+        keymap_overrides: BTreeMap::new(),
+        ascii: false,
+        now: ts(NOW),
+        log_file: Some(PathBuf::from("/home/op/.local/state/fluxdeck/fluxdeck.log")),
+        size: (cols, rows),
+    }
+}
+
+fn connected() -> BTreeMap<WatchScope, WatchStatus> {
+    FluxKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                WatchScope {
+                    kind: k.as_str().to_string(),
+                    namespace: None,
+                },
+                WatchStatus::Connected,
+            )
+        })
+        .collect()
+}
+
+/// A state with the demo cluster loaded, all watches connected.
+fn demo_with(init: AppInit) -> AppState {
+    let mut state = AppState::new(init);
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    update(&mut state, Msg::WatchHealth(connected()));
+    state
+}
+
+fn demo(cols: u16, rows: u16) -> AppState {
+    demo_with(init(cols, rows))
+}
+
+fn press(state: &mut AppState, code: KeyCode) -> Vec<Effect> {
+    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ch(state: &mut AppState, c: char) -> Vec<Effect> {
+    press(state, KeyCode::Char(c))
+}
+
+fn typed(state: &mut AppState, text: &str) {
+    for c in text.chars() {
+        ch(state, c);
+    }
+}
+
+fn buffer(state: &AppState, theme: &str) -> Buffer {
+    let (cols, rows) = state.size;
+    let mut terminal = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+    let theme = Theme::embedded(theme).unwrap();
+    terminal.draw(|f| ui::view(state, &theme, f)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn text_of(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        for x in 0..area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(state: &AppState) -> String {
+    text_of(&buffer(state, "dark"))
+}
+
+/// Select the first row whose object has this kind, namespace and name.
+fn select(state: &mut AppState, kind: FluxKind, ns: &str, name: &str) {
+    let want = ObjectKey::flux(kind, ns, name);
+    press(state, KeyCode::Home);
+    for _ in 0..state.rows.len() {
+        if state.selected_key() == Some(&want) {
+            return;
+        }
+        ch(state, 'j');
+    }
+    panic!("{want} is not visible");
+}
+
+fn visible_keys(state: &AppState) -> Vec<String> {
+    state
+        .rows
+        .iter()
+        .filter_map(|r| state.node_of(r))
+        .filter_map(|n| n.key.as_ref().map(ToString::to_string))
+        .collect()
+}
+
+// ---- screens ----
+
+#[test]
+fn tree_80x24() {
+    let state = demo(80, 24);
+    assert_snapshot!("tree_80x24", screen(&state));
+}
+
+#[test]
+fn tree_160x48() {
+    let state = demo(160, 48);
+    assert_snapshot!("tree_160x48", screen(&state));
+}
+
+#[test]
+fn tree_80x24_ascii() {
+    let state = demo_with(AppInit {
+        ascii: true,
+        ..init(80, 24)
+    });
+    assert_snapshot!("tree_80x24_ascii", screen(&state));
+}
+
+#[test]
+fn tree_styles_dark_and_mono() {
+    let state = demo(80, 24);
+    assert_snapshot!(
+        "tree_80x24_dark_styled",
+        format!("{:?}", buffer(&state, "dark"))
+    );
+    assert_snapshot!(
+        "tree_80x24_mono_styled",
+        format!("{:?}", buffer(&state, "mono"))
+    );
+}
+
+fn events() -> Vec<EventRow> {
+    vec![
+        EventRow {
+            type_: "Warning".into(),
+            reason: "InstallFailed".into(),
+            message: "Helm install failed for release staging/redis with chart redis@19.0.1: \
+                      context deadline exceeded while waiting for StatefulSet/staging/redis-master \
+                      to become ready"
+                .into(),
+            count: 3,
+            last_seen: Some(ts("2026-11-22T06:41:00Z")),
+            source: "helm-controller".into(),
+        },
+        EventRow {
+            type_: "Normal".into(),
+            reason: "InstallSucceeded".into(),
+            message: "Helm install succeeded".into(),
+            count: 1,
+            last_seen: Some(ts("2026-11-22T06:36:00Z")),
+            source: "helm-controller".into(),
+        },
+    ]
+}
+
+#[test]
+fn details_full_screen_at_80x24() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let key = ObjectKey::flux(FluxKind::HelmRelease, "staging", "redis");
+    let effects = press(&mut state, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::FetchEvents(key.clone())]);
+    assert_eq!(state.focus, Focus::Details);
+    press(&mut state, KeyCode::End);
+    assert!(screen(&state).contains("loading…"));
+    update(
+        &mut state,
+        Msg::Events {
+            key,
+            result: Ok(events()),
+        },
+    );
+    press(&mut state, KeyCode::Home);
+    assert_snapshot!("details_80x24_top", screen(&state));
+    // Scroll to the end: the events are there, wrapped, nothing cut.
+    press(&mut state, KeyCode::End);
+    let end = screen(&state);
+    assert!(end.contains("InstallFailed"), "{end}");
+    assert_snapshot!("details_80x24_end", end);
+    // Esc closes the pane; the tree is back with the same selection.
+    press(&mut state, KeyCode::Esc);
+    assert!(state.details.is_none());
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "HelmRelease/staging/redis"
+    );
+}
+
+#[test]
+fn details_split_at_160x48_follows_the_selection() {
+    let mut state = demo(160, 48);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.focus, Focus::Tree, "split: the tree keeps the focus");
+    update(
+        &mut state,
+        Msg::Events {
+            key: ObjectKey::flux(FluxKind::HelmRelease, "staging", "redis"),
+            result: Ok(events()),
+        },
+    );
+    assert_snapshot!("details_160x48_split", screen(&state));
+    // Moving in the tree shows the next object and asks for its events.
+    let effects = ch(&mut state, 'j');
+    let next = state.selected_key().unwrap().clone();
+    assert_eq!(effects, vec![Effect::FetchEvents(next)]);
+    // A failure to load events is shown, not hidden.
+    let key = state.selected_key().unwrap().clone();
+    update(
+        &mut state,
+        Msg::Events {
+            key,
+            result: Err("events is forbidden".into()),
+        },
+    );
+    assert!(screen(&state).contains("cannot load events: events is forbidden"));
+}
+
+#[test]
+fn details_of_a_managed_object() {
+    let mut state = demo(160, 48);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    ch(&mut state, 'l');
+    ch(&mut state, 'j');
+    ch(&mut state, 'j');
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "StatefulSet/staging/redis-master"
+    );
+    press(&mut state, KeyCode::Enter);
+    let key = state.selected_key().unwrap().clone();
+    update(
+        &mut state,
+        Msg::Events {
+            key,
+            result: Ok(Vec::new()),
+        },
+    );
+    let text = screen(&state);
+    assert!(text.contains("kstatus"), "{text}");
+    assert!(text.contains("replicas"), "{text}");
+    assert_snapshot!("details_managed_160x48", text);
+}
+
+#[test]
+fn yaml_view_with_search() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let key = ObjectKey::flux(FluxKind::HelmRelease, "staging", "redis");
+    let effects = ch(&mut state, 'y');
+    assert_eq!(effects, vec![Effect::FetchYaml(key.clone())]);
+    assert!(screen(&state).contains("loading…"));
+    let objects = fixture_objects();
+    let obj = objects
+        .iter()
+        .find(|o| {
+            o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "redis"
+        })
+        .unwrap();
+    let yaml = serde_yaml::to_string(obj).unwrap();
+    update(
+        &mut state,
+        Msg::Yaml {
+            key,
+            result: Ok(yaml),
+        },
+    );
+    ch(&mut state, '/');
+    typed(&mut state, "retries");
+    press(&mut state, KeyCode::Enter);
+    assert!(state.prompt.is_none());
+    assert_snapshot!("yaml_80x24_search", screen(&state));
+    let before = match &state.overlay {
+        Some(fluxdeck::app::state::Overlay::Yaml(y)) => (y.current, y.matches.len()),
+        _ => panic!("no yaml view"),
+    };
+    assert!(before.1 >= 2, "{before:?}");
+    ch(&mut state, 'n');
+    let after = match &state.overlay {
+        Some(fluxdeck::app::state::Overlay::Yaml(y)) => y.current,
+        _ => panic!("no yaml view"),
+    };
+    assert_eq!(after, before.0.map(|c| (c + 1) % before.1));
+    press(&mut state, KeyCode::Esc);
+    assert!(state.overlay.is_none());
+}
+
+#[test]
+fn help_read_only_80x24() {
+    let mut state = demo_with(AppInit {
+        read_only: Some(ReadOnlyReason::Flag),
+        ..init(80, 24)
+    });
+    ch(&mut state, '?');
+    let top = screen(&state);
+    assert_snapshot!("help_read_only_80x24_top", top);
+    press(&mut state, KeyCode::End);
+    let end = screen(&state);
+    assert!(
+        end.contains("/home/op/.local/state/fluxdeck/fluxdeck.log"),
+        "{end}"
+    );
+    assert_snapshot!("help_read_only_80x24_end", end);
+}
+
+#[test]
+fn help_160x48() {
+    let mut state = demo(160, 48);
+    ch(&mut state, '?');
+    assert_snapshot!("help_160x48", screen(&state));
+}
+
+#[test]
+fn problems_mode_hides_healthy_objects() {
+    let mut state = demo(80, 24);
+    ch(&mut state, 'p');
+    assert!(state.problems);
+    fn any_problem(node: &fluxdeck::domain::tree::Node) -> bool {
+        node.health.is_problem() || node.children.iter().any(any_problem)
+    }
+    for row in &state.rows {
+        // Judged on the whole tree: a row is a problem or has one below it.
+        let node = state.tree.find(&row.path).unwrap();
+        assert!(
+            any_problem(node),
+            "{} is healthy with no problem below",
+            node.label()
+        );
+    }
+    let keys = visible_keys(&state);
+    assert!(keys.contains(&"HelmRelease/staging/redis".to_string()));
+    assert!(!keys.contains(&"HelmRelease/default/backend".to_string()));
+    assert_snapshot!("problems_80x24", screen(&state));
+    ch(&mut state, 'p');
+    assert!(visible_keys(&state).contains(&"HelmRelease/default/backend".to_string()));
+}
+
+#[test]
+fn filter_keeps_failing_helm_releases_and_their_ancestors() {
+    let mut state = demo(80, 24);
+    ch(&mut state, '/');
+    typed(&mut state, "kind:hr state:failed");
+    // Live as you type: already applied before Enter.
+    let keys = visible_keys(&state);
+    assert_eq!(
+        keys,
+        vec![
+            "Kustomization/flux-system/flux-system",
+            "Kustomization/flux-system/staging",
+            "HelmRelease/staging/redis",
+        ]
+    );
+    for row in &state.rows {
+        let node = state.node_of(row).unwrap();
+        if node.key.as_ref().unwrap().flux_kind() == Some(FluxKind::HelmRelease) {
+            assert_eq!(node.health.health, Health::Failed);
+        }
+    }
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.filter_text, "kind:hr state:failed");
+    assert_snapshot!("filter_80x24", screen(&state));
+    // Esc in the tree clears it.
+    press(&mut state, KeyCode::Esc);
+    assert!(state.filter_text.is_empty());
+    assert!(visible_keys(&state).len() > 10);
+}
+
+#[test]
+fn filter_errors_are_shown_and_esc_clears() {
+    let mut state = demo(80, 24);
+    ch(&mut state, '/');
+    typed(&mut state, "state:bogus");
+    let text = screen(&state);
+    assert!(text.contains("unknown state"), "{text}");
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        state.prompt.is_some(),
+        "an unreadable filter is not accepted"
+    );
+    press(&mut state, KeyCode::Esc);
+    assert!(state.prompt.is_none());
+    assert!(state.filter_text.is_empty());
+}
+
+fn scope(kind: &str, ns: Option<&str>) -> WatchScope {
+    WatchScope {
+        kind: kind.into(),
+        namespace: ns.map(str::to_string),
+    }
+}
+
+#[test]
+fn header_reconnecting_is_stale() {
+    let mut state = demo(80, 24);
+    let mut health = connected();
+    health.insert(
+        scope("HelmRelease", None),
+        WatchStatus::Reconnecting {
+            since: ts("2026-11-22T06:44:48Z"),
+            error: "connection reset".into(),
+        },
+    );
+    update(&mut state, Msg::WatchHealth(health));
+    assert!(state.is_stale());
+    let text = screen(&state);
+    assert!(
+        text.contains("reconnecting since 12s (HelmRelease)"),
+        "{text}"
+    );
+    assert!(text.contains("STALE"));
+    assert_snapshot!("header_reconnecting_80x24", text);
+    assert_snapshot!(
+        "header_reconnecting_80x24_mono_styled",
+        format!("{:?}", buffer(&state, "mono"))
+    );
+}
+
+#[test]
+fn header_forbidden_and_not_installed_at_160x48() {
+    let mut state = demo(160, 48);
+    let mut health = connected();
+    health.insert(
+        scope("Secret", Some("default")),
+        WatchStatus::Forbidden {
+            message: "secrets is forbidden".into(),
+        },
+    );
+    health.insert(scope("Bucket", None), WatchStatus::NotInstalled);
+    update(&mut state, Msg::WatchHealth(health));
+    let text = screen(&state);
+    assert!(text.contains("forbidden: Secret in default"), "{text}");
+    assert!(text.contains("Bucket API is not installed"), "{text}");
+    assert_snapshot!("header_forbidden_not_installed_160x48", text);
+}
+
+#[test]
+fn header_read_only_and_decode_errors() {
+    let mut state = demo_with(AppInit {
+        read_only: Some(ReadOnlyReason::Context {
+            context: "prod-eu".into(),
+            pattern: "prod-*".into(),
+        }),
+        namespace: Some("staging".into()),
+        ..init(80, 24)
+    });
+    update(
+        &mut state,
+        Msg::DecodeErrors(vec![
+            "HelmRelease/apps/broken: cannot read HelmRelease: invalid type".into(),
+        ]),
+    );
+    let text = screen(&state);
+    assert!(text.contains("READ-ONLY"), "{text}");
+    assert!(text.contains("1 unreadable object"), "{text}");
+    assert_snapshot!("header_read_only_80x24", text);
+    let help: Vec<String> = fluxdeck::app::help::lines(&state)
+        .iter()
+        .map(|l| l.text())
+        .collect();
+    for id in ["reconcile", "suspend-resume", "rollback"] {
+        assert!(
+            help.iter()
+                .any(|l| l.contains(id) && l.contains("(unavailable: read-only)")),
+            "{id}: {help:#?}"
+        );
+    }
+    assert!(
+        !help
+            .iter()
+            .any(|l| l.contains(" yaml ") && l.contains("unavailable")),
+        "reading actions stay available"
+    );
+    assert!(help.iter().any(|l| l.contains("HelmRelease/apps/broken")));
+}
+
+// ---- behaviour ----
+
+#[test]
+fn selection_survives_a_snapshot_with_objects_added_before_it() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let before = state.cursor;
+    let path = state.selected.clone().unwrap();
+    // A new Kustomization sorts before the others ("aaa" < "apps") and a new HelmRelease
+    // appears in the unmanaged group.
+    let mut objects = fixture_objects();
+    let mut ks = objects
+        .iter()
+        .find(|o| o["kind"] == "Kustomization" && o["metadata"]["name"] == "apps")
+        .unwrap()
+        .clone();
+    ks["metadata"]["name"] = "aaa".into();
+    ks["status"]["inventory"]["entries"] = Value::Array(Vec::new());
+    objects.push(ks.clone());
+    // List it in the root's inventory so it appears above the selection.
+    let root = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Kustomization" && o["metadata"]["name"] == "flux-system")
+        .unwrap();
+    root["status"]["inventory"]["entries"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "flux-system_aaa_kustomize.toolkit.fluxcd.io_Kustomization", "v": "v1"}));
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    assert!(visible_keys(&state).contains(&"Kustomization/flux-system/aaa".to_string()));
+    assert_eq!(state.selected.as_ref(), Some(&path));
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "HelmRelease/staging/redis"
+    );
+    assert_eq!(state.cursor, before + 1, "one row was added above");
+}
+
+#[test]
+fn selection_moves_to_the_nearest_survivor_when_its_object_goes() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let objects: Vec<Value> = fixture_objects()
+        .into_iter()
+        .filter(|o| {
+            !(o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "redis")
+        })
+        .collect();
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    let path = state.selected.clone().unwrap();
+    // The staging Kustomization still lists it: it is shown as not found, in place.
+    assert_eq!(
+        path.last().unwrap(),
+        "HelmRelease.helm.toolkit.fluxcd.io/staging/redis"
+    );
+    // Now remove the staging Kustomization itself: the selection goes to a survivor
+    // near it (its parent or a sibling).
+    let objects: Vec<Value> = fixture_objects()
+        .into_iter()
+        .filter(|o| !(o["kind"] == "Kustomization" && o["metadata"]["name"] == "staging"))
+        .filter(|o| !(o["kind"] == "HelmRelease" && o["metadata"]["namespace"] == "staging"))
+        .collect();
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    let selected = state.selected.clone().unwrap();
+    assert!(selected.len() <= 2, "{selected:?}");
+    assert_eq!(selected[0], path[0]);
+}
+
+#[test]
+fn watch_scopes_follow_expansion() {
+    let mut state = AppState::new(init(80, 24));
+    let effects = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    let first = match effects.as_slice() {
+        [Effect::WatchScopes(s)] => s.clone(),
+        other => panic!("expected WatchScopes, got {other:?}"),
+    };
+    let deployment = ObjectKind::new("apps", "Deployment");
+    let sts = ObjectKind::new("apps", "StatefulSet");
+    // Children of visible HelmReleases are needed (one level below).
+    assert!(first.contains(&(sts.clone(), Some("staging".into()))));
+    assert!(first.contains(&(deployment.clone(), Some("default".into()))));
+    // Nothing is sent again while nothing changes.
+    let again = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    assert!(again.is_empty(), "{again:?}");
+    // Collapsing the staging Kustomization hides its HelmReleases: their children's
+    // scopes are no longer needed.
+    let mut staging_path = None;
+    for row in &state.rows {
+        if state
+            .node_of(row)
+            .unwrap()
+            .key
+            .as_ref()
+            .map(ToString::to_string)
+            == Some("Kustomization/flux-system/staging".into())
+        {
+            staging_path = Some(row.path.clone());
+        }
+    }
+    assert!(staging_path.is_some());
+    select_kustomization(&mut state, "staging");
+    let effects = ch(&mut state, 'h');
+    let collapsed = match effects.as_slice() {
+        [Effect::WatchScopes(s)] => s.clone(),
+        other => panic!("expected WatchScopes, got {other:?}"),
+    };
+    assert!(!collapsed.contains(&(sts.clone(), Some("staging".into()))));
+    // Expanding it again asks for them again.
+    let effects = ch(&mut state, 'l');
+    assert!(
+        matches!(effects.as_slice(), [Effect::WatchScopes(s)] if s.contains(&(sts.clone(), Some("staging".into())))),
+        "{effects:?}"
+    );
+}
+
+fn select_kustomization(state: &mut AppState, name: &str) {
+    select(state, FluxKind::Kustomization, "flux-system", name);
+}
+
+#[test]
+fn h_and_l_collapse_expand_and_go_to_parent() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let rows = state.rows.len();
+    ch(&mut state, 'l');
+    assert!(state.rows.len() > rows, "expanded");
+    ch(&mut state, 'l');
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "Service/staging/redis-master",
+        "l on an expanded node steps into it"
+    );
+    ch(&mut state, 'h');
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "HelmRelease/staging/redis",
+        "h on a leaf goes to the parent"
+    );
+    ch(&mut state, 'h');
+    assert_eq!(state.rows.len(), rows, "collapsed");
+    press(&mut state, KeyCode::End);
+    assert_eq!(state.cursor, state.rows.len() - 1);
+    ch(&mut state, 'g');
+    assert_eq!(state.cursor, 0);
+    press(&mut state, KeyCode::PageDown);
+    assert_eq!(state.cursor, state.tree_page());
+}
+
+#[test]
+fn read_only_flashes_on_dangerous_keys() {
+    let mut state = demo_with(AppInit {
+        read_only: Some(ReadOnlyReason::Flag),
+        ..init(80, 24)
+    });
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    for c in ['R', 'T', 'B'] {
+        let effects = ch(&mut state, c);
+        assert!(effects.is_empty());
+        let flash = state.flash.as_ref().expect("a flash");
+        assert!(
+            flash.text.starts_with("read-only: --read-only"),
+            "{}",
+            flash.text
+        );
+    }
+    assert_snapshot!("read_only_flash_80x24", screen(&state));
+    // The next key clears it.
+    ch(&mut state, 'j');
+    assert!(state.flash.is_none());
+    // Not read-only: the action is named as not available yet.
+    let mut state = demo(80, 24);
+    ch(&mut state, 'R');
+    assert_eq!(
+        state.flash.as_ref().unwrap().text,
+        "reconcile: not available yet in this version"
+    );
+}
+
+#[test]
+fn a_tick_that_changes_no_shown_age_does_not_redraw() {
+    let mut state = demo(80, 24);
+    state.mark_drawn();
+    // 06:45:00 → 06:45:05: every shown age stays the same (the oldest, from 06:35:08,
+    // stays at 9m).
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:45:05Z")));
+    assert!(!state.needs_redraw());
+    // A minute later the ages change.
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:46:10Z")));
+    assert!(state.needs_redraw());
+    state.mark_drawn();
+    // The same snapshot again changes nothing either.
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), "2026-11-22T06:46:10Z")),
+    );
+    assert!(!state.needs_redraw());
+    update(&mut state, Msg::WatchHealth(connected()));
+    assert!(!state.needs_redraw());
+}
+
+#[test]
+fn flash_expires_with_the_clock() {
+    let mut state = demo(80, 24);
+    ch(&mut state, 'R');
+    assert!(state.flash.is_some());
+    state.mark_drawn();
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:45:30Z")));
+    assert!(state.flash.is_none());
+    assert!(state.needs_redraw());
+}
+
+#[test]
+fn terminal_too_small() {
+    let mut state = demo(80, 24);
+    update(&mut state, Msg::Resize { cols: 30, rows: 8 });
+    let text = screen(&state);
+    assert!(text.contains("terminal too small (30x8)"), "{text}");
+    assert!(text.contains("need at least 40x10"), "{text}");
+    assert_snapshot!("too_small_30x8", text);
+    // Growing again draws the tree.
+    update(&mut state, Msg::Resize { cols: 80, rows: 24 });
+    assert!(screen(&state).contains("HelmRelease"));
+}
+
+#[test]
+fn command_line_and_global_keys() {
+    let mut state = demo(80, 24);
+    ch(&mut state, ':');
+    typed(&mut state, "ns staging");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::SwitchNamespace(Some("staging".into()))]
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "ns");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::SwitchNamespace(None)]
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "ctx prod");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::SwitchContext("prod".into())]
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "theme mono");
+    assert!(press(&mut state, KeyCode::Enter).is_empty());
+    assert!(state.flash.as_ref().unwrap().text.contains("restart"));
+    ch(&mut state, ':');
+    typed(&mut state, "bogus");
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        state
+            .flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("unknown command")
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "q");
+    assert_eq!(press(&mut state, KeyCode::Enter), vec![Effect::Quit]);
+    assert_eq!(ch(&mut state, 'q'), vec![Effect::Quit]);
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    assert_eq!(update(&mut state, ctrl('c')), vec![Effect::Quit]);
+    assert_eq!(update(&mut state, ctrl('z')), vec![Effect::SuspendProcess]);
+    assert_eq!(update(&mut state, ctrl('l')), vec![Effect::ForceRedraw]);
+}
+
+#[test]
+fn context_switch_is_reported_and_resets_the_tree() {
+    let mut state = demo(80, 24);
+    update(
+        &mut state,
+        Msg::Switched {
+            context: "prod".into(),
+            server: "https://prod:6443".into(),
+            namespace: Some("apps".into()),
+            result: Ok(()),
+        },
+    );
+    assert_eq!(state.context, "prod");
+    assert!(state.rows.is_empty());
+    let text = screen(&state);
+    assert!(text.contains("ctx prod"), "{text}");
+    assert!(text.contains("loading"), "{text}");
+    // The next snapshot asks for watch scopes again.
+    let effects = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    assert!(matches!(effects.as_slice(), [Effect::WatchScopes(_)]));
+    update(&mut state, Msg::ReadOnly(ReadOnlyReason::Config));
+    ch(&mut state, 'R');
+    assert!(state.flash.as_ref().unwrap().text.starts_with("read-only"));
+}
