@@ -835,3 +835,60 @@ fn context_switch_is_reported_and_resets_the_tree() {
     ch(&mut state, 'R');
     assert!(state.flash.as_ref().unwrap().text.starts_with("read-only"));
 }
+
+fn kustomization(name: &str, inventory: &[&str]) -> Value {
+    let entries: Vec<Value> = inventory
+        .iter()
+        .map(|id| serde_json::json!({"id": id, "v": "v1"}))
+        .collect();
+    serde_json::json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": "flux-system", "generation": 1,
+                     "creationTimestamp": "2026-11-22T06:00:00Z"},
+        "spec": {"interval": "10m", "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+        "status": {
+            "observedGeneration": 1,
+            "inventory": {"entries": entries},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+                            "message": "Applied revision: main@sha1:1234567",
+                            "lastTransitionTime": "2026-11-22T06:40:00Z"}]
+        }
+    })
+}
+
+#[test]
+fn cycle_and_not_loaded_rows_are_distinct() {
+    let objects = vec![
+        kustomization(
+            "flux-system",
+            &[
+                "flux-system_loop-a_kustomize.toolkit.fluxcd.io_Kustomization",
+                "apps_web_apps_Deployment",
+            ],
+        ),
+        kustomization(
+            "loop-a",
+            &["flux-system_loop-b_kustomize.toolkit.fluxcd.io_Kustomization"],
+        ),
+        kustomization(
+            "loop-b",
+            &["flux-system_loop-a_kustomize.toolkit.fluxcd.io_Kustomization"],
+        ),
+    ];
+    let mut state = AppState::new(init(100, 12));
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    // Open everything below the root.
+    for _ in 0..6 {
+        ch(&mut state, 'j');
+        ch(&mut state, 'l');
+    }
+    let text = screen(&state);
+    assert!(text.contains("↻ Cycle"), "{text}");
+    assert!(text.contains("cycle: already shown above"), "{text}");
+    assert!(text.contains("? not loaded Deployment apps/web"), "{text}");
+    assert_snapshot!("cycle_and_not_loaded_100x12", text);
+    // The not-loaded Deployment is what the tree needs watched.
+    let scopes = state.needed_scopes();
+    assert!(scopes.contains(&(ObjectKind::new("apps", "Deployment"), Some("apps".into()))));
+}

@@ -16,7 +16,7 @@ use super::state::{AppState, DetailsPane, EventsState};
 use super::text::{Seg, TextLine, Tone};
 
 /// Width of the label column of key/value lines.
-const LABEL: usize = 18;
+const LABEL: usize = 20;
 
 /// The resourceVersion of an object in the snapshot.
 pub fn resource_version(snap: &Snapshot, key: &ObjectKey) -> Option<String> {
@@ -33,6 +33,7 @@ pub fn resource_version(snap: &Snapshot, key: &ObjectKey) -> Option<String> {
 struct Out {
     lines: Vec<TextLine>,
     now: i64,
+    ascii: bool,
 }
 
 impl Out {
@@ -85,6 +86,7 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
     let mut out = Out {
         lines: Vec::new(),
         now: state.now.as_second(),
+        ascii: state.ascii,
     };
     let Some(node) = state.tree.find(&pane.path) else {
         out.lines.push(TextLine::plain(
@@ -507,7 +509,14 @@ fn events(out: &mut Out, events: &EventsState) {
     out.section("Events");
     match events {
         EventsState::None => {}
-        EventsState::Loading => out.message("loading…", 2, Tone::Dim),
+        EventsState::Loading => {
+            let text = if out.ascii {
+                "loading..."
+            } else {
+                "loading…"
+            };
+            out.message(text, 2, Tone::Dim);
+        }
         EventsState::Failed(e) => out.message(&format!("cannot load events: {e}"), 2, Tone::Error),
         EventsState::Loaded(rows) if rows.is_empty() => {
             out.message("no recent events", 2, Tone::Dim)

@@ -111,9 +111,9 @@ fn time_labels(state: &AppState) -> Vec<String> {
     labels
 }
 
-/// The clock moved: dirty only when a shown label changes or a flash expires.
+/// The clock moved forward: dirty only when a shown label changes or a flash expires.
 fn on_clock(state: &mut AppState, now: Timestamp) {
-    if now == state.now {
+    if now <= state.now {
         return;
     }
     let before = time_labels(state);

@@ -21,6 +21,6 @@ pub fn render(state: &AppState, pane: &DetailsPane, theme: &Theme, frame: &mut F
     if !pos.is_empty() {
         title.push(Span::styled(pos, theme.dim()));
     }
-    let block = block(title, focused, theme);
+    let block = block(title, focused, state.ascii, theme);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -13,8 +13,10 @@ use crate::app::state::AppState;
 use crate::domain::health::Health;
 use crate::theme::Theme;
 
-fn sep(theme: &Theme) -> Span<'static> {
-    Span::styled("  │  ", theme.dim())
+use super::{ellipsis, warning_sign};
+
+fn sep(ascii: bool, theme: &Theme) -> Span<'static> {
+    Span::styled(if ascii { "  |  " } else { "  │  " }, theme.dim())
 }
 
 /// First line: where we are.
@@ -29,13 +31,13 @@ fn location(state: &AppState, theme: &Theme, cols: usize) -> Line<'static> {
         spans.push(Span::styled(" READ-ONLY ", theme.badge_read_only()));
     }
     spans.extend([
-        sep(theme),
+        sep(state.ascii, theme),
         Span::styled("ctx ", theme.dim()),
         Span::raw(state.context.clone()),
-        sep(theme),
+        sep(state.ascii, theme),
         Span::styled("ns ", theme.dim()),
         Span::raw(ns),
-        sep(theme),
+        sep(state.ascii, theme),
     ]);
     let used: usize = spans.iter().map(Span::width).sum();
     let server = truncate(&state.server, cols.saturating_sub(used), state.ascii);
@@ -83,7 +85,7 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
     }
     if let Some(first) = forbidden.first() {
         if !spans.is_empty() {
-            spans.push(sep(theme));
+            spans.push(sep(state.ascii, theme));
         }
         let more = if forbidden.len() > 1 {
             format!(" (+{} more)", forbidden.len() - 1)
@@ -97,7 +99,10 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
     }
     if spans.is_empty() {
         if connecting {
-            spans.push(Span::styled("connecting…", theme.dim()));
+            spans.push(Span::styled(
+                format!("connecting{}", ellipsis(state.ascii)),
+                theme.dim(),
+            ));
         } else if !state.watch.is_empty() {
             spans.push(Span::styled("connected", theme.state(Health::Ready)));
         }
@@ -109,7 +114,10 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
 fn status(state: &AppState, theme: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     if state.snapshot.is_none() {
-        spans.push(Span::styled("loading…", theme.dim()));
+        spans.push(Span::styled(
+            format!("loading{}", ellipsis(state.ascii)),
+            theme.dim(),
+        ));
     } else {
         let mut any = false;
         for h in Health::ALL {
@@ -134,24 +142,27 @@ fn status(state: &AppState, theme: &Theme) -> Line<'static> {
     }
     let watch = watch_summary(state, theme);
     if !watch.is_empty() {
-        spans.push(sep(theme));
+        spans.push(sep(state.ascii, theme));
         spans.extend(watch);
     }
     if !state.decode_errors.is_empty() {
-        spans.push(sep(theme));
+        spans.push(sep(state.ascii, theme));
         let n = state.decode_errors.len();
         let s = if n == 1 { "" } else { "s" };
         spans.push(Span::styled(
-            format!("⚠ {n} unreadable object{s} (see help)"),
+            format!(
+                "{} {n} unreadable object{s} (see help)",
+                warning_sign(state.ascii)
+            ),
             theme.warning(),
         ));
     }
     if state.problems {
-        spans.push(sep(theme));
+        spans.push(sep(state.ascii, theme));
         spans.push(Span::styled("problems only", theme.info()));
     }
     if !state.filter_text.is_empty() {
-        spans.push(sep(theme));
+        spans.push(sep(state.ascii, theme));
         spans.push(Span::styled(
             format!("filter: {}", state.filter_text),
             theme.info(),
@@ -172,7 +183,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         };
         lines.push(Line::from(Span::styled(
             format!(
-                " ⚠ {} {verb} not installed in this cluster: those objects cannot be shown",
+                " {} {} {verb} not installed in this cluster: those objects cannot be shown",
+                warning_sign(state.ascii),
                 missing.join(", ")
             ),
             theme.warning(),

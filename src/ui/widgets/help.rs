@@ -23,5 +23,8 @@ pub fn render(state: &AppState, scroll: usize, theme: &Theme, frame: &mut Frame,
     if !pos.is_empty() {
         title.push(Span::styled(pos, theme.dim()));
     }
-    frame.render_widget(Paragraph::new(rows).block(pane(title, true, theme)), area);
+    frame.render_widget(
+        Paragraph::new(rows).block(pane(title, true, state.ascii, theme)),
+        area,
+    );
 }

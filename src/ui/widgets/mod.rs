@@ -11,6 +11,7 @@ pub mod yaml;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Style;
+use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
@@ -66,11 +67,38 @@ pub fn position(skip: usize, shown: usize, total: usize) -> String {
     }
 }
 
+/// Borders drawn with ASCII characters only (`--ascii`).
+const ASCII_BORDER: border::Set = border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
 /// A bordered pane with a title.
-pub fn pane<'a>(title: Vec<Span<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
-    Block::bordered()
+pub fn pane<'a>(title: Vec<Span<'a>>, focused: bool, ascii: bool, theme: &Theme) -> Block<'a> {
+    let block = Block::bordered()
         .border_style(theme.border(focused))
-        .title(Line::from(title))
+        .title(Line::from(title));
+    if ascii {
+        block.border_set(ASCII_BORDER)
+    } else {
+        block
+    }
+}
+
+/// `…`, or `...` in ASCII mode.
+pub fn ellipsis(ascii: bool) -> &'static str {
+    if ascii { "..." } else { "…" }
+}
+
+/// The warning sign, or `!` in ASCII mode.
+pub fn warning_sign(ascii: bool) -> &'static str {
+    if ascii { "!" } else { "⚠" }
 }
 
 /// The message drawn instead of the UI when the terminal is too small.

@@ -66,8 +66,13 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         (true, true, true) => "v ",
         (true, false, true) => "> ",
     };
-    let h = node.health.health;
-    let not_loaded = node.health.is_not_loaded();
+    // A cycle row stands for an object already shown above: it is drawn as the cycle.
+    let h = if node.cycle {
+        Health::Cycle
+    } else {
+        node.health.health
+    };
+    let not_loaded = node.health.is_not_loaded() && !node.cycle;
     let word = if not_loaded { "not loaded" } else { h.word() };
     let (kind, name) = match &node.key {
         Some(key) => {
@@ -253,7 +258,7 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
 
 fn empty_text(state: &AppState) -> String {
     if state.snapshot.is_none() {
-        "loading the cluster…".to_string()
+        format!("loading the cluster{}", super::ellipsis(state.ascii))
     } else if state.problems && state.filter_text.is_empty() {
         "No problems: every object is healthy. Press p to show everything.".to_string()
     } else if !state.filter_text.is_empty() {
@@ -285,7 +290,7 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
             theme.dim(),
         ));
     }
-    let block = pane(title, focused, theme);
+    let block = pane(title, focused, state.ascii, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if state.rows.is_empty() {

@@ -83,7 +83,10 @@ pub fn render(state: &AppState, view: &YamlView, theme: &Theme, frame: &mut Fram
         title.push(Span::styled(status, theme.info()));
     }
     let lines: Vec<Line> = match &view.content {
-        YamlContent::Loading => vec![Line::from(Span::styled("loading…", theme.dim()))],
+        YamlContent::Loading => vec![Line::from(Span::styled(
+            format!("loading{}", super::ellipsis(state.ascii)),
+            theme.dim(),
+        ))],
         YamlContent::Failed(e) => vec![Line::from(Span::styled(
             format!("cannot load the YAML: {e}"),
             theme.error(),
@@ -92,6 +95,11 @@ pub fn render(state: &AppState, view: &YamlView, theme: &Theme, frame: &mut Fram
             let number_w = source.len().to_string().len().max(2);
             let gutter = number_w + 3;
             let text_cols = cols.saturating_sub(gutter).max(1);
+            let (bar, continued) = if state.ascii {
+                ("|", ":")
+            } else {
+                ("│", "┆")
+            };
             let mut out = Vec::new();
             for (i, text) in source.iter().enumerate().skip(view.scroll) {
                 if out.len() >= height {
@@ -109,9 +117,9 @@ pub fn render(state: &AppState, view: &YamlView, theme: &Theme, frame: &mut Fram
                         break;
                     }
                     let number = if k == 0 {
-                        format!("{:>w$} │ ", i + 1, w = number_w)
+                        format!("{:>w$} {bar} ", i + 1, w = number_w)
                     } else {
-                        format!("{:>w$} ┆ ", "", w = number_w)
+                        format!("{:>w$} {continued} ", "", w = number_w)
                     };
                     let mut spans = vec![Span::styled(number, theme.dim())];
                     spans.extend(highlighted(piece, offset, &marks, theme));
@@ -126,6 +134,8 @@ pub fn render(state: &AppState, view: &YamlView, theme: &Theme, frame: &mut Fram
             out
         }
     };
-    let _ = state;
-    frame.render_widget(Paragraph::new(lines).block(pane(title, true, theme)), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(title, true, state.ascii, theme)),
+        area,
+    );
 }
