@@ -96,6 +96,11 @@ pub fn ellipsis(ascii: bool) -> &'static str {
     if ascii { "..." } else { "…" }
 }
 
+/// The separator in pane titles: `·`, or `-` in ASCII mode.
+pub fn dot(ascii: bool) -> &'static str {
+    if ascii { "-" } else { "·" }
+}
+
 /// The warning sign, or `!` in ASCII mode.
 pub fn warning_sign(ascii: bool) -> &'static str {
     if ascii { "!" } else { "⚠" }

@@ -274,19 +274,20 @@ fn empty_text(state: &AppState) -> String {
 
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = state.details.is_none() || state.focus == Focus::Tree;
+    let dot = super::dot(state.ascii);
     let mut title = vec![Span::styled(" Flux ", theme.title())];
     if state.problems {
-        title.push(Span::styled("· problems ", theme.info()));
+        title.push(Span::styled(format!("{dot} problems "), theme.info()));
     }
     if !state.filter_text.is_empty() {
         title.push(Span::styled(
-            format!("· /{} ", state.filter_text),
+            format!("{dot} /{} ", state.filter_text),
             theme.info(),
         ));
     }
     if !state.rows.is_empty() {
         title.push(Span::styled(
-            format!("· {}/{} ", state.cursor + 1, state.rows.len()),
+            format!("{dot} {}/{} ", state.cursor + 1, state.rows.len()),
             theme.dim(),
         ));
     }

@@ -71,14 +71,15 @@ fn pieces(line: &str, cols: usize) -> Vec<(usize, &str)> {
 pub fn render(state: &AppState, view: &YamlView, theme: &Theme, frame: &mut Frame, area: Rect) {
     let height = usize::from(area.height.saturating_sub(2));
     let cols = usize::from(area.width.saturating_sub(2));
+    let dot = super::dot(state.ascii);
     let mut title = vec![
         Span::styled(" YAML ", theme.title()),
         Span::raw(format!("{} ", view.key)),
     ];
     if !view.search.is_empty() {
         let status = match view.current {
-            Some(i) => format!("· /{} {}/{} ", view.search, i + 1, view.matches.len()),
-            None => format!("· /{} no match ", view.search),
+            Some(i) => format!("{dot} /{} {}/{} ", view.search, i + 1, view.matches.len()),
+            None => format!("{dot} /{} no match ", view.search),
         };
         title.push(Span::styled(status, theme.info()));
     }
@@ -128,7 +129,7 @@ pub fn render(state: &AppState, view: &YamlView, theme: &Theme, frame: &mut Fram
             }
             let shown_to = (view.scroll + out.len()).min(source.len());
             title.push(Span::styled(
-                format!("· {}-{shown_to}/{} ", view.scroll + 1, source.len()),
+                format!("{dot} {}-{shown_to}/{} ", view.scroll + 1, source.len()),
                 theme.dim(),
             ));
             out
