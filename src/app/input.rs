@@ -92,10 +92,12 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         }
         Action::FocusNext | Action::FocusPrev => return switch_focus(state),
         Action::Back => back(state),
-        Action::Up | Action::Down | Action::Top | Action::Bottom => {
-            return scroll(state, view, action);
-        }
-        Action::PageUp | Action::PageDown => return scroll(state, view, action),
+        Action::Up
+        | Action::Down
+        | Action::Top
+        | Action::Bottom
+        | Action::PageUp
+        | Action::PageDown => return scroll(state, view, action),
         Action::Collapse => {
             state.collapse_selected();
             return tree_changed(state);
