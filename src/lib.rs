@@ -6,6 +6,7 @@
 //! - [`app`]: what keys and events mean; [`app::keys`] is the one keymap table.
 //! - [`theme`]: semantic styles from embedded YAML themes and user overrides.
 //! - [`config`]: the XDG config file (theme, read-only contexts, keymap overrides).
+//! - [`ui`]: draws the state (`ui::view`): header, tree, details, YAML, help, hints, prompt.
 //! - [`runtime`]: terminal guard (raw mode, panic hook, signals, Ctrl-Z) and file logging.
 
 pub mod app;
@@ -17,3 +18,4 @@ pub mod kube;
 pub mod runtime;
 pub mod sim;
 pub mod theme;
+pub mod ui;

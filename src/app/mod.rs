@@ -1,4 +1,22 @@
 //! Application logic: what keys and events mean. No I/O, no clock, no terminal.
+//!
+//! - [`state`]: [`AppState`](state::AppState) and [`AppInit`](state::AppInit).
+//! - [`update`]: [`update`](update::update), the one place that decides what a message means.
+//! - [`keys`]: the keymap table; [`msg`]: messages in and effects out.
 
+mod command;
+pub mod details;
+pub mod format;
+pub mod help;
+mod input;
 pub mod keys;
+pub mod layout;
 pub mod msg;
+mod nav;
+pub mod state;
+pub mod text;
+pub mod update;
+pub mod yaml;
+
+pub use state::{AppInit, AppState};
+pub use update::update;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 use k8s_openapi::jiff::Timestamp;
 
+use crate::config::ReadOnlyReason;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::Snapshot;
 
@@ -83,6 +84,9 @@ pub enum Msg {
         namespace: Option<String>,
         result: Result<(), String>,
     },
+    /// The session became read-only (e.g. after switching to a context matching a
+    /// `readOnlyContexts` pattern). There is no message to turn read-only off.
+    ReadOnly(ReadOnlyReason),
 }
 
 /// Out of the app, carried out by the runtime.

@@ -1,0 +1,376 @@
+//! What a key means in the current view, looked up in the keymap: navigation, panes,
+//! prompts, and the actions that are not available (yet, or in read-only mode).
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::app::keys::{Action, Key, View};
+use crate::domain::tree::Filter;
+
+use super::command;
+use super::help;
+use super::layout;
+use super::msg::Effect;
+use super::state::{AppState, FlashLevel, Focus, Overlay, Prompt, PromptKind};
+use super::text::wrapped_len;
+use super::yaml::YamlView;
+
+/// Handle one key event.
+pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
+    let Some(key) = Key::from_event(event) else {
+        return Vec::new();
+    };
+    if state.flash.take().is_some() {
+        state.dirty = true;
+    }
+    let view = state.key_view();
+    let action = state.keymap.lookup_key(view, key);
+    if state.prompt.is_some() {
+        return prompt_key(state, key, action);
+    }
+    match action {
+        Some(action) => {
+            state.dirty = true;
+            act(state, view, action)
+        }
+        None => {
+            unbound(state, view, key);
+            Vec::new()
+        }
+    }
+}
+
+/// A key no available action takes: a dangerous action in read-only mode, or n/N in the
+/// YAML view (next/previous match).
+fn unbound(state: &mut AppState, view: View, key: Key) {
+    let blocked = Action::all().find(|a| {
+        !state.keymap.is_available(*a)
+            && state.keymap.keys(*a).contains(&key)
+            && a.spec().is_some_and(|s| view.layers().contains(&s.layer))
+    });
+    if let (Some(action), Some(reason)) = (blocked, &state.read_only) {
+        let text = format!("read-only: {reason} ({} is unavailable)", action.id());
+        state.flash_with(FlashLevel::Warning, text);
+        return;
+    }
+    if let (Some(Overlay::Yaml(yaml)), KeyCode::Char(c @ ('n' | 'N'))) =
+        (state.overlay.as_mut(), key.code())
+        && yaml.step(c == 'n')
+    {
+        state.dirty = true;
+    }
+}
+
+fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Quit => return vec![Effect::Quit],
+        Action::Redraw => return vec![Effect::ForceRedraw],
+        Action::SuspendApp => return vec![Effect::SuspendProcess],
+        Action::Help => {
+            state.overlay = match state.overlay {
+                Some(Overlay::Help { .. }) => None,
+                _ => Some(Overlay::Help { scroll: 0 }),
+            };
+        }
+        Action::Filter => open_prompt(state, view),
+        Action::Command => {
+            state.prompt = Some(Prompt {
+                kind: PromptKind::Command,
+                text: String::new(),
+                error: None,
+            });
+        }
+        Action::Problems => {
+            state.problems = !state.problems;
+            state.overlay = None;
+            let text = if state.problems {
+                "problems mode: only unhealthy objects and their parents (p again for all)"
+            } else {
+                "all objects"
+            };
+            state.flash_with(FlashLevel::Info, text);
+            return state.narrowing_changed();
+        }
+        Action::FocusNext | Action::FocusPrev => return switch_focus(state),
+        Action::Back => back(state),
+        Action::Up
+        | Action::Down
+        | Action::Top
+        | Action::Bottom
+        | Action::PageUp
+        | Action::PageDown => return scroll(state, view, action),
+        Action::Collapse => {
+            state.collapse_selected();
+            return tree_changed(state);
+        }
+        Action::Expand => {
+            state.expand_selected();
+            return tree_changed(state);
+        }
+        Action::Toggle => {
+            state.toggle_selected();
+            return tree_changed(state);
+        }
+        Action::OpenDetails => return open_details(state),
+        Action::Yaml => return yaml(state, view),
+        Action::Reconcile
+        | Action::SuspendResume
+        | Action::Rollback
+        | Action::ValuesDiff
+        | Action::DriftDiff
+        | Action::History
+        | Action::Why => {
+            state.flash_with(
+                FlashLevel::Info,
+                format!("{}: not available yet in this version", action.id()),
+            );
+        }
+        Action::Accept | Action::Cancel => {}
+    }
+    Vec::new()
+}
+
+/// After an expansion change: new rows may need watches; the details follow the selection.
+fn tree_changed(state: &mut AppState) -> Vec<Effect> {
+    let mut effects: Vec<Effect> = state.scopes_effect().into_iter().collect();
+    effects.extend(state.sync_details());
+    effects
+}
+
+impl AppState {
+    /// The filter or problems mode changed: re-narrow, re-derive rows, follow up.
+    pub(crate) fn narrowing_changed(&mut self) -> Vec<Effect> {
+        self.narrow_collapsed.clear();
+        self.rebuild_narrowed();
+        self.rebuild_rows();
+        self.dirty = true;
+        tree_changed(self)
+    }
+}
+
+fn open_prompt(state: &mut AppState, view: View) {
+    let (kind, text) = match (&state.overlay, view) {
+        (Some(Overlay::Yaml(y)), _) => (PromptKind::Search, y.search.clone()),
+        _ => {
+            state.overlay = None;
+            (PromptKind::Filter, state.filter_text.clone())
+        }
+    };
+    state.prompt = Some(Prompt {
+        kind,
+        text,
+        error: None,
+    });
+}
+
+fn switch_focus(state: &mut AppState) -> Vec<Effect> {
+    if state.overlay.is_some() {
+        return Vec::new();
+    }
+    if state.details.is_none() {
+        let effects = state.open_details();
+        if state.details.is_some() {
+            state.focus = Focus::Details;
+        }
+        return effects;
+    }
+    state.focus = match state.focus {
+        Focus::Tree => Focus::Details,
+        Focus::Details => Focus::Tree,
+    };
+    Vec::new()
+}
+
+fn back(state: &mut AppState) {
+    if state.overlay.take().is_some() {
+        return;
+    }
+    if state.details.take().is_some() {
+        state.focus = Focus::Tree;
+        state.keep_cursor_visible();
+        return;
+    }
+    if !state.filter_text.is_empty() {
+        state.filter_text.clear();
+        state.filter = Filter::default();
+        let _ = state.narrowing_changed();
+    }
+}
+
+fn open_details(state: &mut AppState) -> Vec<Effect> {
+    let Some((_, node)) = state.selected_row() else {
+        return Vec::new();
+    };
+    if node.key.is_none() {
+        state.toggle_selected();
+        return tree_changed(state);
+    }
+    let already = state.details.is_some();
+    let effects = state.open_details();
+    let split = state.size.0 >= layout::SPLIT_MIN_COLS;
+    if !split || already {
+        state.focus = Focus::Details;
+    }
+    state.keep_cursor_visible();
+    effects
+}
+
+fn yaml(state: &mut AppState, view: View) -> Vec<Effect> {
+    if view == View::Yaml {
+        state.overlay = None;
+        return Vec::new();
+    }
+    let key = match (view, &state.details) {
+        (View::Details, Some(pane)) => pane.key.clone(),
+        _ => state.selected_key().cloned(),
+    };
+    match key {
+        Some(key) => {
+            state.overlay = Some(Overlay::Yaml(YamlView::new(key.clone())));
+            vec![Effect::FetchYaml(key)]
+        }
+        None => {
+            state.flash_with(FlashLevel::Info, "a group has no YAML: select an object");
+            Vec::new()
+        }
+    }
+}
+
+/// Move by `action` in a list of `len` items from `at`, `page` at a time.
+fn step(action: Action, at: usize, len: usize, page: usize) -> usize {
+    let last = len.saturating_sub(1);
+    let page = page.max(1);
+    match action {
+        Action::Up => at.saturating_sub(1),
+        Action::Down => (at + 1).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        Action::PageUp => at.saturating_sub(page),
+        Action::PageDown => (at + page).min(last),
+        _ => at,
+    }
+}
+
+fn scroll(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
+    let screen = state.screen();
+    let body_page = usize::from(screen.body.height.saturating_sub(2)).max(1);
+    let body_cols = usize::from(screen.body.width.saturating_sub(2));
+    match view {
+        View::Help => {
+            let total = wrapped_len(&help::lines(state), body_cols);
+            if let Some(Overlay::Help { scroll }) = state.overlay.as_mut() {
+                let max = total.saturating_sub(body_page);
+                *scroll = step(action, *scroll, max + 1, body_page);
+            }
+        }
+        View::Yaml => {
+            if let Some(Overlay::Yaml(y)) = state.overlay.as_mut() {
+                let to = step(action, y.scroll, y.line_count(), body_page);
+                y.scroll_to(to);
+            }
+        }
+        View::Details => {
+            if let (Some(pane), Some(area)) = (state.details.as_mut(), screen.details) {
+                let cols = usize::from(area.width.saturating_sub(2));
+                let page = usize::from(area.height.saturating_sub(2)).max(1);
+                let max = wrapped_len(&pane.lines, cols).saturating_sub(page);
+                pane.scroll = step(action, pane.scroll, max + 1, page);
+            }
+        }
+        _ => {
+            let to = step(action, state.cursor, state.rows.len(), state.tree_page());
+            state.move_to(to);
+            return state.sync_details();
+        }
+    }
+    Vec::new()
+}
+
+fn prompt_key(state: &mut AppState, key: Key, action: Option<Action>) -> Vec<Effect> {
+    state.dirty = true;
+    match action {
+        Some(Action::Accept) => return accept(state),
+        Some(Action::Cancel) => return cancel(state),
+        Some(Action::Quit) => return vec![Effect::Quit],
+        Some(Action::Redraw) => return vec![Effect::ForceRedraw],
+        Some(Action::SuspendApp) => return vec![Effect::SuspendProcess],
+        _ => {}
+    }
+    let Some(prompt) = state.prompt.as_mut() else {
+        return Vec::new();
+    };
+    match key.code() {
+        KeyCode::Char(c) if key.is_text() => prompt.text.push(c),
+        KeyCode::Backspace => {
+            prompt.text.pop();
+        }
+        _ => return Vec::new(),
+    }
+    prompt_changed(state)
+}
+
+/// The prompt text changed: the filter and the search apply as you type.
+fn prompt_changed(state: &mut AppState) -> Vec<Effect> {
+    let Some(prompt) = state.prompt.as_mut() else {
+        return Vec::new();
+    };
+    match prompt.kind {
+        PromptKind::Filter => match Filter::parse(&prompt.text) {
+            Ok(filter) => {
+                prompt.error = None;
+                state.filter_text = prompt.text.trim().to_string();
+                if filter != state.filter {
+                    state.filter = filter;
+                    return state.narrowing_changed();
+                }
+            }
+            Err(e) => prompt.error = Some(e.to_string()),
+        },
+        PromptKind::Search => {
+            let text = prompt.text.clone();
+            if let Some(Overlay::Yaml(y)) = state.overlay.as_mut() {
+                let from = y.scroll;
+                y.set_search(&text, from);
+            }
+        }
+        PromptKind::Command => {}
+    }
+    Vec::new()
+}
+
+fn accept(state: &mut AppState) -> Vec<Effect> {
+    let Some(prompt) = state.prompt.take() else {
+        return Vec::new();
+    };
+    match prompt.kind {
+        PromptKind::Filter if prompt.error.is_some() => {
+            // Not understood: keep the prompt open so it can be fixed (Esc clears it).
+            state.prompt = Some(prompt);
+            Vec::new()
+        }
+        PromptKind::Filter | PromptKind::Search => Vec::new(),
+        PromptKind::Command => command::run(state, &prompt.text),
+    }
+}
+
+fn cancel(state: &mut AppState) -> Vec<Effect> {
+    let Some(prompt) = state.prompt.take() else {
+        return Vec::new();
+    };
+    match prompt.kind {
+        PromptKind::Filter => {
+            state.filter_text.clear();
+            if !state.filter.is_empty() {
+                state.filter = Filter::default();
+                return state.narrowing_changed();
+            }
+        }
+        PromptKind::Search => {
+            if let Some(Overlay::Yaml(y)) = state.overlay.as_mut() {
+                let at = y.scroll;
+                y.set_search("", at);
+            }
+        }
+        PromptKind::Command => {}
+    }
+    Vec::new()
+}

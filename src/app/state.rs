@@ -1,0 +1,359 @@
+//! [`AppState`]: everything the screen shows, and the data derived from it (the tree, its
+//! narrowed form, the visible rows, the details of the selected object). Only
+//! [`update`](super::update::update) changes it; the view reads it.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use k8s_openapi::jiff::Timestamp;
+
+use crate::app::keys::{Keymap, View};
+use crate::app::msg::{EventRow, WatchScope, WatchStatus};
+use crate::config::ReadOnlyReason;
+use crate::domain::flux::{ObjectKey, ObjectKind};
+use crate::domain::tree::{Filter, Node, Snapshot, StateCounts, Tree};
+
+use super::layout;
+use super::text::TextLine;
+use super::yaml::YamlView;
+
+/// How long a flash message stays (it also goes on the next key).
+pub const FLASH_SECONDS: i64 = 4;
+
+/// What the runtime knows when the UI starts.
+#[derive(Clone, Debug)]
+pub struct AppInit {
+    pub context: String,
+    /// API server URL, as shown in the header.
+    pub server: String,
+    /// `None`: all namespaces.
+    pub namespace: Option<String>,
+    /// Why the session is read-only, if it is.
+    pub read_only: Option<ReadOnlyReason>,
+    /// Keymap overrides from the config file (action id → keys).
+    pub keymap_overrides: BTreeMap<String, Vec<String>>,
+    /// ASCII glyphs and tree lines.
+    pub ascii: bool,
+    pub now: Timestamp,
+    /// The log file, shown on the help screen.
+    pub log_file: Option<PathBuf>,
+    /// Terminal size (columns, rows) at start.
+    pub size: (u16, u16),
+}
+
+/// Which pane has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Tree,
+    Details,
+}
+
+/// A one-line text prompt at the bottom of the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `/` in the tree: the filter, applied as you type.
+    Filter,
+    /// `:` command line.
+    Command,
+    /// `/` in the YAML view: search, highlighted as you type.
+    Search,
+}
+
+impl PromptKind {
+    /// The character shown before the text.
+    pub fn sigil(self) -> &'static str {
+        match self {
+            PromptKind::Filter | PromptKind::Search => "/",
+            PromptKind::Command => ":",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub text: String,
+    /// What is wrong with the text so far (a filter that cannot be read).
+    pub error: Option<String>,
+}
+
+/// How important a flash message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A short message replacing the hint bar until the next key or [`FLASH_SECONDS`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flash {
+    pub text: String,
+    pub level: FlashLevel,
+    /// Unix second after which it goes.
+    pub until: i64,
+}
+
+/// The latest events about the object in the details pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventsState {
+    /// Not an object (a group), nothing to fetch.
+    None,
+    Loading,
+    Loaded(Vec<EventRow>),
+    Failed(String),
+}
+
+/// The details pane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetailsPane {
+    /// Path of the node shown.
+    pub path: Vec<String>,
+    /// The object shown (`None` for a group node).
+    pub key: Option<ObjectKey>,
+    /// The object's resourceVersion when events were last requested.
+    pub resource_version: Option<String>,
+    pub events: EventsState,
+    /// First wrapped row shown.
+    pub scroll: usize,
+    /// The content (rebuilt when the object, its events or the clock label inputs change).
+    pub lines: Vec<TextLine>,
+}
+
+/// A full-screen view over the panes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Overlay {
+    Help { scroll: usize },
+    Yaml(YamlView),
+}
+
+/// One visible row of the tree (owned, so the state keeps it between updates).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisibleRow {
+    /// Ids from the root to this node.
+    pub path: Vec<String>,
+    /// Child indices from the root to this node in the shown tree.
+    pub indices: Vec<usize>,
+    pub depth: usize,
+    pub expanded: bool,
+    pub has_children: bool,
+    /// Tree lines (`├── `), already in the chosen glyph set.
+    pub prefix: String,
+}
+
+/// The whole UI state.
+#[derive(Debug)]
+pub struct AppState {
+    pub context: String,
+    pub server: String,
+    pub namespace: Option<String>,
+    pub read_only: Option<ReadOnlyReason>,
+    pub keymap: Keymap,
+    pub(crate) keymap_overrides: BTreeMap<String, Vec<String>>,
+    /// Problems with the keymap overrides (shown once as a flash, listed in help).
+    pub keymap_warnings: Vec<String>,
+    pub ascii: bool,
+    pub log_file: Option<PathBuf>,
+    /// The clock, from the last Tick or Snapshot.
+    pub now: Timestamp,
+    /// Terminal (columns, rows) from the last Resize.
+    pub size: (u16, u16),
+
+    /// The latest snapshot (`None` until the first one arrives).
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// The whole tree built from the snapshot.
+    pub tree: Tree,
+    /// The tree narrowed by problems mode and the filter (`None`: not narrowed).
+    pub(crate) narrowed: Option<Tree>,
+    /// Visible rows of the shown tree.
+    pub rows: Vec<VisibleRow>,
+    /// Flux objects by state (header).
+    pub flux_counts: StateCounts,
+    pub decode_errors: Vec<String>,
+    pub watch: BTreeMap<WatchScope, WatchStatus>,
+
+    /// Expanded node paths (normal mode).
+    pub(crate) expanded: HashSet<Vec<String>>,
+    /// Paths collapsed by hand while narrowed (narrowed trees start fully expanded).
+    pub(crate) narrow_collapsed: HashSet<Vec<String>>,
+    /// Paths the default expansion was already applied to.
+    pub(crate) defaulted: HashSet<Vec<String>>,
+    /// The selected node's path.
+    pub selected: Option<Vec<String>>,
+    /// Index of the selected row in `rows`.
+    pub cursor: usize,
+    /// First row shown.
+    pub scroll: usize,
+
+    /// The applied filter text and its parsed form.
+    pub filter_text: String,
+    pub(crate) filter: Filter,
+    /// Problems mode: only unhealthy objects and their ancestors.
+    pub problems: bool,
+
+    pub focus: Focus,
+    pub details: Option<DetailsPane>,
+    pub overlay: Option<Overlay>,
+    pub prompt: Option<Prompt>,
+    pub flash: Option<Flash>,
+
+    /// The managed-object watch scopes last asked of the runtime.
+    pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
+    pub(crate) dirty: bool,
+}
+
+impl AppState {
+    pub fn new(init: AppInit) -> AppState {
+        let (keymap, keymap_warnings) =
+            Keymap::new(&init.keymap_overrides, init.read_only.is_some());
+        let mut state = AppState {
+            context: init.context,
+            server: init.server,
+            namespace: init.namespace,
+            read_only: init.read_only,
+            keymap,
+            keymap_overrides: init.keymap_overrides,
+            keymap_warnings,
+            ascii: init.ascii,
+            log_file: init.log_file,
+            now: init.now,
+            size: init.size,
+            snapshot: None,
+            tree: Tree::default(),
+            narrowed: None,
+            rows: Vec::new(),
+            flux_counts: StateCounts::default(),
+            decode_errors: Vec::new(),
+            watch: BTreeMap::new(),
+            expanded: HashSet::new(),
+            narrow_collapsed: HashSet::new(),
+            defaulted: HashSet::new(),
+            selected: None,
+            cursor: 0,
+            scroll: 0,
+            filter_text: String::new(),
+            filter: Filter::default(),
+            problems: false,
+            focus: Focus::Tree,
+            details: None,
+            overlay: None,
+            prompt: None,
+            flash: None,
+            sent_scopes: None,
+            dirty: true,
+        };
+        if let Some(first) = state.keymap_warnings.first().cloned() {
+            let more = state.keymap_warnings.len() - 1;
+            let text = if more > 0 {
+                format!("{first} (and {more} more: see help)")
+            } else {
+                first
+            };
+            state.flash_with(FlashLevel::Warning, text);
+        }
+        state
+    }
+
+    /// Whether anything visible changed since the last [`AppState::mark_drawn`].
+    pub fn needs_redraw(&self) -> bool {
+        self.dirty
+    }
+
+    /// The runtime drew the state.
+    pub fn mark_drawn(&mut self) {
+        self.dirty = false;
+    }
+
+    /// The tree as shown (narrowed or whole).
+    pub fn shown_tree(&self) -> &Tree {
+        self.narrowed.as_ref().unwrap_or(&self.tree)
+    }
+
+    /// Whether problems mode or a filter narrows the tree.
+    pub fn is_narrowed(&self) -> bool {
+        self.narrowed.is_some()
+    }
+
+    /// The node of a visible row.
+    pub fn node_of(&self, row: &VisibleRow) -> Option<&Node> {
+        let tree = self.shown_tree();
+        let (first, rest) = row.indices.split_first()?;
+        let mut node = tree.roots.get(*first)?;
+        for i in rest {
+            node = node.children.get(*i)?;
+        }
+        Some(node)
+    }
+
+    /// The selected row and its node.
+    pub fn selected_row(&self) -> Option<(&VisibleRow, &Node)> {
+        let row = self.rows.get(self.cursor)?;
+        Some((row, self.node_of(row)?))
+    }
+
+    /// The selected object, if the selection is an object.
+    pub fn selected_key(&self) -> Option<&ObjectKey> {
+        self.selected_row().and_then(|(_, n)| n.key.as_ref())
+    }
+
+    /// What has the keyboard: the keymap context for dispatch and the hint bar.
+    pub fn key_view(&self) -> View {
+        if let Some(p) = &self.prompt {
+            return match p.kind {
+                PromptKind::Filter | PromptKind::Search => View::Filter,
+                PromptKind::Command => View::Command,
+            };
+        }
+        match &self.overlay {
+            Some(Overlay::Help { .. }) => return View::Help,
+            Some(Overlay::Yaml(_)) => return View::Yaml,
+            None => {}
+        }
+        if self.details.is_some() && self.focus == Focus::Details {
+            View::Details
+        } else {
+            View::Tree
+        }
+    }
+
+    /// Whether the data may be out of date (a watch is reconnecting).
+    pub fn is_stale(&self) -> bool {
+        self.watch
+            .values()
+            .any(|s| matches!(s, WatchStatus::Reconnecting { .. }))
+    }
+
+    /// Kinds whose API is not served, for the header banner.
+    pub fn not_installed(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = self
+            .watch
+            .iter()
+            .filter(|(_, s)| matches!(s, WatchStatus::NotInstalled))
+            .map(|(scope, _)| scope.kind.as_str())
+            .collect();
+        kinds.dedup();
+        kinds
+    }
+
+    /// The screen layout for the current size.
+    pub fn screen(&self) -> layout::Screen {
+        layout::screen(self)
+    }
+
+    /// Rows of the tree pane that show rows (inside its border).
+    pub fn tree_page(&self) -> usize {
+        self.screen()
+            .tree
+            .map_or(1, |r| usize::from(r.height.saturating_sub(2)).max(1))
+    }
+
+    pub(crate) fn flash_with(&mut self, level: FlashLevel, text: impl Into<String>) {
+        self.flash = Some(Flash {
+            text: text.into(),
+            level,
+            until: self.now.as_second() + FLASH_SECONDS,
+        });
+        self.dirty = true;
+    }
+}

@@ -1,0 +1,298 @@
+//! [`update`]: the one place that decides what a message means. It changes the state,
+//! recomputes derived data only when its inputs changed, marks the state dirty only when
+//! something visible changed, and returns the effects for the runtime to carry out.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::jiff::Timestamp;
+
+use crate::app::keys::Keymap;
+use crate::domain::health::flux_health;
+use crate::domain::tree::{Node, Snapshot, StateCounts, Tree, build};
+
+use super::details;
+use super::format::age;
+use super::input;
+use super::msg::{Effect, Msg, WatchStatus};
+use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay};
+
+/// Apply one message. Returns the effects to carry out; check
+/// [`AppState::needs_redraw`] afterwards to know whether to draw.
+pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(event) => input::on_key(state, &event),
+        Msg::Resize { cols, rows } => {
+            if state.size != (cols, rows) {
+                state.size = (cols, rows);
+                state.keep_cursor_visible();
+                state.clamp_scrolls();
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            on_clock(state, now);
+            Vec::new()
+        }
+        Msg::Snapshot(snap) => on_snapshot(state, snap),
+        Msg::DecodeErrors(errors) => {
+            if state.decode_errors != errors {
+                state.decode_errors = errors;
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::WatchHealth(health) => {
+            if state.watch != health {
+                state.watch = health;
+                state.keep_cursor_visible();
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Events { key, result } => {
+            if let Some(pane) = state.details.as_mut()
+                && pane.key.as_ref() == Some(&key)
+            {
+                pane.events = match result {
+                    Ok(rows) => EventsState::Loaded(rows),
+                    Err(e) => EventsState::Failed(e),
+                };
+                state.refresh_details_lines();
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Yaml { key, result } => {
+            if let Some(Overlay::Yaml(view)) = state.overlay.as_mut()
+                && view.key == key
+            {
+                view.set_result(result);
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Switched {
+            context,
+            server,
+            namespace,
+            result,
+        } => on_switched(state, context, server, namespace, result),
+        Msg::ReadOnly(reason) => {
+            let (keymap, _) = Keymap::new(&state.keymap_overrides, true);
+            state.keymap = keymap;
+            state.flash_with(FlashLevel::Warning, format!("read-only: {reason}"));
+            state.read_only = Some(reason);
+            Vec::new()
+        }
+    }
+}
+
+/// Every age label the screen shows outside the details pane (the visible tree rows and
+/// the header's "reconnecting since"), to tell whether a clock change is visible.
+fn time_labels(state: &AppState) -> Vec<String> {
+    let now = state.now;
+    let page = state.tree_page();
+    let mut labels: Vec<String> = state
+        .rows
+        .iter()
+        .skip(state.scroll)
+        .take(page)
+        .filter_map(|row| state.node_of(row))
+        .filter_map(|node| node.health.age_seconds(now))
+        .map(age)
+        .collect();
+    for status in state.watch.values() {
+        if let WatchStatus::Reconnecting { since, .. } = status {
+            labels.push(age(now.as_second() - since.as_second()));
+        }
+    }
+    labels
+}
+
+/// The clock moved forward: dirty only when a shown label changes or a flash expires.
+fn on_clock(state: &mut AppState, now: Timestamp) {
+    if now <= state.now {
+        return;
+    }
+    let before = time_labels(state);
+    state.now = now;
+    if before != time_labels(state) {
+        state.dirty = true;
+    }
+    if state
+        .flash
+        .as_ref()
+        .is_some_and(|f| f.until <= now.as_second())
+    {
+        state.flash = None;
+        state.dirty = true;
+    }
+    state.refresh_details_lines();
+}
+
+fn flux_counts(snap: &Snapshot) -> StateCounts {
+    let mut counts = StateCounts::default();
+    for obj in snap.flux.values() {
+        counts.add(&flux_health(obj));
+    }
+    counts
+}
+
+/// Drop the ages frozen at build time: the view computes ages from `since` and the state's
+/// clock, and a tree that differs only in them is the same tree.
+fn forget_ages(nodes: &mut [Node]) {
+    for node in nodes {
+        node.age_seconds = None;
+        forget_ages(&mut node.children);
+    }
+}
+
+fn on_snapshot(state: &mut AppState, snap: Arc<Snapshot>) -> Vec<Effect> {
+    let mut tree: Tree = build(&snap);
+    forget_ages(&mut tree.roots);
+    let counts = flux_counts(&snap);
+    let now = snap.now;
+    state.snapshot = Some(snap);
+    if tree != state.tree || counts != state.flux_counts {
+        state.tree = tree;
+        state.flux_counts = counts;
+        state.apply_default_expansion();
+        state.rebuild_narrowed();
+        state.rebuild_rows();
+        state.dirty = true;
+    }
+    on_clock(state, now);
+    let mut effects: Vec<Effect> = state.scopes_effect().into_iter().collect();
+    effects.extend(state.sync_details());
+    effects
+}
+
+fn on_switched(
+    state: &mut AppState,
+    context: String,
+    server: String,
+    namespace: Option<String>,
+    result: Result<(), String>,
+) -> Vec<Effect> {
+    if let Err(e) = result {
+        state.flash_with(
+            FlashLevel::Error,
+            format!("cannot switch to context {context}: {e}"),
+        );
+        return Vec::new();
+    }
+    if context != state.context {
+        state.snapshot = None;
+        state.tree = Tree::default();
+        state.narrowed = None;
+        state.rows.clear();
+        state.flux_counts = StateCounts::default();
+        state.decode_errors.clear();
+        state.watch = BTreeMap::new();
+        state.expanded.clear();
+        state.defaulted.clear();
+        state.narrow_collapsed.clear();
+        state.selected = None;
+        state.cursor = 0;
+        state.scroll = 0;
+        state.details = None;
+        state.overlay = None;
+    }
+    state.sent_scopes = None;
+    let ns = namespace
+        .clone()
+        .unwrap_or_else(|| "all namespaces".to_string());
+    state.flash_with(
+        FlashLevel::Info,
+        format!("context {context}, namespace {ns}"),
+    );
+    state.context = context;
+    state.server = server;
+    state.namespace = namespace;
+    Vec::new()
+}
+
+impl AppState {
+    /// Rebuild the details lines; dirty when they changed.
+    pub(crate) fn refresh_details_lines(&mut self) {
+        let Some(mut pane) = self.details.take() else {
+            return;
+        };
+        let lines = details::build(self, &pane);
+        if lines != pane.lines {
+            pane.lines = lines;
+            self.dirty = true;
+        }
+        self.details = Some(pane);
+        self.clamp_scrolls();
+    }
+
+    /// Make the details pane follow the selection; ask for events when the object or its
+    /// resourceVersion changed.
+    pub(crate) fn sync_details(&mut self) -> Vec<Effect> {
+        let Some(mut pane) = self.details.take() else {
+            return Vec::new();
+        };
+        let (path, key) = match self.selected_row() {
+            Some((row, node)) => (row.path.clone(), node.key.clone()),
+            None => (pane.path.clone(), pane.key.clone()),
+        };
+        let rv = match (&key, self.snapshot.as_deref()) {
+            (Some(k), Some(s)) => details::resource_version(s, k),
+            _ => None,
+        };
+        let mut effects = Vec::new();
+        if pane.key != key {
+            pane.key = key.clone();
+            pane.scroll = 0;
+            pane.events = if key.is_some() {
+                EventsState::Loading
+            } else {
+                EventsState::None
+            };
+            pane.resource_version = rv;
+            effects.extend(key.map(Effect::FetchEvents));
+            self.dirty = true;
+        } else if pane.resource_version != rv {
+            pane.resource_version = rv;
+            effects.extend(key.map(Effect::FetchEvents));
+        }
+        pane.path = path;
+        self.details = Some(pane);
+        self.refresh_details_lines();
+        effects
+    }
+
+    /// Open the details pane for the selection.
+    pub(crate) fn open_details(&mut self) -> Vec<Effect> {
+        let Some((row, _)) = self.selected_row() else {
+            return Vec::new();
+        };
+        let pane = DetailsPane {
+            path: row.path.clone(),
+            key: None,
+            resource_version: None,
+            events: EventsState::None,
+            scroll: 0,
+            lines: Vec::new(),
+        };
+        if self.details.is_none() {
+            self.details = Some(pane);
+        }
+        self.dirty = true;
+        self.sync_details()
+    }
+
+    /// Keep every pane's scroll position inside its content.
+    pub(crate) fn clamp_scrolls(&mut self) {
+        let screen = self.screen();
+        if let (Some(pane), Some(area)) = (self.details.as_mut(), screen.details) {
+            let cols = usize::from(area.width.saturating_sub(2));
+            let page = usize::from(area.height.saturating_sub(2));
+            let total = super::text::wrapped_len(&pane.lines, cols);
+            pane.scroll = pane.scroll.min(total.saturating_sub(page));
+        }
+    }
+}

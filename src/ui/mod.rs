@@ -1,0 +1,42 @@
+//! Drawing the state: [`view`] lays out the header, the tree and details panes (or an
+//! overlay: YAML, help) and the bottom line (hints, flash message or prompt). No I/O, no
+//! clock, no mutation: everything shown comes from the state, and only visible rows are
+//! drawn.
+
+pub mod widgets;
+
+use ratatui::Frame;
+
+use crate::app::layout::screen_in;
+use crate::app::state::{AppState, Overlay};
+use crate::theme::Theme;
+
+use widgets::{details, header, help, hints, prompt, tree, yaml};
+
+/// Draw the whole screen.
+pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    let screen = screen_in(state, area);
+    if screen.too_small {
+        widgets::too_small(theme, frame, area);
+        return;
+    }
+    header::render(state, theme, frame, screen.header);
+    match &state.overlay {
+        Some(Overlay::Help { scroll }) => help::render(state, *scroll, theme, frame, screen.body),
+        Some(Overlay::Yaml(view)) => yaml::render(state, view, theme, frame, screen.body),
+        None => {
+            if let Some(area) = screen.tree {
+                tree::render(state, theme, frame, area);
+            }
+            if let (Some(area), Some(pane)) = (screen.details, &state.details) {
+                details::render(state, pane, theme, frame, area);
+            }
+        }
+    }
+    match (&state.prompt, &state.flash) {
+        (Some(p), _) => prompt::render(p, theme, frame, screen.bottom),
+        (None, Some(flash)) => hints::render_flash(flash, state.ascii, theme, frame, screen.bottom),
+        (None, None) => hints::render(state, theme, frame, screen.bottom),
+    }
+}

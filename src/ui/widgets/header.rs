@@ -1,0 +1,197 @@
+//! The header: context, server, namespace and the READ-ONLY badge; Flux objects counted by
+//! state; watch health (connected, reconnecting + STALE, forbidden); unreadable objects;
+//! the narrowing in effect; and a banner for Flux APIs that are not installed.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use crate::app::format::{age, truncate};
+use crate::app::msg::WatchStatus;
+use crate::app::state::AppState;
+use crate::domain::health::Health;
+use crate::theme::Theme;
+
+use super::{ellipsis, warning_sign};
+
+fn sep(ascii: bool, theme: &Theme) -> Span<'static> {
+    Span::styled(if ascii { "  |  " } else { "  │  " }, theme.dim())
+}
+
+/// First line: where we are.
+fn location(state: &AppState, theme: &Theme, cols: usize) -> Line<'static> {
+    let ns = state
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "all namespaces".to_string());
+    let mut spans = vec![Span::styled(" fluxdeck", theme.title())];
+    if state.read_only.is_some() {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(" READ-ONLY ", theme.badge_read_only()));
+    }
+    spans.extend([
+        sep(state.ascii, theme),
+        Span::styled("ctx ", theme.dim()),
+        Span::raw(state.context.clone()),
+        sep(state.ascii, theme),
+        Span::styled("ns ", theme.dim()),
+        Span::raw(ns),
+        sep(state.ascii, theme),
+    ]);
+    let used: usize = spans.iter().map(Span::width).sum();
+    let server = truncate(&state.server, cols.saturating_sub(used), state.ascii);
+    spans.push(Span::styled(server, theme.dim()));
+    Line::from(spans)
+}
+
+/// The watch health as short phrases.
+fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    let now = state.now.as_second();
+    let mut reconnecting: Vec<(&str, i64)> = Vec::new();
+    let mut forbidden: Vec<String> = Vec::new();
+    let mut connecting = false;
+    for (scope, status) in &state.watch {
+        match status {
+            WatchStatus::Reconnecting { since, .. } => {
+                reconnecting.push((scope.kind.as_str(), since.as_second()));
+            }
+            WatchStatus::Forbidden { .. } => {
+                let ns = scope
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "all namespaces".to_string());
+                forbidden.push(format!("{} in {ns}", scope.kind));
+            }
+            WatchStatus::Connecting => connecting = true,
+            WatchStatus::Connected | WatchStatus::NotInstalled => {}
+        }
+    }
+    if let Some(since) = reconnecting.iter().map(|(_, s)| *s).min() {
+        let mut kinds: Vec<&str> = reconnecting.iter().map(|(k, _)| *k).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        spans.push(Span::styled(
+            format!(
+                "reconnecting since {} ({})",
+                age(now - since),
+                kinds.join(", ")
+            ),
+            theme.warning(),
+        ));
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(" STALE ", theme.error()));
+    }
+    if let Some(first) = forbidden.first() {
+        if !spans.is_empty() {
+            spans.push(sep(state.ascii, theme));
+        }
+        let more = if forbidden.len() > 1 {
+            format!(" (+{} more)", forbidden.len() - 1)
+        } else {
+            String::new()
+        };
+        spans.push(Span::styled(
+            format!("forbidden: {first}{more}"),
+            theme.error(),
+        ));
+    }
+    if spans.is_empty() {
+        if connecting {
+            spans.push(Span::styled(
+                format!("connecting{}", ellipsis(state.ascii)),
+                theme.dim(),
+            ));
+        } else if !state.watch.is_empty() {
+            spans.push(Span::styled("connected", theme.state(Health::Ready)));
+        }
+    }
+    spans
+}
+
+/// Second line: counts, watch health, problems with the data, narrowing.
+fn status(state: &AppState, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    if state.snapshot.is_none() {
+        spans.push(Span::styled(
+            format!("loading{}", ellipsis(state.ascii)),
+            theme.dim(),
+        ));
+    } else {
+        let mut any = false;
+        for h in Health::ALL {
+            let n = state.flux_counts.get(h);
+            if n == 0 {
+                continue;
+            }
+            if any {
+                spans.push(Span::raw("  "));
+            }
+            any = true;
+            let glyph = if state.ascii {
+                h.ascii_glyph()
+            } else {
+                h.glyph()
+            };
+            spans.push(Span::styled(format!("{glyph} {n}"), theme.state(h)));
+        }
+        if !any {
+            spans.push(Span::styled("no Flux objects", theme.dim()));
+        }
+    }
+    let watch = watch_summary(state, theme);
+    if !watch.is_empty() {
+        spans.push(sep(state.ascii, theme));
+        spans.extend(watch);
+    }
+    if !state.decode_errors.is_empty() {
+        spans.push(sep(state.ascii, theme));
+        let n = state.decode_errors.len();
+        let s = if n == 1 { "" } else { "s" };
+        spans.push(Span::styled(
+            format!(
+                "{} {n} unreadable object{s} (see help)",
+                warning_sign(state.ascii)
+            ),
+            theme.warning(),
+        ));
+    }
+    if state.problems {
+        spans.push(sep(state.ascii, theme));
+        spans.push(Span::styled("problems only", theme.info()));
+    }
+    if !state.filter_text.is_empty() {
+        spans.push(sep(state.ascii, theme));
+        spans.push(Span::styled(
+            format!("filter: {}", state.filter_text),
+            theme.info(),
+        ));
+    }
+    Line::from(spans)
+}
+
+pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let cols = usize::from(area.width);
+    let mut lines = vec![location(state, theme, cols), status(state, theme)];
+    let missing = state.not_installed();
+    if !missing.is_empty() {
+        let verb = if missing.len() == 1 {
+            "API is"
+        } else {
+            "APIs are"
+        };
+        lines.push(Line::from(Span::styled(
+            format!(
+                " {} {} {verb} not installed in this cluster: those objects cannot be shown",
+                warning_sign(state.ascii),
+                missing.join(", ")
+            ),
+            theme.warning(),
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::new().style(theme.header())),
+        area,
+    );
+}

@@ -1,0 +1,346 @@
+//! The tree pane: one line per visible row (only the rows on screen are drawn): tree
+//! lines, state glyph and word, kind, namespace/name, short revision, age of the last
+//! Ready transition and the first line of the message (or the summary of a collapsed
+//! subtree). Narrow panes drop the age, then the revision, then shrink the message.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::format::{age, pad, truncate, width};
+use crate::app::state::{AppState, Focus, VisibleRow};
+use crate::domain::health::Health;
+use crate::domain::tree::{Node, Relation};
+use crate::theme::Theme;
+
+use super::pane;
+
+/// The message column keeps at least this many columns before revision and age go.
+const MIN_MESSAGE: usize = 24;
+const GAP: usize = 2;
+
+/// A short revision for the tree: `main@sha1:f15f22ade882…` → `main@f15f22a`,
+/// `sha256:0b370ddbf8ff…` → `sha256:0b370dd`; anything else as it is.
+pub fn short_revision(revision: &str) -> String {
+    const KEEP: usize = 7;
+    let Some(colon) = revision.rfind(':') else {
+        return revision.to_string();
+    };
+    let digest = &revision[colon + 1..];
+    if digest.len() <= KEEP || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+        return revision.to_string();
+    }
+    let head = &revision[..colon];
+    let head = match head.rsplit_once('@') {
+        Some((reference, _algo)) => format!("{reference}@"),
+        None => format!("{head}:"),
+    };
+    format!("{head}{}", &digest[..KEEP])
+}
+
+/// The parts of one row before layout.
+struct Cells {
+    lead: String,
+    glyph: &'static str,
+    word: &'static str,
+    health: Health,
+    not_loaded: bool,
+    source: bool,
+    kind: String,
+    name: String,
+    revision: String,
+    age: String,
+    summary: String,
+    message: String,
+    cycle: bool,
+}
+
+fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
+    let ascii = state.ascii;
+    let marker = match (row.has_children, row.expanded, ascii) {
+        (false, _, _) => "  ",
+        (true, true, false) => "▾ ",
+        (true, false, false) => "▸ ",
+        (true, true, true) => "v ",
+        (true, false, true) => "> ",
+    };
+    // A cycle row stands for an object already shown above: it is drawn as the cycle.
+    let h = if node.cycle {
+        Health::Cycle
+    } else {
+        node.health.health
+    };
+    let not_loaded = node.health.is_not_loaded() && !node.cycle;
+    let word = if not_loaded { "not loaded" } else { h.word() };
+    let (kind, name) = match &node.key {
+        Some(key) => {
+            let name = if key.namespace.is_empty() {
+                key.name.clone()
+            } else {
+                format!("{}/{}", key.namespace, key.name)
+            };
+            (key.kind_name().to_string(), name)
+        }
+        None => (
+            node.kind_label.clone(),
+            format!("({})", node.children.len()),
+        ),
+    };
+    let collapsed = row.has_children && !row.expanded;
+    let summary = if collapsed && node.is_object() {
+        node.summary.describe()
+    } else {
+        String::new()
+    };
+    Cells {
+        lead: format!("{}{marker}", row.prefix),
+        glyph: if ascii { h.ascii_glyph() } else { h.glyph() },
+        word,
+        health: h,
+        not_loaded,
+        source: node.relation == Relation::Source,
+        kind,
+        name,
+        revision: node
+            .revision
+            .as_deref()
+            .map(short_revision)
+            .unwrap_or_default(),
+        age: node
+            .health
+            .age_seconds(state.now)
+            .map(age)
+            .unwrap_or_default(),
+        summary,
+        message: if node.cycle {
+            "cycle: already shown above".to_string()
+        } else {
+            node.message.clone()
+        },
+        cycle: node.cycle,
+    }
+}
+
+/// Column widths for the rows on screen.
+struct Columns {
+    word: usize,
+    name: usize,
+    revision: usize,
+    age: usize,
+    message: usize,
+}
+
+fn columns(rows: &[Cells], cols: usize) -> Columns {
+    let word = rows.iter().map(|c| width(c.word)).max().unwrap_or(0);
+    let left = |c: &Cells| {
+        width(&c.lead)
+            + width(c.glyph)
+            + 1
+            + word
+            + 1
+            + if c.source { 7 } else { 0 }
+            + width(&c.kind)
+            + 1
+            + width(&c.name)
+    };
+    let name_full = rows.iter().map(left).max().unwrap_or(0);
+    let mut revision = rows
+        .iter()
+        .map(|c| width(&c.revision))
+        .max()
+        .unwrap_or(0)
+        .min(24);
+    let mut age = rows.iter().map(|c| width(&c.age)).max().unwrap_or(0);
+    let message_full = rows
+        .iter()
+        .map(|c| {
+            width(&c.message)
+                + if c.summary.is_empty() {
+                    0
+                } else {
+                    width(&c.summary) + 3
+                }
+        })
+        .max()
+        .unwrap_or(0);
+    let message_min = message_full.min(MIN_MESSAGE);
+    let part = |w: usize| if w > 0 { GAP + w } else { 0 };
+    let fixed = |r: usize, a: usize| part(r) + part(a) + part(message_min);
+    if name_full + fixed(revision, age) > cols {
+        age = 0;
+    }
+    if name_full + fixed(revision, age) > cols {
+        revision = 0;
+    }
+    let name = name_full
+        .min(cols.saturating_sub(fixed(revision, age)))
+        .max(name_full.min(cols / 2));
+    let message = cols.saturating_sub(name + part(revision) + part(age) + GAP);
+    Columns {
+        word,
+        name,
+        revision,
+        age,
+        message,
+    }
+}
+
+fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> Line<'static> {
+    let state_style = if c.not_loaded {
+        theme.dim()
+    } else {
+        theme.state(c.health)
+    };
+    let mut spans = vec![Span::styled(c.lead.clone(), theme.tree_lines())];
+    spans.push(Span::styled(
+        format!("{} {} ", c.glyph, pad(c.word, cols.word)),
+        state_style,
+    ));
+    let used_before_label = width(&c.lead) + width(c.glyph) + 2 + cols.word;
+    let mut label_room = cols.name.saturating_sub(used_before_label);
+    if c.source && label_room > 7 {
+        spans.push(Span::styled("source ", theme.dim()));
+        label_room -= 7;
+    }
+    let kind = truncate(&c.kind, label_room, ascii);
+    label_room = label_room.saturating_sub(width(&kind));
+    spans.push(Span::styled(kind, theme.text()));
+    if label_room > 1 {
+        let name = truncate(&c.name, label_room - 1, ascii);
+        label_room -= 1 + width(&name);
+        spans.push(Span::raw(" "));
+        spans.push(Span::raw(name));
+    }
+    spans.push(Span::raw(" ".repeat(label_room)));
+    if cols.revision > 0 {
+        spans.push(Span::styled(
+            format!(
+                "{:gap$}{}",
+                "",
+                pad(&truncate(&c.revision, cols.revision, ascii), cols.revision),
+                gap = GAP
+            ),
+            theme.dim(),
+        ));
+    }
+    if cols.age > 0 {
+        spans.push(Span::styled(
+            format!("{:gap$}{:>w$}", "", c.age, gap = GAP, w = cols.age),
+            theme.dim(),
+        ));
+    }
+    if cols.message > 0 {
+        spans.push(Span::raw(" ".repeat(GAP)));
+        let mut room = cols.message;
+        if !c.summary.is_empty() {
+            let summary = truncate(&format!("[{}]", c.summary), room, ascii);
+            room = room.saturating_sub(width(&summary) + 1);
+            spans.push(Span::styled(summary, theme.warning()));
+            spans.push(Span::raw(" "));
+        }
+        let style = if c.cycle {
+            theme.state(Health::Cycle)
+        } else if c.health.is_problem() && !c.not_loaded {
+            theme.state(c.health)
+        } else {
+            theme.dim()
+        };
+        spans.push(Span::styled(truncate(&c.message, room, ascii), style));
+    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    if used < full {
+        spans.push(Span::raw(" ".repeat(full - used)));
+    }
+    Line::from(spans)
+}
+
+fn empty_text(state: &AppState) -> String {
+    if state.snapshot.is_none() {
+        format!("loading the cluster{}", super::ellipsis(state.ascii))
+    } else if state.problems && state.filter_text.is_empty() {
+        "No problems: every object is healthy. Press p to show everything.".to_string()
+    } else if !state.filter_text.is_empty() {
+        format!(
+            "Nothing matches the filter \"{}\". Esc clears it.",
+            state.filter_text
+        )
+    } else {
+        let ns = state.namespace.as_deref().unwrap_or("any namespace");
+        format!("No Flux objects in {ns}.")
+    }
+}
+
+pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let focused = state.details.is_none() || state.focus == Focus::Tree;
+    let dot = super::dot(state.ascii);
+    let mut title = vec![Span::styled(" Flux ", theme.title())];
+    if state.problems {
+        title.push(Span::styled(format!("{dot} problems "), theme.info()));
+    }
+    if !state.filter_text.is_empty() {
+        title.push(Span::styled(
+            format!("{dot} /{} ", state.filter_text),
+            theme.info(),
+        ));
+    }
+    if !state.rows.is_empty() {
+        title.push(Span::styled(
+            format!("{dot} {}/{} ", state.cursor + 1, state.rows.len()),
+            theme.dim(),
+        ));
+    }
+    let block = pane(title, focused, state.ascii, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if state.rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(empty_text(state), theme.dim())),
+            inner,
+        );
+        return;
+    }
+    let height = usize::from(inner.height);
+    let full = usize::from(inner.width);
+    // The view may be drawn at another size than update last saw: keep the cursor in view.
+    let mut scroll = state.scroll;
+    if state.cursor < scroll {
+        scroll = state.cursor;
+    } else if state.cursor >= scroll + height {
+        scroll = state.cursor + 1 - height;
+    }
+    let mut indices = Vec::new();
+    let mut visible: Vec<Cells> = Vec::new();
+    for (i, row) in state.rows.iter().enumerate().skip(scroll).take(height) {
+        if let Some(node) = state.node_of(row) {
+            indices.push(i);
+            visible.push(cells(state, row, node));
+        }
+    }
+    let cols = columns(&visible, full);
+    let stale = state.is_stale();
+    let lines: Vec<Line> = indices
+        .iter()
+        .zip(&visible)
+        .map(|(i, c)| {
+            let mut l = line(c, &cols, theme, state.ascii, full);
+            if stale {
+                l = l.patch_style(theme.stale());
+            }
+            if *i == state.cursor {
+                l = l.patch_style(selection(theme, focused));
+            }
+            l
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn selection(theme: &Theme, focused: bool) -> Style {
+    if focused {
+        theme.selection()
+    } else {
+        theme.selection().patch(theme.dim())
+    }
+}

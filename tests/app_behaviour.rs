@@ -1,0 +1,323 @@
+//! App behaviour: selection and expansion across live updates, watch scopes, dirty
+//! tracking, flash expiry, the command line and context switches, asserted on the state
+//! and the effects `app::update` returns.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fluxdeck::app::msg::{Effect, Msg};
+use fluxdeck::app::state::AppState;
+use fluxdeck::app::update;
+use fluxdeck::config::ReadOnlyReason;
+use fluxdeck::domain::flux::{FluxKind, ObjectKind};
+use serde_json::Value;
+
+mod app_support;
+use app_support::*;
+
+#[test]
+fn filter_errors_are_shown_and_esc_clears() {
+    let mut state = demo(80, 24);
+    ch(&mut state, '/');
+    typed(&mut state, "state:bogus");
+    let text = screen(&state);
+    assert!(text.contains("unknown state"), "{text}");
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        state.prompt.is_some(),
+        "an unreadable filter is not accepted"
+    );
+    press(&mut state, KeyCode::Esc);
+    assert!(state.prompt.is_none());
+    assert!(state.filter_text.is_empty());
+}
+
+#[test]
+fn selection_survives_a_snapshot_with_objects_added_before_it() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let before = state.cursor;
+    let path = state.selected.clone().unwrap();
+    // A new Kustomization sorts before the others ("aaa" < "apps") and a new HelmRelease
+    // appears in the unmanaged group.
+    let mut objects = fixture_objects();
+    let mut ks = objects
+        .iter()
+        .find(|o| o["kind"] == "Kustomization" && o["metadata"]["name"] == "apps")
+        .unwrap()
+        .clone();
+    ks["metadata"]["name"] = "aaa".into();
+    ks["status"]["inventory"]["entries"] = Value::Array(Vec::new());
+    objects.push(ks.clone());
+    // List it in the root's inventory so it appears above the selection.
+    let root = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Kustomization" && o["metadata"]["name"] == "flux-system")
+        .unwrap();
+    root["status"]["inventory"]["entries"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "flux-system_aaa_kustomize.toolkit.fluxcd.io_Kustomization", "v": "v1"}));
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    assert!(visible_keys(&state).contains(&"Kustomization/flux-system/aaa".to_string()));
+    assert_eq!(state.selected.as_ref(), Some(&path));
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "HelmRelease/staging/redis"
+    );
+    assert_eq!(state.cursor, before + 1, "one row was added above");
+}
+
+#[test]
+fn selection_moves_to_the_nearest_survivor_when_its_object_goes() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let objects: Vec<Value> = fixture_objects()
+        .into_iter()
+        .filter(|o| {
+            !(o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "redis")
+        })
+        .collect();
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    let path = state.selected.clone().unwrap();
+    // The staging Kustomization still lists it: it is shown as not found, in place.
+    assert_eq!(
+        path.last().unwrap(),
+        "HelmRelease.helm.toolkit.fluxcd.io/staging/redis"
+    );
+    // Now remove the staging Kustomization itself: the selection goes to a survivor
+    // near it (its parent or a sibling).
+    let objects: Vec<Value> = fixture_objects()
+        .into_iter()
+        .filter(|o| !(o["kind"] == "Kustomization" && o["metadata"]["name"] == "staging"))
+        .filter(|o| !(o["kind"] == "HelmRelease" && o["metadata"]["namespace"] == "staging"))
+        .collect();
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    let selected = state.selected.clone().unwrap();
+    assert!(selected.len() <= 2, "{selected:?}");
+    assert_eq!(selected[0], path[0]);
+}
+
+#[test]
+fn watch_scopes_follow_expansion() {
+    let mut state = AppState::new(init(80, 24));
+    let effects = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    let first = match effects.as_slice() {
+        [Effect::WatchScopes(s)] => s.clone(),
+        other => panic!("expected WatchScopes, got {other:?}"),
+    };
+    let deployment = ObjectKind::new("apps", "Deployment");
+    let sts = ObjectKind::new("apps", "StatefulSet");
+    // Children of visible HelmReleases are needed (one level below).
+    assert!(first.contains(&(sts.clone(), Some("staging".into()))));
+    assert!(first.contains(&(deployment.clone(), Some("default".into()))));
+    // Nothing is sent again while nothing changes.
+    let again = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    assert!(again.is_empty(), "{again:?}");
+    // Collapsing the staging Kustomization hides its HelmReleases: their children's
+    // scopes are no longer needed.
+    let mut staging_path = None;
+    for row in &state.rows {
+        if state
+            .node_of(row)
+            .unwrap()
+            .key
+            .as_ref()
+            .map(ToString::to_string)
+            == Some("Kustomization/flux-system/staging".into())
+        {
+            staging_path = Some(row.path.clone());
+        }
+    }
+    assert!(staging_path.is_some());
+    select_kustomization(&mut state, "staging");
+    let effects = ch(&mut state, 'h');
+    let collapsed = match effects.as_slice() {
+        [Effect::WatchScopes(s)] => s.clone(),
+        other => panic!("expected WatchScopes, got {other:?}"),
+    };
+    assert!(!collapsed.contains(&(sts.clone(), Some("staging".into()))));
+    // Expanding it again asks for them again.
+    let effects = ch(&mut state, 'l');
+    assert!(
+        matches!(effects.as_slice(), [Effect::WatchScopes(s)] if s.contains(&(sts.clone(), Some("staging".into())))),
+        "{effects:?}"
+    );
+}
+
+fn select_kustomization(state: &mut AppState, name: &str) {
+    select(state, FluxKind::Kustomization, "flux-system", name);
+}
+
+#[test]
+fn h_and_l_collapse_expand_and_go_to_parent() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let rows = state.rows.len();
+    ch(&mut state, 'l');
+    assert!(state.rows.len() > rows, "expanded");
+    ch(&mut state, 'l');
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "Service/staging/redis-master",
+        "l on an expanded node steps into it"
+    );
+    ch(&mut state, 'h');
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "HelmRelease/staging/redis",
+        "h on a leaf goes to the parent"
+    );
+    ch(&mut state, 'h');
+    assert_eq!(state.rows.len(), rows, "collapsed");
+    press(&mut state, KeyCode::End);
+    assert_eq!(state.cursor, state.rows.len() - 1);
+    ch(&mut state, 'g');
+    assert_eq!(state.cursor, 0);
+    press(&mut state, KeyCode::PageDown);
+    assert_eq!(state.cursor, state.tree_page());
+}
+
+#[test]
+fn a_tick_that_changes_no_shown_age_does_not_redraw() {
+    let mut state = demo(80, 24);
+    state.mark_drawn();
+    // 06:45:00 → 06:45:05: every shown age stays the same (the oldest, from 06:35:08,
+    // stays at 9m).
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:45:05Z")));
+    assert!(!state.needs_redraw());
+    // A minute later the ages change.
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:46:10Z")));
+    assert!(state.needs_redraw());
+    state.mark_drawn();
+    // The same snapshot again changes nothing either.
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), "2026-11-22T06:46:10Z")),
+    );
+    assert!(!state.needs_redraw());
+    update(&mut state, Msg::WatchHealth(connected()));
+    assert!(!state.needs_redraw());
+}
+
+#[test]
+fn flash_expires_with_the_clock() {
+    let mut state = demo(80, 24);
+    ch(&mut state, 'R');
+    assert!(state.flash.is_some());
+    state.mark_drawn();
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:45:30Z")));
+    assert!(state.flash.is_none());
+    assert!(state.needs_redraw());
+}
+
+#[test]
+fn command_line_and_global_keys() {
+    let mut state = demo(80, 24);
+    ch(&mut state, ':');
+    typed(&mut state, "ns staging");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::SwitchNamespace(Some("staging".into()))]
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "ns");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::SwitchNamespace(None)]
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "ctx prod");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::SwitchContext("prod".into())]
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "theme mono");
+    assert!(press(&mut state, KeyCode::Enter).is_empty());
+    assert!(state.flash.as_ref().unwrap().text.contains("restart"));
+    ch(&mut state, ':');
+    typed(&mut state, "bogus");
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        state
+            .flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("unknown command")
+    );
+    ch(&mut state, ':');
+    typed(&mut state, "q");
+    assert_eq!(press(&mut state, KeyCode::Enter), vec![Effect::Quit]);
+    assert_eq!(ch(&mut state, 'q'), vec![Effect::Quit]);
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    assert_eq!(update(&mut state, ctrl('c')), vec![Effect::Quit]);
+    assert_eq!(update(&mut state, ctrl('z')), vec![Effect::SuspendProcess]);
+    assert_eq!(update(&mut state, ctrl('l')), vec![Effect::ForceRedraw]);
+}
+
+#[test]
+fn context_switch_is_reported_and_resets_the_tree() {
+    let mut state = demo(80, 24);
+    update(
+        &mut state,
+        Msg::Switched {
+            context: "prod".into(),
+            server: "https://prod:6443".into(),
+            namespace: Some("apps".into()),
+            result: Ok(()),
+        },
+    );
+    assert_eq!(state.context, "prod");
+    assert!(state.rows.is_empty());
+    let text = screen(&state);
+    assert!(text.contains("ctx prod"), "{text}");
+    assert!(text.contains("loading"), "{text}");
+    // The next snapshot asks for watch scopes again.
+    let effects = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    assert!(matches!(effects.as_slice(), [Effect::WatchScopes(_)]));
+    update(&mut state, Msg::ReadOnly(ReadOnlyReason::Config));
+    ch(&mut state, 'R');
+    assert!(state.flash.as_ref().unwrap().text.starts_with("read-only"));
+}
+
+#[test]
+fn events_are_fetched_again_when_the_object_changes() {
+    let mut state = demo(160, 48);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    let key = state.selected_key().unwrap().clone();
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::FetchEvents(key.clone())]
+    );
+    // Same objects again: nothing to fetch.
+    let effects = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    // The release got a new resourceVersion: its events are asked for again.
+    let mut objects = fixture_objects();
+    let hr = objects
+        .iter_mut()
+        .find(|o| {
+            o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "redis"
+        })
+        .unwrap();
+    hr["metadata"]["resourceVersion"] = "999999".into();
+    let effects = update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    assert_eq!(effects, vec![Effect::FetchEvents(key)]);
+}
