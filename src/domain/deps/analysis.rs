@@ -16,6 +16,16 @@ use super::{
     loop_text, short_name,
 };
 
+/// Ready reasons with which a controller reports that it waits on a dependency or source
+/// (flux-facts §2.2, §3.4); any other failure of a Kustomization or HelmRelease is its own.
+/// (A failing source is judged by its own source's checks first.)
+const WAITING_REASONS: [&str; 4] = [
+    reasons::DEPENDENCY_NOT_READY,
+    "SourceNotReady",
+    "ArtifactFailed",
+    "HelmChartNotReady",
+];
+
 /// Loops longer than this many objects are abbreviated in one-line messages.
 const LOOP_TEXT_LIMIT: usize = 8;
 
@@ -159,7 +169,12 @@ fn node_state(
         }
     } else if health.health == Health::Deleting {
         own(Verdict::Progressing)
-    } else if stalled {
+    } else if stalled
+        || (health.health == Health::Failed
+            && is_workload(key)
+            && !WAITING_REASONS.contains(&health.reason.as_str()))
+    {
+        // The last run got past the dependency and source checks and failed on its own.
         own(Verdict::Failing)
     } else if matches!(health.health, Health::Ready | Health::Drifted) {
         State {

@@ -522,3 +522,47 @@ fn demo_cluster_verdicts() {
         "monitoring/prometheus: RetriesExceeded — Failed to upgrade after 4 attempt(s)"
     );
 }
+
+#[test]
+fn tree_rows_carry_root_causes_loops_and_blast_radius() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/app/demo-cluster.yaml"
+    ))
+    .unwrap();
+    let list: Value = serde_yaml::from_str(&text).unwrap();
+    let (snap, _) = Snapshot::from_objects(list["items"].as_array().unwrap().clone(), now());
+    let tree = crate::domain::tree::build(&snap);
+    let node = |key: &ObjectKey| {
+        let path = tree
+            .path_of(key)
+            .unwrap_or_else(|| panic!("{key} not in tree"));
+        tree.find(&path).unwrap().clone()
+    };
+    let backend = node(&hr("staging", "backend"));
+    assert_eq!(backend.health.health, Health::Blocked);
+    assert_eq!(
+        backend.message,
+        "Blocked by staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)"
+    );
+    assert_eq!(backend.blocks, 0);
+    let redis = node(&hr("staging", "redis"));
+    assert_eq!(redis.health.health, Health::Failed);
+    assert_eq!(redis.health.reason, "RetriesExceeded");
+    assert_eq!(redis.blocks, 1);
+    for (name, other) in [("backend", "redis"), ("redis", "backend")] {
+        let n = node(&hr("loop", name));
+        assert_eq!(n.health.health, Health::Cycle);
+        assert_eq!(n.health.reason, DEPENDENCY_CYCLE);
+        assert_eq!(
+            n.message,
+            format!("Dependency cycle: loop/{name} → loop/{other} → loop/{name}")
+        );
+        assert_eq!(n.blocks, 1);
+    }
+    let grafana = node(&hr("default", "grafana"));
+    assert_eq!(grafana.health.health, Health::Ready);
+    assert_eq!(grafana.blocks, 0);
+    let problems = tree.problems();
+    assert!(problems.path_of(&hr("loop", "redis")).is_some());
+}
