@@ -37,7 +37,11 @@ pub fn eval_ready_expr(expr: &str, self_obj: &Value, dep_obj: &Value) -> ExprOut
     let run = || -> ExprOutcome {
         let program = match Program::compile(expr) {
             Ok(p) => p,
-            Err(e) => return ExprOutcome::Unevaluated(format!("does not compile: {e}")),
+            Err(e) => {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("");
+                return ExprOutcome::Unevaluated(format!("does not compile: {first}"));
+            }
         };
         let mut context = Context::default();
         context.add_variable_from_value("self", to_cel(self_obj));

@@ -65,6 +65,21 @@ impl Verdict {
         }
     }
 
+    /// The health state that shows this verdict (Waiting shows as Pending, Progressing as
+    /// Reconciling, Failing as Failed, NotFound as Unknown).
+    pub fn health(self) -> Health {
+        match self {
+            Verdict::Ready => Health::Ready,
+            Verdict::Progressing => Health::Reconciling,
+            Verdict::Waiting => Health::Pending,
+            Verdict::Blocked => Health::Blocked,
+            Verdict::Cycle => Health::Cycle,
+            Verdict::Failing => Health::Failed,
+            Verdict::Suspended => Health::Suspended,
+            Verdict::NotFound => Health::Unknown,
+        }
+    }
+
     /// Whether objects waiting on an object in this state are stuck (blocked) rather than
     /// waiting for progress.
     pub fn is_stuck(self) -> bool {

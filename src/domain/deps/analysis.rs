@@ -541,7 +541,7 @@ impl Analysis {
                 verdict: Verdict::Cycle,
                 health: Health::Cycle,
                 reason: DEPENDENCY_CYCLE.to_string(),
-                message: format!("dependency cycle: {}", self.loop_line(r, false)),
+                message: self.loop_line(r, false),
             };
         }
         RootCause {

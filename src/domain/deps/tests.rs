@@ -219,9 +219,10 @@ fn three_node_loop_and_an_object_waiting_on_it() {
     let root = web.root.clone().unwrap();
     assert_eq!(root.verdict, Verdict::Cycle);
     assert_eq!(root.key, hr("tri", "a"));
+    assert_eq!(root.message, "tri/a → tri/b → tri/c → tri/a");
     assert_eq!(
-        root.message,
-        "dependency cycle: tri/a → tri/b → tri/c → tri/a"
+        a.tree_health(&hr("tri", "web")).unwrap().message,
+        "Blocked by tri/a: DependencyCycle — tri/a → tri/b → tri/c → tri/a"
     );
     assert_eq!(
         hop_pairs(&web)
