@@ -79,7 +79,7 @@ pub fn analyze(snap: &Snapshot) -> Analysis {
             })
         })
         .collect();
-    let cycles = loops
+    let mut cycles: Vec<Cycle> = loops
         .members
         .iter()
         .enumerate()
@@ -93,6 +93,7 @@ pub fn analyze(snap: &Snapshot) -> Analysis {
                 .collect(),
         })
         .collect();
+    cycles.sort_by(|a, b| a.members.cmp(&b.members));
     let mut analysis = Analysis {
         keys: graph.keys,
         index: graph.index,
@@ -584,12 +585,13 @@ impl Analysis {
     }
 
     fn upstream_of(&self, i: usize) -> Vec<usize> {
-        let mut seen = HashSet::from([i]);
+        let mut seen = vec![false; self.keys.len()];
+        seen[i] = true;
         let mut out = Vec::new();
         let mut queue = VecDeque::from([i]);
         while let Some(u) = queue.pop_front() {
             for e in &self.edges[u] {
-                if seen.insert(e.to) {
+                if !std::mem::replace(&mut seen[e.to], true) {
                     out.push(e.to);
                     queue.push_back(e.to);
                 }
@@ -600,12 +602,15 @@ impl Analysis {
 
     /// Workloads reachable backwards from `starts`, excluding the starts themselves.
     fn downstream_of(&self, starts: &[usize]) -> Vec<usize> {
-        let mut seen: HashSet<usize> = starts.iter().copied().collect();
+        let mut seen = vec![false; self.keys.len()];
+        for &s in starts {
+            seen[s] = true;
+        }
         let mut out = Vec::new();
         let mut queue: VecDeque<usize> = starts.iter().copied().collect();
         while let Some(u) = queue.pop_front() {
             for &d in &self.reverse[u] {
-                if seen.insert(d) {
+                if !std::mem::replace(&mut seen[d], true) {
                     if is_workload(&self.keys[d]) {
                         out.push(d);
                     }

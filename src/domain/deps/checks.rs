@@ -106,7 +106,7 @@ fn check_dependency(
     edge: &Edge,
     fail: impl Fn(Rule, String) -> Check,
 ) -> Option<Check> {
-    let nn = format!("{}/{}", key.namespace, key.name);
+    let nn = || format!("{}/{}", key.namespace, key.name);
     let expr = edge
         .dep
         .and_then(|i| this.depends_on().get(i))
@@ -123,29 +123,33 @@ fn check_dependency(
             ExprOutcome::True => None,
             ExprOutcome::False => with_expr(fail(
                 Rule::ReadyExpr,
-                format!("dependency '{nn}' is not ready according to readyExpr eval"),
+                format!(
+                    "dependency '{}' is not ready according to readyExpr eval",
+                    nn()
+                ),
             )),
             ExprOutcome::Error(e) => with_expr(fail(
                 Rule::ReadyExpr,
-                format!("dependency '{nn}' readyExpr evaluation failed: {e}"),
+                format!("dependency '{}' readyExpr evaluation failed: {e}", nn()),
             )),
             ExprOutcome::Unevaluated(why) => with_expr(Check {
                 outcome: Outcome::Unknown,
                 ..fail(
                     Rule::ReadyExprUnevaluated,
                     format!(
-                        "readyExpr of dependency '{nn}' cannot be evaluated by fluxdeck ({why}): {expr}"
+                        "readyExpr of dependency '{}' cannot be evaluated by fluxdeck ({why}): {expr}",
+                        nn()
                     ),
                 )
             }),
         };
     }
-    let not_ready = format!("dependency '{nn}' is not ready");
+    let not_ready = || format!("dependency '{}' is not ready", nn());
     if dep.conditions().is_empty() || dep.generation() != dep.observed_generation() {
-        return Some(fail(Rule::GenerationNotObserved, not_ready));
+        return Some(fail(Rule::GenerationNotObserved, not_ready()));
     }
     if !dep.ready().is_some_and(|r| r.is_true()) {
-        return Some(fail(Rule::NotReady, not_ready));
+        return Some(fail(Rule::NotReady, not_ready()));
     }
     if let (FluxObject::Kustomization(ks), FluxObject::Kustomization(dks)) = (this, dep) {
         let own_source = this.source_refs().into_iter().next();
@@ -166,7 +170,7 @@ fn check_dependency(
         if same_source && current.is_some_and(|current| current != applied) {
             return Some(fail(
                 Rule::RevisionNotUpToDate,
-                format!("dependency '{nn}' revision is not up to date"),
+                format!("dependency '{}' revision is not up to date", nn()),
             ));
         }
     }
