@@ -11,6 +11,7 @@ mod analysis;
 mod checks;
 mod graph;
 mod loops;
+mod verdict;
 
 #[cfg(test)]
 mod scale_tests;
