@@ -1,5 +1,10 @@
 //! Non-interactive reports: `fluxdeck tree` (text like `flux tree ks`, with health; or
-//! JSON) and `fluxdeck status` (the Flux objects that are not ready, and an exit code).
+//! JSON), `fluxdeck status` (the Flux objects that are not ready, and an exit code) and
+//! `fluxdeck why` (the path to an object's root cause, [`why_text`]).
+
+mod why;
+
+pub use why::{parse_why_target, why_exit_code, why_json, why_text};
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -68,6 +68,10 @@ pub struct Node {
     /// This Kustomization is already an ancestor (inventory cycle): its children are not
     /// repeated.
     pub cycle: bool,
+    /// How many Kustomizations and HelmReleases wait on this object, directly or
+    /// transitively, when it is a root cause (failing, suspended, missing or in a
+    /// dependency cycle); 0 otherwise.
+    pub blocks: usize,
     pub children: Vec<Node>,
     /// States of all descendants (source lines and group headers not counted).
     pub summary: StateCounts,

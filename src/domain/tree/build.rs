@@ -4,9 +4,14 @@
 //! nothing is lost, Kustomizations only reachable through an inventory cycle). Flux objects
 //! listed in no inventory go under one "Not managed by a Kustomization" group; HelmCharts
 //! generated for a HelmRelease appear on that release's source line instead.
+//!
+//! States come from the dependency analysis where it says more than the controller's
+//! one-hop message: blocked objects name their root cause, cycle members their loop, and
+//! root causes carry how many objects wait on them.
 
 use std::collections::HashSet;
 
+use crate::domain::deps::{Analysis, analyze};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey, helm_chart_key};
 use crate::domain::health::{Health, HealthInfo, flux_health, managed_health, reasons};
 
@@ -51,8 +56,10 @@ pub fn build(snap: &Snapshot) -> Tree {
         .collect();
     kustomizations.sort_by(|a, b| root_order(a).cmp(&root_order(b)));
 
+    let analysis = analyze(snap);
     let mut builder = Builder {
         snap,
+        analysis: &analysis,
         stack: Vec::new(),
         visited_ks: HashSet::new(),
     };
@@ -171,6 +178,7 @@ fn group_node(id: String, title: String, relation: Relation, children: Vec<Node>
         age_seconds: None,
         message,
         cycle: false,
+        blocks: 0,
         children,
         summary,
     }
@@ -178,6 +186,8 @@ fn group_node(id: String, title: String, relation: Relation, children: Vec<Node>
 
 struct Builder<'a> {
     snap: &'a Snapshot,
+    /// Dependency verdicts: blocked objects show their root cause, cycle members the loop.
+    analysis: &'a Analysis,
     /// Kustomizations and HelmReleases on the current path (inventory cycles).
     stack: Vec<ObjectKey>,
     visited_ks: HashSet<ObjectKey>,
@@ -205,7 +215,9 @@ impl Builder<'_> {
                     } else {
                         children = self.flux_children(key, obj, relation);
                     }
-                    flux_health(obj)
+                    self.analysis
+                        .tree_health(key)
+                        .unwrap_or_else(|| flux_health(obj))
                 }
                 None => self.absent(key),
             }
@@ -233,6 +245,7 @@ impl Builder<'_> {
             health,
             revision,
             cycle,
+            blocks: self.analysis.known_blocks(key),
             children,
             summary,
         }

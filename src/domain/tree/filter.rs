@@ -147,6 +147,7 @@ impl Node {
             age_seconds: self.age_seconds,
             message: self.message.clone(),
             cycle: self.cycle,
+            blocks: self.blocks,
             children: Vec::new(),
             summary: self.summary,
         }

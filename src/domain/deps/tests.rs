@@ -1,0 +1,569 @@
+//! Dependency analysis over `tests/fixtures/domain/deps.yaml` (one namespace per case)
+//! and the demo cluster dump.
+
+use k8s_openapi::jiff::Timestamp;
+use serde_json::Value;
+
+use super::*;
+use crate::domain::fixtures::load;
+use crate::domain::flux::FluxKind;
+use crate::domain::tree::Snapshot;
+
+fn now() -> Timestamp {
+    "2026-08-01T12:00:00Z".parse().unwrap()
+}
+
+fn fixture() -> Analysis {
+    let (snap, errors) = Snapshot::from_objects(load("deps.yaml"), now());
+    assert!(errors.is_empty(), "{errors:?}");
+    analyze(&snap)
+}
+
+fn hr(ns: &str, name: &str) -> ObjectKey {
+    ObjectKey::flux(FluxKind::HelmRelease, ns, name)
+}
+
+fn ks(ns: &str, name: &str) -> ObjectKey {
+    ObjectKey::flux(FluxKind::Kustomization, ns, name)
+}
+
+fn why(a: &Analysis, key: &ObjectKey) -> Why {
+    a.why(key)
+        .unwrap_or_else(|| panic!("no analysis for {key}"))
+}
+
+fn hop_pairs(w: &Why) -> Vec<(String, String, Rule)> {
+    w.hops
+        .iter()
+        .map(|h| (h.from.to_string(), h.to.to_string(), h.rule))
+        .collect()
+}
+
+#[test]
+fn both_ready() {
+    let a = fixture();
+    let w = why(&a, &hr("ok", "backend"));
+    assert_eq!(w.verdict, Verdict::Ready);
+    assert!(w.hops.is_empty());
+    assert_eq!(w.root, None);
+    assert_eq!(
+        w.upstream,
+        vec![
+            hr("ok", "redis"),
+            ObjectKey::flux(FluxKind::OCIRepository, "flux-system", "charts")
+        ]
+    );
+    assert!(w.downstream.is_empty());
+    assert_eq!(
+        why(&a, &hr("ok", "redis")).downstream,
+        vec![hr("ok", "backend")]
+    );
+    assert_eq!(a.tree_health(&hr("ok", "backend")), None);
+}
+
+#[test]
+fn failing_dependency_blocks_with_its_own_failure_as_root() {
+    let a = fixture();
+    let w = why(&a, &hr("badimage", "backend"));
+    assert_eq!(w.verdict, Verdict::Blocked);
+    assert_eq!(
+        w.hops,
+        vec![Hop {
+            from: hr("badimage", "backend"),
+            to: hr("badimage", "redis"),
+            via: Via::DependsOn,
+            rule: Rule::NotReady,
+            message: "dependency 'badimage/redis' is not ready".to_string(),
+            ready_expr: None,
+        }]
+    );
+    let root = w.root.unwrap();
+    assert_eq!(root.key, hr("badimage", "redis"));
+    assert_eq!(root.verdict, Verdict::Failing);
+    assert_eq!(root.reason, "InstallFailed");
+    assert_eq!(
+        root.describe(Some(&w.key)),
+        "badimage/redis: InstallFailed — Helm install failed for release badimage/redis with \
+         chart redis@19.0.1: context deadline exceeded: resource not ready, name: redis-master, \
+         kind: StatefulSet, status: InProgress"
+    );
+    assert_eq!(a.blocks(&hr("badimage", "redis")), 1);
+    assert_eq!(a.known_blocks(&hr("badimage", "redis")), 1);
+    let health = a.tree_health(&hr("badimage", "backend")).unwrap();
+    assert_eq!(health.health, Health::Blocked);
+    assert_eq!(health.reason, "DependencyNotReady");
+    assert!(
+        health
+            .message
+            .starts_with("Blocked by badimage/redis: InstallFailed — Helm install")
+    );
+    let redis = why(&a, &hr("badimage", "redis"));
+    assert_eq!(redis.verdict, Verdict::Failing);
+    assert_eq!(redis.root.unwrap().key, hr("badimage", "redis"));
+    assert_eq!(redis.downstream, vec![hr("badimage", "backend")]);
+}
+
+#[test]
+fn stuck_dependency_wins_over_a_progressing_one() {
+    let a = fixture();
+    let w = why(&a, &hr("multi", "backend"));
+    assert_eq!(w.verdict, Verdict::Blocked);
+    assert_eq!(
+        hop_pairs(&w),
+        vec![(
+            "HelmRelease/multi/backend".to_string(),
+            "HelmRelease/multi/mysql".to_string(),
+            Rule::NotReady
+        )]
+    );
+    let root = w.root.unwrap();
+    assert_eq!(
+        root.describe(Some(&w.key)),
+        "multi/mysql: RetriesExceeded — Failed to install after 3 attempt(s)"
+    );
+    assert_eq!(w.other_roots.len(), 1);
+    assert_eq!(w.other_roots[0].key, hr("multi", "redis"));
+    assert_eq!(w.other_roots[0].verdict, Verdict::Progressing);
+    assert_eq!(
+        w.upstream[..2],
+        [hr("multi", "redis"), hr("multi", "mysql")],
+        "dependencies in spec order"
+    );
+}
+
+#[test]
+fn cross_namespace_dependency_still_progressing_is_waiting() {
+    let a = fixture();
+    let w = why(&a, &hr("xns-app", "frontend"));
+    assert_eq!(w.verdict, Verdict::Waiting);
+    assert_eq!(w.hops[0].to, hr("xns-data", "db"));
+    assert_eq!(w.hops[0].message, "dependency 'xns-data/db' is not ready");
+    assert_eq!(w.hops[0].rule, Rule::GenerationNotObserved);
+    let root = w.root.unwrap();
+    assert_eq!(root.verdict, Verdict::Progressing);
+    assert_eq!(
+        root.describe(Some(&w.key)),
+        "xns-data/db: Progressing — Running 'install' action with timeout of 5m0s"
+    );
+    let health = a.tree_health(&w.key).unwrap();
+    assert_eq!(health.health, Health::Pending);
+    assert_eq!(
+        health.message,
+        "Waiting for xns-data/db: Progressing — Running 'install' action with timeout of 5m0s"
+    );
+    assert_eq!(
+        why(&a, &hr("xns-data", "db")).downstream,
+        vec![w.key.clone()]
+    );
+}
+
+#[test]
+fn two_objects_depending_on_each_other_are_a_cycle() {
+    let a = fixture();
+    for (name, other) in [("backend", "redis"), ("redis", "backend")] {
+        let w = why(&a, &hr("pair", name));
+        assert_eq!(w.verdict, Verdict::Cycle, "{name}");
+        assert_eq!(
+            w.cycle,
+            Some(vec![hr("pair", name), hr("pair", other), hr("pair", name)])
+        );
+        assert_eq!(
+            w.hops[0].message,
+            format!("dependency 'pair/{other}' is not ready"),
+            "the controller only says the other is not ready"
+        );
+        assert_eq!(w.hops.len(), 2);
+        let health = a.tree_health(&w.key).unwrap();
+        assert_eq!(health.health, Health::Cycle);
+        assert_eq!(
+            health.message,
+            format!("Dependency cycle: pair/{name} → pair/{other} → pair/{name}")
+        );
+    }
+    let cycle = a
+        .cycles()
+        .iter()
+        .find(|c| c.members[0].namespace == "pair")
+        .unwrap();
+    assert_eq!(
+        cycle.members,
+        vec![hr("pair", "backend"), hr("pair", "redis")]
+    );
+    assert_eq!(
+        cycle.path,
+        vec![
+            hr("pair", "backend"),
+            hr("pair", "redis"),
+            hr("pair", "backend")
+        ]
+    );
+    assert_eq!(a.blocks(&hr("pair", "backend")), 1);
+}
+
+#[test]
+fn three_node_loop_and_an_object_waiting_on_it() {
+    let a = fixture();
+    let w = why(&a, &hr("tri", "b"));
+    assert_eq!(w.verdict, Verdict::Cycle);
+    assert_eq!(
+        loop_text(w.cycle.as_ref().unwrap(), false),
+        "tri/b → tri/c → tri/a → tri/b"
+    );
+    assert_eq!(
+        loop_text(w.cycle.as_ref().unwrap(), true),
+        "tri/b -> tri/c -> tri/a -> tri/b"
+    );
+    let web = why(&a, &hr("tri", "web"));
+    assert_eq!(web.verdict, Verdict::Blocked);
+    assert_eq!(web.cycle, None);
+    let root = web.root.clone().unwrap();
+    assert_eq!(root.verdict, Verdict::Cycle);
+    assert_eq!(root.key, hr("tri", "a"));
+    assert_eq!(root.message, "tri/a → tri/b → tri/c → tri/a");
+    assert_eq!(
+        a.tree_health(&hr("tri", "web")).unwrap().message,
+        "Blocked by tri/a: DependencyCycle — tri/a → tri/b → tri/c → tri/a"
+    );
+    assert_eq!(
+        hop_pairs(&web)
+            .into_iter()
+            .map(|(f, t, _)| format!("{f} > {t}"))
+            .collect::<Vec<_>>(),
+        vec![
+            "HelmRelease/tri/web > HelmRelease/tri/b",
+            "HelmRelease/tri/b > HelmRelease/tri/c",
+            "HelmRelease/tri/c > HelmRelease/tri/a",
+            "HelmRelease/tri/a > HelmRelease/tri/b",
+        ]
+    );
+    assert_eq!(a.blocks(&hr("tri", "a")), 3, "b, c and web");
+    let groups = a.root_groups();
+    let group = groups
+        .iter()
+        .find(|g| g.root.key == hr("tri", "a"))
+        .unwrap();
+    assert_eq!(
+        group.dependents,
+        vec![hr("tri", "b"), hr("tri", "c"), hr("tri", "web")]
+    );
+}
+
+#[test]
+fn self_dependency_is_a_cycle() {
+    let a = fixture();
+    let w = why(&a, &hr("selfloop", "app"));
+    assert_eq!(w.verdict, Verdict::Cycle);
+    assert_eq!(
+        w.cycle,
+        Some(vec![hr("selfloop", "app"), hr("selfloop", "app")])
+    );
+    assert_eq!(
+        a.tree_health(&w.key).unwrap().message,
+        "Dependency cycle: selfloop/app → selfloop/app"
+    );
+    assert!(
+        a.cycles()
+            .iter()
+            .any(|c| c.members == vec![hr("selfloop", "app")])
+    );
+}
+
+#[test]
+fn missing_dependency() {
+    let a = fixture();
+    let w = why(&a, &hr("missing", "backend"));
+    assert_eq!(w.verdict, Verdict::Blocked);
+    assert_eq!(w.hops[0].rule, Rule::NotFound);
+    assert_eq!(
+        w.hops[0].message,
+        "unable to get 'missing/ghost' dependency: helmreleases.helm.toolkit.fluxcd.io \"ghost\" not found"
+    );
+    let root = w.root.unwrap();
+    assert_eq!(root.verdict, Verdict::NotFound);
+    assert_eq!(
+        root.describe(Some(&w.key)),
+        "missing/ghost: NotFound — HelmRelease 'missing/ghost' not found"
+    );
+    assert_eq!(a.verdict(&hr("missing", "ghost")), Some(Verdict::NotFound));
+    assert_eq!(a.blocks(&hr("missing", "ghost")), 1);
+}
+
+#[test]
+fn diamond_counts_each_dependent_once() {
+    let a = fixture();
+    let w = why(&a, &hr("diamond", "top"));
+    assert_eq!(w.verdict, Verdict::Blocked);
+    assert_eq!(w.hops.len(), 2, "top → left → base");
+    assert_eq!(w.root.as_ref().unwrap().key, hr("diamond", "base"));
+    assert!(w.other_roots.is_empty(), "right leads to the same root");
+    assert_eq!(a.blocks(&hr("diamond", "base")), 3);
+    let base = why(&a, &hr("diamond", "base"));
+    assert_eq!(
+        base.downstream,
+        vec![
+            hr("diamond", "left"),
+            hr("diamond", "right"),
+            hr("diamond", "top")
+        ]
+    );
+    let group = a
+        .root_groups()
+        .into_iter()
+        .find(|g| g.root.key == hr("diamond", "base"))
+        .unwrap();
+    assert_eq!(group.dependents.len(), 3);
+}
+
+#[test]
+fn ready_expr_true_false_and_invalid() {
+    let a = fixture();
+    let t = why(&a, &hr("expr", "exprtrue"));
+    assert_eq!(t.verdict, Verdict::Progressing, "the expression holds");
+    assert!(t.hops.is_empty());
+
+    let f = why(&a, &hr("expr", "exprfalse"));
+    assert_eq!(f.verdict, Verdict::Blocked);
+    assert_eq!(f.hops[0].rule, Rule::ReadyExpr);
+    assert_eq!(
+        f.hops[0].message,
+        "dependency 'expr/dep' is not ready according to readyExpr eval"
+    );
+    assert_eq!(
+        f.hops[0].ready_expr.as_deref(),
+        Some("dep.status.lastAttemptedRevision.startsWith('20.')")
+    );
+    assert_eq!(f.root.unwrap().key, hr("expr", "dep"));
+
+    let bad = why(&a, &hr("expr", "exprbad"));
+    assert_eq!(
+        bad.verdict,
+        Verdict::Failing,
+        "the controller stalls on a bad expression"
+    );
+    assert_eq!(bad.root.as_ref().unwrap().reason, "InvalidCELExpression");
+    assert_eq!(bad.unevaluated.len(), 1);
+    let hop = &bad.unevaluated[0];
+    assert_eq!(hop.rule, Rule::ReadyExprUnevaluated);
+    assert!(
+        hop.message.contains("cannot be evaluated by fluxdeck"),
+        "{}",
+        hop.message
+    );
+    assert!(hop.message.ends_with(hop.ready_expr.as_deref().unwrap()));
+}
+
+#[test]
+fn kustomization_dependency_revision_not_up_to_date() {
+    let a = fixture();
+    let w = why(&a, &ks("ksrev", "apps"));
+    assert_eq!(w.verdict, Verdict::Waiting);
+    assert_eq!(w.hops[0].rule, Rule::RevisionNotUpToDate);
+    assert_eq!(
+        w.hops[0].message,
+        "dependency 'ksrev/infra' revision is not up to date"
+    );
+    assert_eq!(w.root.unwrap().key, ks("ksrev", "infra"));
+    assert_eq!(
+        w.upstream[0],
+        ObjectKey::flux(FluxKind::GitRepository, "ksrev", "repo"),
+        "the source is checked first"
+    );
+}
+
+#[test]
+fn suspended_dependency_blocks() {
+    let a = fixture();
+    let w = why(&a, &hr("susp", "backend"));
+    assert_eq!(w.verdict, Verdict::Blocked);
+    let root = w.root.unwrap();
+    assert_eq!(root.verdict, Verdict::Suspended);
+    assert_eq!(root.health, Health::Suspended);
+    assert!(
+        root.describe(Some(&w.key))
+            .starts_with("susp/redis: Suspended — ")
+    );
+    assert_eq!(a.known_blocks(&hr("susp", "redis")), 1);
+}
+
+#[test]
+fn source_chain_points_at_the_failing_repository() {
+    let a = fixture();
+    let w = why(&a, &hr("src", "app"));
+    assert_eq!(w.verdict, Verdict::Blocked);
+    let chart = ObjectKey::flux(FluxKind::HelmChart, "flux-system", "src-app");
+    let repo = ObjectKey::flux(FluxKind::HelmRepository, "flux-system", "broken");
+    assert_eq!(w.hops[0].to, chart);
+    assert_eq!(w.hops[0].via, Via::Source);
+    assert_eq!(w.hops[0].rule, Rule::ArtifactMissing);
+    assert_eq!(
+        w.hops[0].message,
+        "HelmChart 'flux-system/src-app' is not ready: does not have an artifact"
+    );
+    assert_eq!(w.hops[1].from, chart);
+    assert_eq!(w.hops[1].to, repo);
+    let root = w.root.unwrap();
+    assert_eq!(root.key, repo);
+    assert_eq!(root.reason, "FetchFailed");
+    let health = a.tree_health(&w.key).unwrap();
+    assert_eq!(health.reason, "SourceNotReady");
+    assert!(health.message.starts_with(
+        "Blocked by HelmRepository/flux-system/broken: FetchFailed — failed to fetch"
+    ));
+    assert_eq!(a.blocks(&repo), 1, "only workloads count");
+}
+
+#[test]
+fn a_chain_of_fifty() {
+    let mut objects: Vec<Value> = Vec::new();
+    for i in 0..50 {
+        let mut spec = serde_json::json!({"interval": "10m",
+            "chartRef": {"kind": "OCIRepository", "name": "charts"}});
+        let status = if i == 49 {
+            serde_json::json!({"observedGeneration": 1, "conditions": [
+                {"type": "Ready", "status": "False", "reason": "UpgradeFailed",
+                 "message": "Helm upgrade failed for release chain/n49 with chart app@1.0.0: timed out"}]})
+        } else {
+            spec["dependsOn"] = serde_json::json!([{"name": format!("n{}", i + 1)}]);
+            serde_json::json!({"conditions": [
+                {"type": "Ready", "status": "False", "reason": "DependencyNotReady",
+                 "message": format!("dependency 'chain/n{}' is not ready", i + 1)}]})
+        };
+        objects.push(
+            serde_json::json!({"apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease", "metadata": {"name": format!("n{i}"), "namespace": "chain",
+            "generation": 1}, "spec": spec, "status": status}),
+        );
+    }
+    objects.push(
+        serde_json::json!({"apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "OCIRepository", "metadata": {"name": "charts", "namespace": "chain",
+        "generation": 1}, "spec": {"interval": "10m", "url": "oci://example/charts"},
+        "status": {"observedGeneration": 1, "artifact": {"revision": "1.0.0@sha256:ab"},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded",
+        "message": "stored artifact for digest '1.0.0@sha256:ab'"}]}}),
+    );
+    let (snap, _) = Snapshot::from_objects(objects, now());
+    let a = analyze(&snap);
+    let w = why(&a, &hr("chain", "n0"));
+    assert_eq!(w.verdict, Verdict::Blocked);
+    assert_eq!(w.hops.len(), 49);
+    assert_eq!(w.root.unwrap().key, hr("chain", "n49"));
+    assert_eq!(a.blocks(&hr("chain", "n49")), 49);
+    assert_eq!(a.blocks(&hr("chain", "n10")), 10);
+    assert_eq!(
+        why(&a, &hr("chain", "n10")).upstream.len(),
+        40,
+        "39 releases and the source"
+    );
+    assert!(a.cycles().is_empty());
+}
+
+#[test]
+fn demo_cluster_verdicts() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/app/demo-cluster.yaml"
+    ))
+    .unwrap();
+    let list: Value = serde_yaml::from_str(&text).unwrap();
+    let items = list["items"].as_array().unwrap().clone();
+    let (snap, errors) = Snapshot::from_objects(items, now());
+    assert!(errors.is_empty(), "{errors:?}");
+    let a = analyze(&snap);
+
+    let backend = why(&a, &hr("staging", "backend"));
+    assert_eq!(backend.verdict, Verdict::Blocked);
+    assert_eq!(
+        a.tree_health(&backend.key).unwrap().message,
+        "Blocked by staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)"
+    );
+    assert_eq!(a.known_blocks(&hr("staging", "redis")), 1);
+
+    let looped = why(&a, &hr("loop", "backend"));
+    assert_eq!(looped.verdict, Verdict::Cycle);
+    assert_eq!(
+        loop_text(looped.cycle.as_ref().unwrap(), false),
+        "loop/backend → loop/redis → loop/backend"
+    );
+    assert_eq!(a.cycles().len(), 1);
+
+    let grafana = why(&a, &hr("default", "grafana"));
+    assert_eq!(grafana.verdict, Verdict::Ready);
+    assert!(grafana.upstream.contains(&hr("monitoring", "prometheus")));
+    let prometheus = why(&a, &hr("monitoring", "prometheus"));
+    assert_eq!(prometheus.downstream, vec![hr("default", "grafana")]);
+    assert_eq!(prometheus.verdict, Verdict::Ready);
+    assert_eq!(grafana.root, None);
+
+    // The same cluster after prometheus fails and grafana gets a new generation: grafana's
+    // root cause is across the namespace boundary.
+    let mut items = list["items"].as_array().unwrap().clone();
+    for item in &mut items {
+        match (item["kind"].as_str(), item["metadata"]["name"].as_str()) {
+            (Some("HelmRelease"), Some("prometheus")) => {
+                item["status"]["conditions"] = serde_json::json!([
+                    {"type": "Ready", "status": "False", "reason": "UpgradeFailed",
+                     "message": "Helm upgrade failed for release monitoring/prometheus with chart prometheus@25.19.0: timed out waiting for the condition"},
+                    {"type": "Stalled", "status": "True", "reason": "RetriesExceeded",
+                     "message": "Failed to upgrade after 4 attempt(s)"}]);
+            }
+            (Some("HelmRelease"), Some("grafana")) => item["metadata"]["generation"] = 2.into(),
+            _ => {}
+        }
+    }
+    let (snap, _) = Snapshot::from_objects(items, now());
+    let a = analyze(&snap);
+    let grafana = why(&a, &hr("default", "grafana"));
+    assert_eq!(grafana.verdict, Verdict::Blocked);
+    assert_eq!(
+        grafana
+            .root
+            .unwrap()
+            .describe(Some(&hr("default", "grafana"))),
+        "monitoring/prometheus: RetriesExceeded — Failed to upgrade after 4 attempt(s)"
+    );
+}
+
+#[test]
+fn tree_rows_carry_root_causes_loops_and_blast_radius() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/app/demo-cluster.yaml"
+    ))
+    .unwrap();
+    let list: Value = serde_yaml::from_str(&text).unwrap();
+    let (snap, _) = Snapshot::from_objects(list["items"].as_array().unwrap().clone(), now());
+    let tree = crate::domain::tree::build(&snap);
+    let node = |key: &ObjectKey| {
+        let path = tree
+            .path_of(key)
+            .unwrap_or_else(|| panic!("{key} not in tree"));
+        tree.find(&path).unwrap().clone()
+    };
+    let backend = node(&hr("staging", "backend"));
+    assert_eq!(backend.health.health, Health::Blocked);
+    assert_eq!(
+        backend.message,
+        "Blocked by staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)"
+    );
+    assert_eq!(backend.blocks, 0);
+    let redis = node(&hr("staging", "redis"));
+    assert_eq!(redis.health.health, Health::Failed);
+    assert_eq!(redis.health.reason, "RetriesExceeded");
+    assert_eq!(redis.blocks, 1);
+    for (name, other) in [("backend", "redis"), ("redis", "backend")] {
+        let n = node(&hr("loop", name));
+        assert_eq!(n.health.health, Health::Cycle);
+        assert_eq!(n.health.reason, DEPENDENCY_CYCLE);
+        assert_eq!(
+            n.message,
+            format!("Dependency cycle: loop/{name} → loop/{other} → loop/{name}")
+        );
+        assert_eq!(n.blocks, 1);
+    }
+    let grafana = node(&hr("default", "grafana"));
+    assert_eq!(grafana.health.health, Health::Ready);
+    assert_eq!(grafana.blocks, 0);
+    let problems = tree.problems();
+    assert!(problems.path_of(&hr("loop", "redis")).is_some());
+}
