@@ -68,6 +68,16 @@ pub(crate) fn event_annotations(rel: &Release) -> Map<String, Value> {
     m
 }
 
+/// `info.description` of a failed install (`Release "<name>" failed: <err>`) or upgrade
+/// (`Upgrade "<name>" failed: <err>`), as Helm writes them.
+pub(super) fn failure_description(name: &str, upgrade: bool, err: &str) -> String {
+    if upgrade {
+        format!("Upgrade \"{name}\" failed: {err}")
+    } else {
+        format!("Release \"{name}\" failed: {err}")
+    }
+}
+
 pub(super) fn build_release(
     chart: &ChartSpec,
     name: &str,
@@ -158,7 +168,16 @@ fn apply_objects(
 }
 
 impl Ctx {
+    /// Write a record; a new one first makes room within `spec.maxHistory`, like Helm.
     fn save(&mut self, d: &Desired, rel: &Release, create: bool) {
+        if create {
+            storage::make_room(
+                &self.store,
+                &d.storage_ns,
+                &d.name,
+                storage::max_history(&d.hr),
+            );
+        }
         if let Ok(sec) = storage::write(&self.store, &d.storage_ns, rel, create) {
             self.helm.note_own(&ids::secrets(), &sec);
         }
@@ -354,11 +373,6 @@ impl Ctx {
             "Install complete".into()
         };
         self.save(d, &rel, false);
-        let max =
-            d.hr.pointer("/spec/maxHistory")
-                .and_then(Value::as_i64)
-                .unwrap_or(5);
-        storage::prune(&self.store, &d.storage_ns, &d.name, max);
         let recs = storage::records(&self.store, &d.storage_ns, &d.name);
         let action = if upgrade { "upgrade" } else { "install" };
         let mut history: Vec<Value> = st
@@ -423,7 +437,7 @@ impl Ctx {
         err: &str,
     ) {
         rel.info.status = ReleaseStatus::Failed;
-        rel.info.description = format!("Release \"{}\" failed: {err}", rel.name);
+        rel.info.description = failure_description(&rel.name, upgrade, err);
         self.save(d, &rel, false);
         let recs = storage::records(&self.store, &d.storage_ns, &d.name);
         let (action, reason) = if upgrade {
@@ -582,19 +596,21 @@ impl Ctx {
         rb.version = failed.version + 1;
         rb.info.first_deployed = failed.info.first_deployed;
         rb.info.last_deployed = Some(Utc::now().fixed_offset());
-        rb.info.status = ReleaseStatus::Deployed;
+        rb.info.status = ReleaseStatus::PendingRollback;
         rb.info.description = format!("Rollback to {}", target.version);
         rb.info.rollback_revision = Some(target.version);
+        self.save(d, &rb, true);
         let _ = apply_objects(self, d, &rb, Some(&failed));
-        for old in recs
+        for old in storage::records(&self.store, &d.storage_ns, &d.name)
             .values()
-            .filter(|r| r.info.status == ReleaseStatus::Deployed)
+            .filter(|r| r.version != rb.version && r.info.status == ReleaseStatus::Deployed)
         {
             let mut o = old.clone();
             o.info.status = ReleaseStatus::Superseded;
             self.save(d, &o, false);
         }
-        self.save(d, &rb, true);
+        rb.info.status = ReleaseStatus::Deployed;
+        self.save(d, &rb, false);
         let recs = storage::records(&self.store, &d.storage_ns, &d.name);
         let mut history = history;
         history.insert(0, storage::snapshot(&rb, "rollback"));

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::release::{build_release, with_helm_metadata};
+use super::release::{build_release, failure_description, with_helm_metadata};
 use super::{Desired, render, storage};
 use crate::domain::helm_storage::{Release, ReleaseStatus, config_digest};
 use crate::domain::inventory::format_id;
@@ -49,12 +49,13 @@ pub fn seed_history(
             ReleaseStatus::Superseded
         };
         rel.info.description = if rv.failed {
-            format!("Release \"{name}\" failed: context deadline exceeded")
+            failure_description(&name, i > 0, "context deadline exceeded")
         } else if i == 0 {
             "Install complete".into()
         } else {
             "Upgrade complete".into()
         };
+        storage::make_room(store, &storage_ns, &name, storage::max_history(hr));
         storage::write(store, &storage_ns, &rel, true).map_err(|e| e.to_string())?;
         history.insert(
             0,

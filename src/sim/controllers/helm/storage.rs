@@ -1,5 +1,5 @@
 //! Helm release records in Secret storage for the simulated helm-controller: list, read,
-//! write (both base64 layers), prune to maxHistory, and the `status.history` snapshots.
+//! write (both base64 layers), make room for a new record within maxHistory, and the `status.history` snapshots.
 
 use std::collections::BTreeMap;
 
@@ -68,25 +68,35 @@ pub fn delete(store: &Store, storage_ns: &str, name: &str, version: i64) {
     );
 }
 
-/// Keep at most `max` records (0 = unlimited), never deleting the last deployed one.
-pub fn prune(store: &Store, storage_ns: &str, name: &str, max: i64) {
-    if max <= 0 {
+/// The `spec.maxHistory` of a HelmRelease (default 5; 0 = unlimited).
+pub fn max_history(hr: &Value) -> i64 {
+    hr.pointer("/spec/maxHistory")
+        .and_then(Value::as_i64)
+        .unwrap_or(5)
+}
+
+/// Make room for one more record, as Helm's storage does before every Create when a max
+/// history is set: delete the oldest records until at most `max_history - 1` remain, never
+/// the newest `deployed` one. `max_history <= 0` means unlimited.
+pub fn make_room(store: &Store, storage_ns: &str, name: &str, max_history: i64) {
+    if max_history <= 0 {
         return;
     }
+    let keep = max_history - 1;
     let recs = records(store, storage_ns, name);
     let deployed = recs
         .values()
         .rev()
         .find(|r| r.info.status == ReleaseStatus::Deployed)
         .map(|r| r.version);
-    let mut excess = recs.len() as i64 - max;
+    let mut remaining = recs.len() as i64;
     for v in recs.keys() {
-        if excess <= 0 {
+        if remaining <= keep {
             break;
         }
         if Some(*v) != deployed {
             delete(store, storage_ns, name, *v);
-            excess -= 1;
+            remaining -= 1;
         }
     }
 }
