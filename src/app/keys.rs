@@ -208,6 +208,20 @@ impl Action {
     }
 
     /// Whether the action writes to the cluster.
+    /// Whether this version carries the action out. The others (cluster writes and Helm
+    /// views that come later) stay out of the hint bar and the help screen.
+    pub fn is_built(self) -> bool {
+        !matches!(
+            self,
+            Action::Reconcile
+                | Action::SuspendResume
+                | Action::Rollback
+                | Action::ValuesDiff
+                | Action::DriftDiff
+                | Action::History
+        )
+    }
+
     pub fn is_dangerous(self) -> bool {
         self.spec().is_some_and(|s| s.dangerous)
     }
@@ -430,6 +444,7 @@ impl Keymap {
     pub fn hints(&self, view: View) -> Vec<(String, &'static str)> {
         self.entries
             .iter()
+            .filter(|e| e.spec.action.is_built())
             .filter_map(|e| {
                 let label = e.spec.hint?;
                 let key = self.keys_in_view(view, e).into_iter().next()?;
@@ -443,6 +458,7 @@ impl Keymap {
         let mut rows: Vec<HelpRow> = self
             .entries
             .iter()
+            .filter(|e| e.spec.action.is_built())
             .map(|e| HelpRow {
                 keys: e
                     .keys

@@ -2,6 +2,7 @@
 
 pub mod report;
 pub mod sim;
+pub mod tui;
 
 use std::process::ExitCode;
 
@@ -13,9 +14,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Sim(args)) => sim::run(args).await,
         Some(Command::Tree(args)) => report::tree(cli.global, args).await,
         Some(Command::Status(args)) => report::status(cli.global, args).await,
-        _ => {
-            eprintln!("fluxdeck: this command is not available in this build");
-            ExitCode::from(2)
-        }
+        Some(Command::Why(args)) => report::why(cli.global, args).await,
+        Some(Command::Demo(args)) => tui::demo(cli.global, args).await,
+        None => tui::tui(cli.global).await,
     }
 }

@@ -1,5 +1,6 @@
 //! Process plumbing around the UI: the terminal (raw mode, alternate screen, restore on panic,
 //! signals, Ctrl-Z) and logging to a file.
 
+pub mod event_loop;
 pub mod logging;
 pub mod terminal;

@@ -283,23 +283,17 @@ fn read_only_drops_dangerous_actions_from_dispatch_and_hints() {
         km.lookup_key(View::Tree, key("v")),
         Some(Action::ValuesDiff)
     );
+    // Help lists what this version carries out; the cluster writes come later.
     let rows = km.help_rows();
-    assert_eq!(rows.len(), ACTIONS.len());
-    let unavailable: Vec<&str> = rows
-        .iter()
-        .filter(|r| !r.available)
-        .map(|r| r.action)
-        .collect();
-    assert_eq!(unavailable, ["reconcile", "suspend-resume", "rollback"]);
-    let reconcile = rows.iter().find(|r| r.action == "reconcile").unwrap();
-    assert_eq!(reconcile.keys, "R");
+    let built = ACTIONS.iter().filter(|s| s.action.is_built()).count();
+    assert_eq!(rows.len(), built);
+    assert!(rows.iter().all(|r| r.action != "reconcile"));
+    assert!(rows.iter().any(|r| r.action == "why"));
 
     let (rw, _) = Keymap::new(&BTreeMap::new(), false);
     assert!(rw.help_rows().iter().all(|r| r.available));
-    assert!(
-        rw.hints(View::Tree)
-            .contains(&("R".to_string(), "reconcile"))
-    );
+    assert!(rw.hints(View::Tree).iter().all(|(_, l)| *l != "reconcile"));
+    assert!(rw.hints(View::Tree).contains(&("w".to_string(), "why")));
 }
 
 #[test]

@@ -1,0 +1,114 @@
+//! The TUI (default command) and `fluxdeck demo`: read config, theme and keymap, connect,
+//! and report every problem before the terminal switches to the alternate screen.
+
+use std::process::ExitCode;
+
+use crate::cli::{DemoArgs, GlobalArgs};
+use crate::config::Config;
+use crate::kube::client::{self, Connection};
+use crate::runtime::event_loop::{self, TuiOptions};
+use crate::runtime::logging;
+use crate::sim::cluster::{SimCluster, SimOptions};
+use crate::theme::{self, Theme};
+
+struct Prepared {
+    config: Config,
+    theme: Theme,
+    _log: Option<logging::LogGuard>,
+}
+
+fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
+    let config = Config::load(global.config.as_deref()).map_err(|e| e.to_string())?;
+    let theme_choice = global.theme.clone().or_else(|| config.theme.clone());
+    let no_color = theme::no_color_requested(std::env::var_os("NO_COLOR").as_deref());
+    let theme = Theme::load(theme_choice.as_deref(), no_color).map_err(|e| e.to_string())?;
+    let log = match logging::init_logging(global.log_file.as_deref()) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            // Logging is optional: the TUI works without it, but say so before starting.
+            eprintln!("fluxdeck: logging disabled: {e}");
+            None
+        }
+    };
+    Ok(Prepared {
+        config,
+        theme,
+        _log: log,
+    })
+}
+
+async fn run_tui(global: &GlobalArgs, prepared: Prepared, conn: Connection) -> ExitCode {
+    let read_only = prepared
+        .config
+        .read_only_for(global.read_only, &conn.context);
+    let opts = TuiOptions {
+        namespace: global.namespace.clone(),
+        read_only,
+        theme: prepared.theme,
+        ascii: global.ascii || prepared.config.ascii,
+        config: prepared.config,
+        log_path: prepared._log.as_ref().map(|g| g.path().to_path_buf()),
+        kubeconfig: global.kubeconfig.clone(),
+    };
+    match event_loop::run(conn, opts).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fluxdeck: terminal error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `fluxdeck` without a subcommand.
+pub async fn tui(global: GlobalArgs) -> ExitCode {
+    let prepared = match prepare(&global) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("fluxdeck: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let conn = match client::connect(global.kubeconfig.as_deref(), global.context.as_deref()).await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fluxdeck: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    run_tui(&global, prepared, conn).await
+}
+
+/// `fluxdeck demo`: the simulated cluster in-process, the TUI on it.
+pub async fn demo(global: GlobalArgs, args: DemoArgs) -> ExitCode {
+    let prepared = match prepare(&global) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("fluxdeck demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cluster = match SimCluster::start(SimOptions {
+        scenario: args.scenario,
+        speed: args.speed,
+        ..SimOptions::default()
+    })
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fluxdeck demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let conn = match client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml()).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fluxdeck demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = run_tui(&global, prepared, conn).await;
+    cluster.shutdown().await;
+    code
+}

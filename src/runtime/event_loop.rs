@@ -1,0 +1,310 @@
+//! The TUI event loop: terminal input, cluster changes, fetch results, a coarse tick and
+//! signals go in as messages; `app::update` decides; effects run on tasks; the screen is
+//! drawn only when the state changed, at most about 60 times a second.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use k8s_openapi::jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::terminal::{Signals, TerminalGuard, TerminalOptions};
+use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
+use crate::app::{AppInit, AppState, update};
+use crate::config::{Config, ReadOnlyReason};
+use crate::kube::client::{self, Connection};
+use crate::kube::cluster::ClusterWatch;
+use crate::kube::fetch;
+use crate::kube::watch::{Notifier, WatchKey, WatchState};
+use crate::theme::Theme;
+
+/// Minimum time between two frames.
+const FRAME: Duration = Duration::from_millis(16);
+/// Minimum time between two snapshot rebuilds during a burst of watch events.
+const REBUILD: Duration = Duration::from_millis(50);
+/// The coarse clock tick (ages on screen are coarse, so most ticks change nothing).
+const TICK: Duration = Duration::from_secs(1);
+
+/// Everything the TUI needs besides the connection.
+pub struct TuiOptions {
+    pub namespace: Option<String>,
+    pub read_only: Option<ReadOnlyReason>,
+    pub theme: Theme,
+    /// The user's settings: keymap overrides, read-only contexts (checked again on `:ctx`).
+    pub config: Config,
+    pub ascii: bool,
+    pub log_path: Option<PathBuf>,
+    /// Where contexts come from for `:ctx`.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+fn to_scope(k: &WatchKey) -> WatchScope {
+    WatchScope {
+        kind: k.kind.clone(),
+        namespace: k.namespace.clone(),
+    }
+}
+
+fn to_status(s: &WatchState) -> WatchStatus {
+    match s {
+        WatchState::Connecting => WatchStatus::Connecting,
+        WatchState::Connected => WatchStatus::Connected,
+        WatchState::Reconnecting { since, error } => WatchStatus::Reconnecting {
+            since: *since,
+            error: error.clone(),
+        },
+        WatchState::Forbidden { message } => WatchStatus::Forbidden {
+            message: message.clone(),
+        },
+        WatchState::NotInstalled => WatchStatus::NotInstalled,
+    }
+}
+
+fn health_msg(h: &BTreeMap<WatchKey, WatchState>) -> Msg {
+    Msg::WatchHealth(h.iter().map(|(k, s)| (to_scope(k), to_status(s))).collect())
+}
+
+/// Run the TUI until the user quits or a termination signal arrives.
+pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
+    let mut signals = Signals::new()?;
+    let size = crossterm::terminal::size().unwrap_or((80, 24));
+    let mut state = AppState::new(AppInit {
+        context: conn.context.clone(),
+        server: conn.server.clone(),
+        namespace: opts.namespace.clone(),
+        read_only: opts.read_only.clone(),
+        keymap_overrides: opts.config.keymap.clone(),
+        ascii: opts.ascii,
+        now: Timestamp::now(),
+        log_file: opts.log_path.clone(),
+        size,
+    });
+    let theme = opts.theme;
+    let (tx, mut rx) = mpsc::channel::<Msg>(256);
+
+    let mut notifier = Notifier::new();
+    let mut watch: Option<ClusterWatch> = match ClusterWatch::start(
+        conn.client.clone(),
+        opts.namespace.clone(),
+        notifier.clone(),
+    )
+    .await
+    {
+        Ok(w) => Some(w),
+        Err(e) => {
+            let _ = tx.try_send(Msg::DecodeErrors(vec![e.to_string()]));
+            None
+        }
+    };
+    let mut conn = conn;
+
+    let mut guard = TerminalGuard::enter(TerminalOptions::default())?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_draw: Option<Instant> = None;
+    let mut draw_at: Option<Instant> = Some(Instant::now());
+    let mut last_rebuild = Instant::now() - REBUILD;
+    let mut rebuild_at: Option<Instant> = None;
+    let mut last_errors: Vec<String> = Vec::new();
+    let mut pending: Vec<Effect> = Vec::new();
+    if let Ok(size) = guard.terminal().size() {
+        let first = update(
+            &mut state,
+            Msg::Resize {
+                cols: size.width,
+                rows: size.height,
+            },
+        );
+        pending.extend(first);
+    }
+
+    loop {
+        let mut msgs: VecDeque<Msg> = VecDeque::new();
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => msgs.push_back(Msg::Key(k)),
+                Some(Ok(TermEvent::Resize(cols, rows))) => msgs.push_back(Msg::Resize { cols, rows }),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "terminal input failed");
+                    break;
+                }
+                None => break,
+            },
+            _ = notifier.notified() => {
+                let drained = notifier.drain();
+                if let Some(h) = &drained.health {
+                    msgs.push_back(health_msg(h));
+                }
+                // Health changes rebuild too: a watch that synced an empty list changes the
+                // snapshot from "loading" to "empty".
+                if !drained.is_empty() {
+                    let at = (last_rebuild + REBUILD).max(Instant::now());
+                    rebuild_at = Some(rebuild_at.map_or(at, |t| t.min(at)));
+                }
+            },
+            _ = tokio::time::sleep_until(rebuild_at.unwrap_or(far)), if rebuild_at.is_some() => {
+                rebuild_at = None;
+                last_rebuild = Instant::now();
+                if let Some(w) = watch.as_mut() {
+                    let (snap, errors) = w.snapshot(Timestamp::now());
+                    msgs.push_back(Msg::Snapshot(std::sync::Arc::new(snap)));
+                    if errors != last_errors {
+                        last_errors = errors.clone();
+                        msgs.push_back(Msg::DecodeErrors(errors));
+                    }
+                }
+            },
+            Some(m) = rx.recv() => msgs.push_back(m),
+            _ = tick.tick() => msgs.push_back(Msg::Tick(Timestamp::now())),
+            sig = signals.recv() => match sig {
+                Some(s) if s.is_termination() => break,
+                Some(_) => { let _ = guard.force_redraw(); draw_at = Some(Instant::now()); }
+                None => {}
+            },
+            _ = tokio::time::sleep_until(draw_at.unwrap_or(far)), if draw_at.is_some() => {
+                draw_at = None;
+                if state.needs_redraw() || last_draw.is_none() {
+                    guard.terminal().draw(|f| crate::ui::view(&state, &theme, f))?;
+                    state.mark_drawn();
+                }
+                last_draw = Some(Instant::now());
+            },
+        }
+
+        let mut quit = false;
+        let mut effects: VecDeque<Effect> = std::mem::take(&mut pending).into();
+        loop {
+            if effects.is_empty() {
+                match msgs.pop_front() {
+                    Some(msg) => effects.extend(update(&mut state, msg)),
+                    None => break,
+                }
+                continue;
+            }
+            let Some(effect) = effects.pop_front() else {
+                continue;
+            };
+            {
+                match effect {
+                    Effect::Quit => quit = true,
+                    Effect::FetchEvents(key) => {
+                        if let Some(w) = &watch {
+                            let client = w.client();
+                            let tx = tx.clone();
+                            tokio::spawn(async move {
+                                let result = fetch::events(client, &key).await;
+                                let _ = tx.send(Msg::Events { key, result }).await;
+                            });
+                        }
+                    }
+                    Effect::FetchYaml(key) => {
+                        if let Some(w) = &watch {
+                            let client = w.client();
+                            let discovery = w.discovery();
+                            let tx = tx.clone();
+                            tokio::spawn(async move {
+                                let result = fetch::yaml(client, &discovery, &key).await;
+                                let _ = tx.send(Msg::Yaml { key, result }).await;
+                            });
+                        }
+                    }
+                    Effect::WatchScopes(scopes) => {
+                        if let Some(w) = watch.as_mut() {
+                            w.set_managed_scopes(&scopes).await;
+                        }
+                    }
+                    Effect::SwitchContext(ctx) => {
+                        match client::connect(opts.kubeconfig.as_deref(), Some(&ctx)).await {
+                            Ok(c) => {
+                                // Read-only can only be turned on by a switch, never off.
+                                if let Some(reason) = opts.config.read_only_for(false, &c.context) {
+                                    msgs.push_front(Msg::ReadOnly(reason));
+                                }
+                                notifier = Notifier::new();
+                                let ns = watch
+                                    .as_ref()
+                                    .and_then(|w| w.namespace().map(str::to_string));
+                                watch = None;
+                                let result = match ClusterWatch::start(
+                                    c.client.clone(),
+                                    ns.clone(),
+                                    notifier.clone(),
+                                )
+                                .await
+                                {
+                                    Ok(w) => {
+                                        watch = Some(w);
+                                        Ok(())
+                                    }
+                                    Err(e) => Err(e.to_string()),
+                                };
+                                msgs.push_front(Msg::Switched {
+                                    context: c.context.clone(),
+                                    server: c.server.clone(),
+                                    namespace: ns,
+                                    result,
+                                });
+                                conn = c;
+                            }
+                            Err(e) => msgs.push_front(Msg::Switched {
+                                context: conn.context.clone(),
+                                server: conn.server.clone(),
+                                namespace: watch
+                                    .as_ref()
+                                    .and_then(|w| w.namespace().map(str::to_string)),
+                                result: Err(e.to_string()),
+                            }),
+                        }
+                    }
+                    Effect::SwitchNamespace(ns) => {
+                        notifier = Notifier::new();
+                        watch = None;
+                        let result = match ClusterWatch::start(
+                            conn.client.clone(),
+                            ns.clone(),
+                            notifier.clone(),
+                        )
+                        .await
+                        {
+                            Ok(w) => {
+                                watch = Some(w);
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        msgs.push_front(Msg::Switched {
+                            context: conn.context.clone(),
+                            server: conn.server.clone(),
+                            namespace: ns,
+                            result,
+                        });
+                    }
+                    Effect::SuspendProcess => {
+                        guard.suspend()?;
+                        draw_at = Some(Instant::now());
+                    }
+                    Effect::ForceRedraw => {
+                        guard.force_redraw()?;
+                        draw_at = Some(Instant::now());
+                    }
+                }
+            }
+        }
+        if quit {
+            break;
+        }
+        if state.needs_redraw() && draw_at.is_none() {
+            let at = last_draw.map_or_else(Instant::now, |t| (t + FRAME).max(Instant::now()));
+            draw_at = Some(at);
+        }
+    }
+    drop(guard);
+    Ok(())
+}
