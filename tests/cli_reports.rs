@@ -1,4 +1,4 @@
-//! `fluxdeck tree` and `fluxdeck status` against `fluxdeck sim` (the demo scenario).
+//! `fluxdeck tree`, `fluxdeck status` and `fluxdeck why` against `fluxdeck sim` (the demo scenario).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "common/sim_process.rs"]
@@ -67,6 +67,85 @@ fn status_and_tree_report_the_demo() {
     let scoped = sim.fluxdeck(&["status", "-n", "default"]).output().unwrap();
     let stext = String::from_utf8_lossy(&scoped.stdout);
     assert!(!stext.contains("staging/redis"), "{stext}");
+
+    why_reports_the_demo(&sim);
+}
+
+fn why(sim: &SimProcess, args: &[&str]) -> (String, String, i32) {
+    let mut all = vec!["why"];
+    all.extend_from_slice(args);
+    let out = sim.fluxdeck(&all).output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+        out.status.code().unwrap(),
+    )
+}
+
+/// `why` on the demo's staging (blocked by a failed install), loop (cycle) and cross-namespace
+/// (ready) cases, once the demo has settled.
+fn why_reports_the_demo(sim: &SimProcess) {
+    let (text, _, code) = why(sim, &["hr/staging/backend"]);
+    assert_eq!(code, 1, "{text}");
+    let first = text.lines().next().unwrap();
+    assert_eq!(first, "HelmRelease/staging/backend ⧗ Blocked", "{text}");
+    assert!(
+        text.contains("1. HelmRelease/staging/backend → HelmRelease/staging/redis [dependsOn: Ready is not True]"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "root cause: staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)"
+        ),
+        "{text}"
+    );
+
+    let (text, _, code) = why(sim, &["helmrelease/loop/backend"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.starts_with("HelmRelease/loop/backend ↻ Cycle"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dependency cycle: loop/backend → loop/redis → loop/backend"),
+        "{text}"
+    );
+    assert!(
+        text.contains("downstream (blast radius) (1):\n    HelmRelease/loop/redis"),
+        "{text}"
+    );
+
+    let (text, _, code) = why(sim, &["hr/default/grafana"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.starts_with("HelmRelease/default/grafana ✓ Ready"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upstream (4):\n    HelmRelease/monitoring/prometheus"),
+        "{text}"
+    );
+
+    let (json, _, code) = why(sim, &["HR/staging/backend", "-o", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["verdict"], "blocked", "{v}");
+    assert_eq!(v["rootCause"]["object"]["name"], "redis", "{v}");
+    assert_eq!(v["rootCause"]["reason"], "RetriesExceeded", "{v}");
+
+    let (text, _, code) = why(sim, &["ks/flux-system/apps", "--ascii"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.is_ascii(), "{text}");
+
+    let (_, err, code) = why(sim, &["hr/staging/nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("HelmRelease staging/nope not found"), "{err}");
+    let (_, err, code) = why(sim, &["deployment/default/backend"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("use helmrelease (hr) or kustomization (ks)"),
+        "{err}"
+    );
 }
 
 #[test]

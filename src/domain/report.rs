@@ -35,6 +35,22 @@ pub fn short_revision(revision: &str, ascii: bool) -> String {
     format!("{}{}{ellipsis}", &revision[..colon + 1], &digest[..KEEP])
 }
 
+/// Text from the cluster for ASCII output: the product's own punctuation spelled in ASCII,
+/// anything else outside ASCII shown as `?`.
+pub(crate) fn ascii_text(text: &str, ascii: bool) -> String {
+    if !ascii {
+        return text.to_string();
+    }
+    let spelled = text
+        .replace('—', "-")
+        .replace('→', "->")
+        .replace('…', "...");
+    spelled
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '?' })
+        .collect()
+}
+
 fn glyph(h: Health, ascii: bool) -> &'static str {
     if ascii { h.ascii_glyph() } else { h.glyph() }
 }
@@ -62,7 +78,7 @@ fn node_line(node: &Node, opts: TextOptions) -> String {
         let detail = detail(&node.health);
         if !detail.is_empty() {
             line.push_str(" - ");
-            line.push_str(&detail);
+            line.push_str(&ascii_text(&detail, opts.ascii));
         }
     }
     line
@@ -202,7 +218,7 @@ impl StatusReport {
                 "{label:<width$}  {} {:<word_width$}  {}",
                 glyph(h, opts.ascii),
                 h.word(),
-                detail(&entry.health)
+                ascii_text(&detail(&entry.health), opts.ascii)
             );
             out.push_str(line.trim_end());
             out.push('\n');

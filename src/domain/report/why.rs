@@ -53,13 +53,7 @@ fn via_word(via: Via) -> &'static str {
 }
 
 fn plain(text: &str, ascii: bool) -> String {
-    if ascii {
-        text.replace(" — ", " - ")
-            .replace('→', "->")
-            .replace('…', "...")
-    } else {
-        text.to_string()
-    }
+    super::ascii_text(text, ascii)
 }
 
 fn list(out: &mut String, title: &str, keys: &[ObjectKey]) {
