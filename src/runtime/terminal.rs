@@ -108,6 +108,14 @@ pub fn install_panic_hook() {
     });
 }
 
+/// Clear the whole screen and forget what was drawn, so the next frame paints every cell.
+/// (`Terminal::clear` would ask the terminal for the cursor position first, which a terminal
+/// that does not answer turns into an error; the alternate screen has no cursor to keep.)
+fn repaint_all(terminal: &mut Tui) -> io::Result<()> {
+    let size = terminal.size()?;
+    terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+}
+
 /// Owns the terminal while the UI runs; restores it when dropped.
 pub struct TerminalGuard {
     terminal: Tui,
@@ -121,7 +129,7 @@ impl TerminalGuard {
         enter_terminal(options)?;
         match Terminal::new(CrosstermBackend::new(stdout())) {
             Ok(mut terminal) => {
-                if let Err(e) = terminal.clear() {
+                if let Err(e) = repaint_all(&mut terminal) {
                     let _ = restore_terminal();
                     return Err(e);
                 }
@@ -142,7 +150,7 @@ impl TerminalGuard {
     /// Forget what is on screen so the next draw repaints every cell (after SIGCONT, Ctrl-L,
     /// or anything else that may have written to the terminal).
     pub fn force_redraw(&mut self) -> io::Result<()> {
-        self.terminal.clear()
+        repaint_all(&mut self.terminal)
     }
 
     /// Give the terminal back now (before printing a final message, for example). Dropping
@@ -156,7 +164,7 @@ impl TerminalGuard {
         if !is_active() {
             enter_terminal(self.options)?;
         }
-        self.terminal.clear()
+        repaint_all(&mut self.terminal)
     }
 
     /// Ctrl-Z: restore the terminal, stop the process with SIGTSTP like any shell job, and on

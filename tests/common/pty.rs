@@ -1,5 +1,6 @@
 //! Runs the built fluxdeck binary in a pseudo-terminal, types keys and reads the screen
 //! through a VT100 parser, like a person at a terminal.
+#![allow(dead_code)] // each test binary uses part of the harness
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -128,7 +129,11 @@ impl PtyApp {
                 pixel_height: 0,
             })
             .unwrap();
-        self.parser.lock().unwrap().set_size(rows, cols);
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
     }
 
     /// Wait (bounded) for the process to exit and return its exit code.

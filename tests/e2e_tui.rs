@@ -1,0 +1,177 @@
+//! End to end: the built binary runs `fluxdeck demo` in a pseudo-terminal; the tests type keys
+//! and read the screen as a person would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "common/pty.rs"]
+mod pty;
+
+use std::time::Duration;
+
+use pty::PtyApp;
+
+const ENTER_ALT: &[u8] = b"\x1b[?1049h";
+const LEAVE_ALT: &[u8] = b"\x1b[?1049l";
+
+fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// The terminal was handed back: the alternate screen was left after it was last entered.
+fn assert_restored(app: &PtyApp) {
+    let raw = app.raw_output();
+    let entered = find_last(&raw, ENTER_ALT).expect("the TUI entered the alternate screen");
+    let left = find_last(&raw, LEAVE_ALT).expect("the TUI left the alternate screen");
+    assert!(left > entered, "alternate screen not left at exit");
+}
+
+/// Esc on its own (a pause so it is not read as Alt plus the next key).
+fn escape(app: &mut PtyApp) {
+    app.send("\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+}
+
+/// The screen line that shows `object`.
+fn row<'a>(screen: &'a str, object: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(object))
+        .unwrap_or_else(|| panic!("no row for {object}:\n{screen}"))
+}
+
+fn demo(extra: &[&str], cols: u16, rows: u16) -> PtyApp {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["demo", "--speed", "60"]);
+    PtyApp::spawn(&args, cols, rows, &[])
+}
+
+#[test]
+fn demo_tree_navigate_filter_problems_help_quit() {
+    let mut app = demo(&[], 160, 48);
+    let screen = app.wait_text("ctx fluxdeck-sim");
+    assert!(screen.contains("fluxdeck"), "{screen}");
+    app.wait_text("Kustomization flux-system/apps");
+    // The demo settles into its known problems: a failed install blocking its dependent,
+    // and a dependency cycle.
+    // (staging/redis retries its install first; the block is final once retries run out.)
+    let screen = app.wait_for(
+        "staging/redis to run out of retries",
+        Duration::from_secs(120),
+        |s| {
+            s.lines().any(|l| {
+                l.contains("HelmRelease staging/backend")
+                    && l.contains("Blocked by staging/redis: RetriesExceeded")
+            })
+        },
+    );
+    let backend = row(&screen, "HelmRelease staging/backend");
+    assert!(backend.contains("⧗ Blocked"), "{screen}");
+    assert!(backend.contains("Blocked by staging/redis"), "{screen}");
+    let screen = app.wait_text("Dependency cycle: loop/backend → loop/redis → loop/backend");
+    assert!(
+        row(&screen, "HelmRelease loop/backend").contains("↻ Cycle"),
+        "{screen}"
+    );
+    assert!(screen.contains("connected"), "{screen}");
+
+    // Filter as you type; Esc clears it.
+    app.send("/");
+    app.send("graf");
+    let screen = app.wait_text("filter: graf");
+    assert!(screen.contains("HelmRelease default/grafana"), "{screen}");
+    assert!(screen.contains("Deployment default/grafana"), "{screen}");
+    assert!(!screen.contains("loop/backend"), "{screen}");
+    app.send("\r");
+    escape(&mut app);
+    app.wait_for("the filter cleared", Duration::from_secs(30), |s| {
+        !s.contains("filter: graf") && s.contains("HelmRelease loop/backend")
+    });
+
+    // Details of the root Kustomization.
+    app.send("g");
+    app.send("\r");
+    let screen = app.wait_text("Kustomization/flux-system/flux-system");
+    assert!(screen.contains("Details"), "{screen}");
+    assert!(screen.contains("Conditions"), "{screen}");
+    escape(&mut app);
+    app.wait_for("details closed", Duration::from_secs(30), |s| {
+        !s.contains("Details")
+    });
+
+    // Collapse the root: its subtree is summarised; expand again.
+    app.send("h");
+    let screen = app.wait_for("the root collapsed", Duration::from_secs(30), |s| {
+        !s.contains("Kustomization flux-system/apps")
+    });
+    assert!(screen.contains("▸ "), "{screen}");
+    app.send("l");
+    app.wait_text("Kustomization flux-system/apps");
+
+    // Problems mode: only what is unhealthy, with its ancestors.
+    app.send("p");
+    let screen = app.wait_text("problems only");
+    assert!(screen.contains("HelmRelease staging/redis"), "{screen}");
+    assert!(!screen.contains("HelmRelease default/grafana"), "{screen}");
+    app.send("p");
+    app.wait_for("problems mode off", Duration::from_secs(30), |s| {
+        !s.contains("problems only") && s.contains("HelmRelease default/grafana")
+    });
+
+    // Help, generated from the keymap.
+    app.send("?");
+    let screen = app.wait_text("Keys (from the keymap");
+    assert!(screen.contains("problems"), "{screen}");
+    assert!(screen.contains("q, ctrl-c"), "{screen}");
+    escape(&mut app);
+    app.wait_text("Kustomization flux-system/apps");
+
+    app.send("q");
+    assert_eq!(app.wait_exit(Duration::from_secs(30)), 0);
+    assert_restored(&app);
+}
+
+#[test]
+fn read_only_badge_tiny_terminal_and_sigterm() {
+    let mut app = demo(&["--read-only"], 80, 24);
+    let screen = app.wait_text("READ-ONLY");
+    assert!(screen.contains("fluxdeck"), "{screen}");
+    app.wait_text("HelmRelease");
+
+    app.resize(30, 8);
+    app.wait_text("terminal too small");
+    app.resize(100, 30);
+    app.wait_for("the tree again", Duration::from_secs(30), |s| {
+        !s.contains("terminal too small") && s.contains("HelmRelease")
+    });
+
+    let pid = app.pid().expect("pid");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    app.wait_exit(Duration::from_secs(30));
+    assert_restored(&app);
+}
+
+#[test]
+fn problems_before_start_are_printed_without_drawing() {
+    let mut app = PtyApp::spawn(&["--kubeconfig", "/nonexistent/kubeconfig"], 80, 24, &[]);
+    assert_eq!(app.wait_exit(Duration::from_secs(30)), 2);
+    let screen = app.screen();
+    assert!(
+        screen.contains("cannot read kubeconfig /nonexistent/kubeconfig"),
+        "{screen}"
+    );
+    assert!(find_last(&app.raw_output(), ENTER_ALT).is_none());
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "theme: dark\nreadOnly: maybe\n").unwrap();
+    let path = config.to_str().unwrap();
+    let mut app = PtyApp::spawn(&["--config", path, "demo"], 80, 24, &[]);
+    assert_eq!(app.wait_exit(Duration::from_secs(30)), 2);
+    let screen = app.screen().replace('\n', "");
+    assert!(screen.contains("config.yaml"), "{screen}");
+    assert!(screen.contains("line 2"), "{screen}");
+    assert!(find_last(&app.raw_output(), ENTER_ALT).is_none());
+}
