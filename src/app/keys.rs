@@ -83,6 +83,7 @@ pub enum View {
     Tree,
     Details,
     Yaml,
+    Why,
     Diff,
     History,
     Help,
@@ -92,10 +93,11 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 10] = [
         View::Tree,
         View::Details,
         View::Yaml,
+        View::Why,
         View::Diff,
         View::History,
         View::Help,
@@ -108,7 +110,7 @@ impl View {
     pub fn layers(self) -> &'static [Layer] {
         match self {
             View::Tree => &[Layer::Tree, Layer::Object, Layer::Navigation, Layer::Global],
-            View::Details | View::Yaml | View::Diff | View::History => {
+            View::Details | View::Yaml | View::Why | View::Diff | View::History => {
                 &[Layer::Object, Layer::Navigation, Layer::Global]
             }
             View::Help => &[Layer::Navigation, Layer::Global],

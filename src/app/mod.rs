@@ -3,6 +3,7 @@
 //! - [`state`]: [`AppState`](state::AppState) and [`AppInit`](state::AppInit).
 //! - [`update`]: [`update`](update::update), the one place that decides what a message means.
 //! - [`keys`]: the keymap table; [`msg`]: messages in and effects out.
+//! - [`why`]: the why view of one object.
 
 mod command;
 pub mod details;
@@ -16,6 +17,7 @@ mod nav;
 pub mod state;
 pub mod text;
 pub mod update;
+pub mod why;
 pub mod yaml;
 
 pub use state::{AppInit, AppState};
