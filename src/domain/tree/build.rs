@@ -116,8 +116,8 @@ fn sort_key_of(k: &ObjectKey) -> (usize, &str, &str, &str) {
     (rank, k.kind_name(), &k.namespace, &k.name)
 }
 
-/// `Kind[.group]/namespace/name`.
-pub(crate) fn object_id(key: &ObjectKey) -> String {
+/// `Kind[.group]/namespace/name`: the id of an object's node.
+pub fn object_id(key: &ObjectKey) -> String {
     let group = key.group();
     let dot = if group.is_empty() { "" } else { "." };
     format!(
