@@ -7,9 +7,9 @@
 //! object; an object that went away is said so.
 
 use crate::domain::deps::{Analysis, Hop, RootCause, Verdict, Via, Why, loop_text};
-use crate::domain::flux::{FluxKind, ObjectKey};
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
 use crate::domain::health::Health;
-use crate::domain::tree::Tree;
+use crate::domain::tree::{Snapshot, Tree};
 
 use super::text::{Seg, TextLine, Tone};
 
@@ -222,17 +222,23 @@ fn root_lines(
     let blocks = analysis.blocks(&root.key);
     if blocks > 0 {
         out.push(
-            TextLine::plain(format!("{pad}{}", blocks_text(blocks)), Tone::Dim).indent(INDENT),
+            TextLine::plain(
+                format!("{pad}{}", blocks_text(blocks, root.verdict.is_stuck())),
+                Tone::Dim,
+            )
+            .indent(INDENT),
         );
     }
 }
 
-/// `blocks 3 Kustomizations and HelmReleases (they wait on this)`.
-fn blocks_text(n: usize) -> String {
-    if n == 1 {
-        "blocks 1 Kustomization or HelmRelease (it waits on this)".to_string()
-    } else {
-        format!("blocks {n} Kustomizations and HelmReleases (they wait on this)")
+/// `blocks 3 Kustomizations and HelmReleases (they wait on it)` for a stuck object,
+/// `1 Kustomization or HelmRelease waits on it` for one that is progressing.
+fn blocks_text(n: usize, stuck: bool) -> String {
+    match (n == 1, stuck) {
+        (true, true) => "blocks 1 Kustomization or HelmRelease (it waits on it)".to_string(),
+        (false, true) => format!("blocks {n} Kustomizations and HelmReleases (they wait on it)"),
+        (true, false) => "1 Kustomization or HelmRelease waits on it".to_string(),
+        (false, false) => format!("{n} Kustomizations and HelmReleases wait on it"),
     }
 }
 
@@ -241,6 +247,7 @@ fn list_lines(
     out: &mut Vec<TextLine>,
     title: &str,
     keys: &[ObjectKey],
+    note: &dyn Fn(&ObjectKey) -> String,
     analysis: &Analysis,
     ascii: bool,
 ) {
@@ -253,17 +260,41 @@ fn list_lines(
     for k in keys {
         let verdict = analysis.verdict(k).unwrap_or(Verdict::Progressing);
         let health = verdict.health();
-        out.push(
-            TextLine::new(vec![
-                Seg::new("  ", Tone::Text),
-                Seg::new(
-                    format!("{} {:<11} ", glyph(health, ascii), verdict.word()),
-                    Tone::State(health),
-                ),
-                Seg::new(k.to_string(), Tone::Text),
-            ])
-            .indent(INDENT + 12),
-        );
+        let mut segs = vec![
+            Seg::new("  ", Tone::Text),
+            Seg::new(
+                format!("{} {:<11} ", glyph(health, ascii), verdict.word()),
+                Tone::State(health),
+            ),
+            Seg::new(k.to_string(), Tone::Text),
+        ];
+        let note = note(k);
+        if !note.is_empty() {
+            segs.push(Seg::new(format!("  {note}"), Tone::Dim));
+        }
+        out.push(TextLine::new(segs).indent(INDENT + 12));
+    }
+}
+
+/// How the object reads a direct upstream: `dependsOn` (`, other namespace` when it is in
+/// another namespace) or `source`; empty for what it reads through those.
+fn upstream_note(snap: Option<&Snapshot>, key: &ObjectKey) -> impl Fn(&ObjectKey) -> String {
+    let obj = snap.and_then(|s| s.flux.get(key));
+    let deps = obj.map(FluxObject::dependency_keys).unwrap_or_default();
+    let sources = obj.map(FluxObject::source_refs).unwrap_or_default();
+    let ns = key.namespace.clone();
+    move |k: &ObjectKey| {
+        if deps.contains(k) {
+            if k.namespace == ns {
+                "dependsOn".to_string()
+            } else {
+                "dependsOn, other namespace".to_string()
+            }
+        } else if sources.contains(k) {
+            "source".to_string()
+        } else {
+            String::new()
+        }
     }
 }
 
@@ -284,6 +315,7 @@ fn title(key: &ObjectKey, verdict: Option<Verdict>, ascii: bool) -> TextLine {
 pub fn lines(
     key: &ObjectKey,
     analysis: Option<&Analysis>,
+    snap: Option<&Snapshot>,
     tree: &Tree,
     ascii: bool,
 ) -> Vec<TextLine> {
@@ -297,7 +329,7 @@ pub fn lines(
         ];
     };
     match analysis.why(key) {
-        Some(why) => why_lines(&why, analysis, tree, ascii),
+        Some(why) => why_lines(&why, analysis, snap, tree, ascii),
         None => vec![
             title(key, None, ascii),
             TextLine::blank(),
@@ -310,7 +342,13 @@ pub fn lines(
     }
 }
 
-fn why_lines(why: &Why, analysis: &Analysis, tree: &Tree, ascii: bool) -> Vec<TextLine> {
+fn why_lines(
+    why: &Why,
+    analysis: &Analysis,
+    snap: Option<&Snapshot>,
+    tree: &Tree,
+    ascii: bool,
+) -> Vec<TextLine> {
     let workload = matches!(
         why.key.flux_kind(),
         Some(FluxKind::Kustomization | FluxKind::HelmRelease)
@@ -357,11 +395,7 @@ fn why_lines(why: &Why, analysis: &Analysis, tree: &Tree, ascii: bool) -> Vec<Te
     };
     out.push(
         TextLine::new(vec![
-            Seg::new("  own state: ", Tone::Dim),
-            Seg::new(
-                format!("{} {} ", glyph(own.health, ascii), own.health.word()),
-                Tone::State(own.health),
-            ),
+            Seg::new("  status: ", Tone::Dim),
             Seg::new(plain(&own_text, ascii), Tone::Text),
         ])
         .indent(INDENT),
@@ -388,7 +422,9 @@ fn why_lines(why: &Why, analysis: &Analysis, tree: &Tree, ascii: bool) -> Vec<Te
         );
         let blocks = analysis.blocks(&why.key);
         if blocks > 0 {
-            out.push(TextLine::plain(format!("  {}", blocks_text(blocks)), Tone::Dim).indent(4));
+            out.push(
+                TextLine::plain(format!("  {}", blocks_text(blocks, true)), Tone::Dim).indent(4),
+            );
         }
     }
     if !why.hops.is_empty() {
@@ -446,6 +482,7 @@ fn why_lines(why: &Why, analysis: &Analysis, tree: &Tree, ascii: bool) -> Vec<Te
         &mut out,
         "Upstream: what it reads",
         &why.upstream,
+        &upstream_note(snap, &why.key),
         analysis,
         ascii,
     );
@@ -453,6 +490,7 @@ fn why_lines(why: &Why, analysis: &Analysis, tree: &Tree, ascii: bool) -> Vec<Te
         &mut out,
         "Downstream: what waits on it (blast radius)",
         &why.downstream,
+        &|_| String::new(),
         analysis,
         ascii,
     );
@@ -466,7 +504,13 @@ impl super::state::AppState {
         let Some(super::state::Overlay::Why(view)) = self.overlay.as_ref() else {
             return;
         };
-        let lines = lines(&view.key, self.analysis.as_deref(), &self.tree, self.ascii);
+        let lines = lines(
+            &view.key,
+            self.analysis.as_deref(),
+            self.snapshot.as_deref(),
+            &self.tree,
+            self.ascii,
+        );
         let screen = self.screen();
         let cols = usize::from(screen.body.width.saturating_sub(2));
         let page = usize::from(screen.body.height.saturating_sub(2)).max(1);
