@@ -209,3 +209,146 @@ fn keep(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::deps::analyze;
+    use crate::domain::tree::{Snapshot, build_with};
+
+    fn demo_objects() -> Vec<Value> {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/app/demo-cluster.yaml"
+        ))
+        .unwrap();
+        let list: Value = serde_yaml::from_str(&text).unwrap();
+        list["items"].as_array().unwrap().clone()
+    }
+
+    fn grouped_of(objects: Vec<Value>) -> (Tree, Tree) {
+        let now: Timestamp = "2026-11-22T06:45:00Z".parse().unwrap();
+        let (snap, errors) = Snapshot::from_objects(objects, now);
+        assert!(errors.is_empty(), "{errors:?}");
+        let analysis = analyze(&snap);
+        let tree = build_with(&snap, &analysis);
+        let g = grouped(&tree, &analysis);
+        (tree, g)
+    }
+
+    fn hr(ns: &str, name: &str) -> ObjectKey {
+        ObjectKey::flux(FluxKind::HelmRelease, ns, name)
+    }
+
+    /// Every (key, path) shown, depth first.
+    fn shown(tree: &Tree) -> Vec<(ObjectKey, Vec<String>)> {
+        tree.all_rows()
+            .into_iter()
+            .filter_map(|r| r.node.key.clone().map(|k| (k, r.path)))
+            .collect()
+    }
+
+    #[test]
+    fn dependents_move_under_their_root_cause_once() {
+        let (tree, g) = grouped_of(demo_objects());
+        let rows = shown(&g);
+        let backend: Vec<_> = rows
+            .iter()
+            .filter(|(k, _)| *k == hr("staging", "backend"))
+            .collect();
+        assert_eq!(backend.len(), 1, "{rows:?}");
+        let redis_path = tree.path_of(&hr("staging", "redis")).unwrap();
+        let mut want = redis_path.clone();
+        want.push(format!(
+            "{DEPENDENT_PREFIX}HelmRelease.helm.toolkit.fluxcd.io/staging/backend"
+        ));
+        assert_eq!(backend[0].1, want);
+        let node = g.find(&want).unwrap();
+        assert_eq!(node.message, "blocked by this (DependencyNotReady)");
+        assert!(node.children.is_empty());
+        // The redis row keeps its own state and is the first thing under its Kustomization.
+        let redis = g.find(&redis_path).unwrap();
+        assert_eq!(redis.health.reason, "RetriesExceeded");
+        // The cycle once: loop/redis only under loop/backend.
+        let loop_redis: Vec<_> = rows
+            .iter()
+            .filter(|(k, _)| *k == hr("loop", "redis"))
+            .map(|(_, p)| p.clone())
+            .collect();
+        let mut under_backend = tree.path_of(&hr("loop", "backend")).unwrap();
+        under_backend.push(format!(
+            "{DEPENDENT_PREFIX}HelmRelease.helm.toolkit.fluxcd.io/loop/redis"
+        ));
+        assert_eq!(loop_redis, vec![under_backend.clone()]);
+        assert_eq!(
+            g.find(&under_backend).unwrap().message,
+            "in this dependency cycle"
+        );
+        // Healthy objects are gone.
+        assert!(!rows.iter().any(|(k, _)| *k == hr("default", "grafana")));
+    }
+
+    #[test]
+    fn a_missing_root_cause_is_a_top_row_with_its_dependents() {
+        let mut objects = demo_objects();
+        for o in objects.iter_mut() {
+            if o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "backend"
+            {
+                o["spec"]["dependsOn"] = json!([{"name": "ghost", "namespace": "cache"}]);
+                o["status"]["conditions"][0]["message"] =
+                    "unable to get 'cache/ghost' dependency: helmreleases.helm.toolkit.fluxcd.io \"ghost\" not found".into();
+            }
+        }
+        let (_, g) = grouped_of(objects);
+        let top = g.roots.last().unwrap();
+        assert_eq!(
+            top.id,
+            format!("{MISSING_PREFIX}HelmRelease.helm.toolkit.fluxcd.io/cache/ghost")
+        );
+        assert_eq!(top.key, Some(hr("cache", "ghost")));
+        assert_eq!(top.health.health, Health::Unknown);
+        assert_eq!(top.blocks, 1);
+        assert_eq!(top.children.len(), 1);
+        let dependent = &top.children[0];
+        assert_eq!(dependent.key, Some(hr("staging", "backend")));
+        // Owned by another Kustomization than its (unowned) root: said so.
+        assert_eq!(
+            dependent.message,
+            "blocked by this (DependencyNotReady) · in flux-system/staging"
+        );
+        // staging/redis has no dependents any more: a plain problem row.
+        let rows = shown(&g);
+        let redis = rows
+            .iter()
+            .find(|(k, _)| *k == hr("staging", "redis"))
+            .unwrap();
+        assert!(g.find(&redis.1).unwrap().children.is_empty());
+    }
+
+    #[test]
+    fn waiting_only_groups_stay_out() {
+        let mut objects = demo_objects();
+        for o in objects.iter_mut() {
+            if o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "redis"
+            {
+                o["status"]["conditions"] = json!([
+                    {"type": "Ready", "status": "Unknown", "reason": "Progressing",
+                     "message": "Running 'install' action", "observedGeneration": 1,
+                     "lastTransitionTime": "2026-11-22T06:44:00Z"}
+                ]);
+            }
+        }
+        let (_, g) = grouped_of(objects);
+        let keys: Vec<ObjectKey> = shown(&g).into_iter().map(|(k, _)| k).collect();
+        assert!(!keys.contains(&hr("staging", "redis")), "{keys:?}");
+        assert!(!keys.contains(&hr("staging", "backend")), "{keys:?}");
+        assert!(keys.contains(&hr("loop", "backend")));
+    }
+}

@@ -9,7 +9,7 @@
 use crate::domain::deps::{Analysis, Hop, RootCause, Verdict, Via, Why, loop_text};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
 use crate::domain::health::Health;
-use crate::domain::tree::{Snapshot, Tree};
+use crate::domain::tree::{Node, Relation, Snapshot, Tree};
 
 use super::text::{Seg, TextLine, Tone};
 
@@ -66,15 +66,32 @@ fn glyph(health: Health, ascii: bool) -> &'static str {
 }
 
 /// The nearest Kustomization above the object in the tree (the one whose inventory lists
-/// it, directly or through a HelmRelease).
+/// it, directly or through a HelmRelease). Source lines under a HelmRelease do not count:
+/// they show what the release reads, not who manages the source.
 pub fn owner_of(tree: &Tree, key: &ObjectKey) -> Option<ObjectKey> {
-    let path = tree.path_of(key)?;
-    (1..path.len())
-        .rev()
-        .filter_map(|len| tree.find(&path[..len]))
-        .filter_map(|n| n.key.as_ref())
-        .find(|k| k.flux_kind() == Some(FluxKind::Kustomization))
-        .cloned()
+    fn walk(
+        nodes: &[Node],
+        key: &ObjectKey,
+        owner: Option<&ObjectKey>,
+    ) -> Option<Option<ObjectKey>> {
+        for n in nodes {
+            if n.relation == Relation::Source {
+                continue;
+            }
+            if n.key.as_ref() == Some(key) {
+                return Some(owner.cloned());
+            }
+            let below = match &n.key {
+                Some(k) if k.flux_kind() == Some(FluxKind::Kustomization) => Some(k),
+                _ => owner,
+            };
+            if let Some(found) = walk(&n.children, key, below) {
+                return Some(found);
+            }
+        }
+        None
+    }
+    walk(&tree.roots, key, None).flatten()
 }
 
 /// What the verdict means, in one sentence.
@@ -522,5 +539,122 @@ impl super::state::AppState {
             }
             view.scroll = view.scroll.min(max);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::domain::deps::analyze;
+    use crate::domain::tree::build_with;
+
+    fn demo() -> (Snapshot, Analysis, Tree) {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/app/demo-cluster.yaml"
+        ))
+        .unwrap();
+        let list: Value = serde_yaml::from_str(&text).unwrap();
+        let now: Timestamp = "2026-11-22T06:45:00Z".parse().unwrap();
+        let (snap, _) = Snapshot::from_objects(list["items"].as_array().unwrap().clone(), now);
+        let analysis = analyze(&snap);
+        let tree = build_with(&snap, &analysis);
+        (snap, analysis, tree)
+    }
+
+    fn text(lines: &[TextLine]) -> Vec<String> {
+        lines.iter().map(TextLine::text).collect()
+    }
+
+    #[test]
+    fn owner_is_the_nearest_kustomization_above() {
+        let (_, _, tree) = demo();
+        let hr = ObjectKey::flux(FluxKind::HelmRelease, "staging", "redis");
+        assert_eq!(
+            owner_of(&tree, &hr),
+            Some(ObjectKey::flux(
+                FluxKind::Kustomization,
+                "flux-system",
+                "staging"
+            ))
+        );
+        let root = ObjectKey::flux(FluxKind::Kustomization, "flux-system", "flux-system");
+        assert_eq!(owner_of(&tree, &root), None);
+        let git = ObjectKey::flux(FluxKind::GitRepository, "flux-system", "flux-system");
+        assert_eq!(owner_of(&tree, &git), None, "unmanaged");
+    }
+
+    #[test]
+    fn unknown_and_loading_objects_are_said_so() {
+        let (snap, analysis, tree) = demo();
+        let ghost = ObjectKey::flux(FluxKind::HelmRelease, "nowhere", "ghost");
+        let gone = text(&lines(&ghost, Some(&analysis), Some(&snap), &tree, false));
+        assert_eq!(gone[0], "HelmRelease/nowhere/ghost");
+        assert!(gone[2].starts_with("No longer in the cluster"), "{gone:?}");
+        let loading = text(&lines(&ghost, None, None, &Tree::default(), true));
+        assert_eq!(loading[1], "loading the cluster...");
+    }
+
+    #[test]
+    fn upstream_notes_name_direct_dependencies_and_sources() {
+        let (snap, _, _) = demo();
+        let grafana = ObjectKey::flux(FluxKind::HelmRelease, "default", "grafana");
+        let note = upstream_note(Some(&snap), &grafana);
+        let prometheus = ObjectKey::flux(FluxKind::HelmRelease, "monitoring", "prometheus");
+        assert_eq!(note(&prometheus), "dependsOn, other namespace");
+        let chart = ObjectKey::flux(FluxKind::HelmChart, "flux-system", "default-grafana");
+        assert_eq!(note(&chart), "source");
+        let repo = ObjectKey::flux(
+            FluxKind::HelmRepository,
+            "flux-system",
+            "prometheus-community",
+        );
+        assert_eq!(note(&repo), "");
+        assert_eq!(upstream_note(None, &grafana)(&prometheus), "");
+    }
+
+    #[test]
+    fn blast_radius_wording_follows_the_state() {
+        assert_eq!(
+            blocks_text(1, true),
+            "blocks 1 Kustomization or HelmRelease (it waits on it)"
+        );
+        assert_eq!(
+            blocks_text(3, true),
+            "blocks 3 Kustomizations and HelmReleases (they wait on it)"
+        );
+        assert_eq!(
+            blocks_text(2, false),
+            "2 Kustomizations and HelmReleases wait on it"
+        );
+    }
+
+    #[test]
+    fn source_hops_name_the_reason_the_object_reports() {
+        let hop = |from: ObjectKey, rule| Hop {
+            to: ObjectKey::flux(FluxKind::GitRepository, "flux-system", "x"),
+            from,
+            via: Via::Source,
+            rule,
+            message: String::new(),
+            ready_expr: None,
+        };
+        let hr = ObjectKey::flux(FluxKind::HelmRelease, "a", "b");
+        let ks = ObjectKey::flux(FluxKind::Kustomization, "a", "b");
+        assert_eq!(
+            source_reason(&hop(hr.clone(), crate::domain::deps::Rule::NotReady)),
+            "SourceNotReady"
+        );
+        assert_eq!(
+            source_reason(&hop(hr, crate::domain::deps::Rule::NotFound)),
+            "ArtifactFailed"
+        );
+        assert_eq!(
+            source_reason(&hop(ks, crate::domain::deps::Rule::NotReady)),
+            "ArtifactFailed"
+        );
     }
 }
