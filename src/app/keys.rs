@@ -209,7 +209,6 @@ impl Action {
         ACTIONS.iter().find(|s| s.id == id).map(|s| s.action)
     }
 
-    /// Whether the action writes to the cluster.
     /// Whether this version carries the action out. The others (cluster writes and Helm
     /// views that come later) stay out of the hint bar and the help screen.
     pub fn is_built(self) -> bool {
@@ -224,6 +223,7 @@ impl Action {
         )
     }
 
+    /// Whether the action writes to the cluster.
     pub fn is_dangerous(self) -> bool {
         self.spec().is_some_and(|s| s.dangerous)
     }
