@@ -242,8 +242,12 @@ fn problems_mode_hides_healthy_objects() {
         node.health.is_problem() || node.children.iter().any(any_problem)
     }
     for row in &state.rows {
-        // Judged on the whole tree: a row is a problem or has one below it.
-        let node = state.tree.find(&row.path).unwrap();
+        // Judged on the whole tree: a row is a problem or has one below it. (Dependents
+        // shown under their root cause are judged where the whole tree shows them.)
+        let node = state.tree.find(&row.path).unwrap_or_else(|| {
+            let key = state.node_of(row).unwrap().key.as_ref().unwrap();
+            state.tree.find(&state.tree.path_of(key).unwrap()).unwrap()
+        });
         assert!(
             any_problem(node),
             "{} is healthy with no problem below",

@@ -12,6 +12,7 @@ use super::layout;
 use super::msg::Effect;
 use super::state::{AppState, FlashLevel, Focus, Overlay, Prompt, PromptKind};
 use super::text::wrapped_len;
+use super::why::{self, WhyView};
 use super::yaml::YamlView;
 
 /// Handle one key event.
@@ -112,13 +113,13 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         }
         Action::OpenDetails => return open_details(state),
         Action::Yaml => return yaml(state, view),
+        Action::Why => why(state, view),
         Action::Reconcile
         | Action::SuspendResume
         | Action::Rollback
         | Action::ValuesDiff
         | Action::DriftDiff
-        | Action::History
-        | Action::Why => {
+        | Action::History => {
             state.flash_with(
                 FlashLevel::Info,
                 format!("{}: not available yet in this version", action.id()),
@@ -219,8 +220,9 @@ fn yaml(state: &mut AppState, view: View) -> Vec<Effect> {
         state.overlay = None;
         return Vec::new();
     }
-    let key = match (view, &state.details) {
-        (View::Details, Some(pane)) => pane.key.clone(),
+    let key = match (view, &state.details, &state.overlay) {
+        (View::Why, _, Some(Overlay::Why(w))) => Some(w.key.clone()),
+        (View::Details, Some(pane), _) => pane.key.clone(),
         _ => state.selected_key().cloned(),
     };
     match key {
@@ -232,6 +234,36 @@ fn yaml(state: &mut AppState, view: View) -> Vec<Effect> {
             state.flash_with(FlashLevel::Info, "a group has no YAML: select an object");
             Vec::new()
         }
+    }
+}
+
+/// `w`: open the why view of the selected object (or of the details pane's), or close it.
+fn why(state: &mut AppState, view: View) {
+    if view == View::Why {
+        state.overlay = None;
+        return;
+    }
+    let key = match (view, &state.details) {
+        (View::Details, Some(pane)) => pane.key.clone(),
+        _ => state.selected_key().cloned(),
+    };
+    match key {
+        Some(key) if why::explains(&key) => {
+            state.overlay = Some(Overlay::Why(WhyView::new(key)));
+            state.refresh_why();
+        }
+        Some(key) => state.flash_with(
+            FlashLevel::Info,
+            format!(
+                "why: {} is not a Flux object; select a Kustomization or HelmRelease (or the \
+                 one that manages it)",
+                key
+            ),
+        ),
+        None => state.flash_with(
+            FlashLevel::Info,
+            "why: a group is not an object; select a Kustomization or HelmRelease",
+        ),
     }
 }
 
@@ -260,6 +292,12 @@ fn scroll(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
             if let Some(Overlay::Help { scroll }) = state.overlay.as_mut() {
                 let max = total.saturating_sub(body_page);
                 *scroll = step(action, *scroll, max + 1, body_page);
+            }
+        }
+        View::Why => {
+            if let Some(Overlay::Why(w)) = state.overlay.as_mut() {
+                let max = wrapped_len(&w.lines, body_cols).saturating_sub(body_page);
+                w.scroll = step(action, w.scroll, max + 1, body_page);
             }
         }
         View::Yaml => {

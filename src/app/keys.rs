@@ -83,6 +83,7 @@ pub enum View {
     Tree,
     Details,
     Yaml,
+    Why,
     Diff,
     History,
     Help,
@@ -92,10 +93,11 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 10] = [
         View::Tree,
         View::Details,
         View::Yaml,
+        View::Why,
         View::Diff,
         View::History,
         View::Help,
@@ -108,7 +110,7 @@ impl View {
     pub fn layers(self) -> &'static [Layer] {
         match self {
             View::Tree => &[Layer::Tree, Layer::Object, Layer::Navigation, Layer::Global],
-            View::Details | View::Yaml | View::Diff | View::History => {
+            View::Details | View::Yaml | View::Why | View::Diff | View::History => {
                 &[Layer::Object, Layer::Navigation, Layer::Global]
             }
             View::Help => &[Layer::Navigation, Layer::Global],
@@ -207,7 +209,6 @@ impl Action {
         ACTIONS.iter().find(|s| s.id == id).map(|s| s.action)
     }
 
-    /// Whether the action writes to the cluster.
     /// Whether this version carries the action out. The others (cluster writes and Helm
     /// views that come later) stay out of the hint bar and the help screen.
     pub fn is_built(self) -> bool {
@@ -222,6 +223,7 @@ impl Action {
         )
     }
 
+    /// Whether the action writes to the cluster.
     pub fn is_dangerous(self) -> bool {
         self.spec().is_some_and(|s| s.dangerous)
     }

@@ -3,6 +3,7 @@
 //! - [`state`]: [`AppState`](state::AppState) and [`AppInit`](state::AppInit).
 //! - [`update`]: [`update`](update::update), the one place that decides what a message means.
 //! - [`keys`]: the keymap table; [`msg`]: messages in and effects out.
+//! - [`why`]: the why view of one object; [`problems`]: problems mode grouped by root cause.
 
 mod command;
 pub mod details;
@@ -13,9 +14,11 @@ pub mod keys;
 pub mod layout;
 pub mod msg;
 mod nav;
+pub mod problems;
 pub mod state;
 pub mod text;
 pub mod update;
+pub mod why;
 pub mod yaml;
 
 pub use state::{AppInit, AppState};

@@ -8,15 +8,20 @@ use crate::domain::flux::{FluxKind, ObjectKey, ObjectKind};
 use crate::domain::tree::{Node, Relation};
 
 use super::msg::Effect;
+use super::problems::{self, DEPENDENT_PREFIX, MISSING_PREFIX};
 use super::state::{AppState, VisibleRow};
 
 /// Kustomizations down to this depth are expanded when first seen.
 const DEFAULT_EXPAND_DEPTH: usize = 2;
 
 impl AppState {
-    /// Recompute the narrowed tree after the tree, the filter or problems mode changed.
+    /// Recompute the narrowed tree after the tree, the filter or problems mode changed
+    /// (problems mode groups dependents under their root cause).
     pub(crate) fn rebuild_narrowed(&mut self) {
-        let mut narrowed = self.problems.then(|| self.tree.problems());
+        let mut narrowed = self.problems.then(|| match &self.analysis {
+            Some(analysis) => problems::grouped(&self.tree, analysis),
+            None => self.tree.problems(),
+        });
         if !self.filter.is_empty() {
             let base = narrowed.as_ref().unwrap_or(&self.tree);
             narrowed = Some(base.filtered(&self.filter));
@@ -154,6 +159,27 @@ impl AppState {
     fn nearest_row(&self, path: &[String], old_cursor: usize) -> usize {
         if let Some(i) = self.rows.iter().position(|r| r.path == path) {
             return i;
+        }
+        // The same object shown elsewhere (problems mode moves dependents under their root
+        // cause).
+        let object = |id: &str| {
+            id.strip_prefix(DEPENDENT_PREFIX)
+                .or_else(|| id.strip_prefix(MISSING_PREFIX))
+                .unwrap_or(id)
+                .to_string()
+        };
+        if let Some(last) = path
+            .last()
+            .filter(|id| !id.starts_with("source:") && !id.starts_with("group:"))
+        {
+            let want = object(last);
+            if let Some(i) = self
+                .rows
+                .iter()
+                .position(|r| r.path.last().is_some_and(|id| object(id) == want))
+            {
+                return i;
+            }
         }
         self.rows
             .iter()

@@ -3,6 +3,8 @@
 //! [`update`](super::update::update) changes it; the view reads it.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -11,11 +13,13 @@ use k8s_openapi::jiff::Timestamp;
 use crate::app::keys::{Keymap, View};
 use crate::app::msg::{EventRow, WatchScope, WatchStatus};
 use crate::config::ReadOnlyReason;
+use crate::domain::deps::Analysis;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::{Filter, Node, Snapshot, StateCounts, Tree};
 
 use super::layout;
 use super::text::TextLine;
+use super::why::WhyView;
 use super::yaml::YamlView;
 
 /// How long a flash message stays (it also goes on the next key).
@@ -126,6 +130,26 @@ pub struct DetailsPane {
 pub enum Overlay {
     Help { scroll: usize },
     Yaml(YamlView),
+    Why(WhyView),
+}
+
+/// The dependency analysis of the current snapshot, computed once with the tree and shared
+/// by the tree rows, problems mode and the why view.
+#[derive(Clone)]
+pub struct SharedAnalysis(pub Arc<Analysis>);
+
+impl Deref for SharedAnalysis {
+    type Target = Analysis;
+
+    fn deref(&self) -> &Analysis {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SharedAnalysis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Analysis({} cycles)", self.0.cycles().len())
+    }
 }
 
 /// One visible row of the tree (owned, so the state keeps it between updates).
@@ -162,6 +186,8 @@ pub struct AppState {
 
     /// The latest snapshot (`None` until the first one arrives).
     pub snapshot: Option<Arc<Snapshot>>,
+    /// The dependency analysis of `snapshot`.
+    pub analysis: Option<SharedAnalysis>,
     /// The whole tree built from the snapshot.
     pub tree: Tree,
     /// The tree narrowed by problems mode and the filter (`None`: not narrowed).
@@ -220,6 +246,7 @@ impl AppState {
             now: init.now,
             size: init.size,
             snapshot: None,
+            analysis: None,
             tree: Tree::default(),
             narrowed: None,
             rows: Vec::new(),
@@ -308,6 +335,7 @@ impl AppState {
         match &self.overlay {
             Some(Overlay::Help { .. }) => return View::Help,
             Some(Overlay::Yaml(_)) => return View::Yaml,
+            Some(Overlay::Why(_)) => return View::Why,
             None => {}
         }
         if self.details.is_some() && self.focus == Focus::Details {

@@ -8,14 +8,15 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::app::keys::Keymap;
+use crate::domain::deps::analyze;
 use crate::domain::health::flux_health;
-use crate::domain::tree::{Node, Snapshot, StateCounts, Tree, build};
+use crate::domain::tree::{Node, Snapshot, StateCounts, Tree, build_with};
 
 use super::details;
 use super::format::age;
 use super::input;
 use super::msg::{Effect, Msg, WatchStatus};
-use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay};
+use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay, SharedAnalysis};
 
 /// Apply one message. Returns the effects to carry out; check
 /// [`AppState::needs_redraw`] afterwards to know whether to draw.
@@ -27,6 +28,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 state.size = (cols, rows);
                 state.keep_cursor_visible();
                 state.clamp_scrolls();
+                state.refresh_why();
                 state.dirty = true;
             }
             Vec::new()
@@ -150,11 +152,13 @@ fn forget_ages(nodes: &mut [Node]) {
 }
 
 fn on_snapshot(state: &mut AppState, snap: Arc<Snapshot>) -> Vec<Effect> {
-    let mut tree: Tree = build(&snap);
+    let analysis = SharedAnalysis(Arc::new(analyze(&snap)));
+    let mut tree: Tree = build_with(&snap, &analysis);
     forget_ages(&mut tree.roots);
     let counts = flux_counts(&snap);
     let now = snap.now;
     state.snapshot = Some(snap);
+    state.analysis = Some(analysis);
     if tree != state.tree || counts != state.flux_counts {
         state.tree = tree;
         state.flux_counts = counts;
@@ -163,6 +167,7 @@ fn on_snapshot(state: &mut AppState, snap: Arc<Snapshot>) -> Vec<Effect> {
         state.rebuild_rows();
         state.dirty = true;
     }
+    state.refresh_why();
     on_clock(state, now);
     let mut effects: Vec<Effect> = state.scopes_effect().into_iter().collect();
     effects.extend(state.sync_details());
@@ -185,6 +190,7 @@ fn on_switched(
     }
     if context != state.context {
         state.snapshot = None;
+        state.analysis = None;
         state.tree = Tree::default();
         state.narrowed = None;
         state.rows.clear();

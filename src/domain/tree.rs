@@ -12,7 +12,7 @@ mod filter;
 mod rows;
 mod snapshot;
 
-pub use build::{GROUP_THRESHOLD, UNMANAGED_ID, build};
+pub use build::{GROUP_THRESHOLD, UNMANAGED_ID, build, build_with, object_id};
 pub use counts::StateCounts;
 pub use filter::{Filter, FilterError, KindTerm};
 pub use rows::Row;

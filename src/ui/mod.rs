@@ -1,5 +1,5 @@
 //! Drawing the state: [`view`] lays out the header, the tree and details panes (or an
-//! overlay: YAML, help) and the bottom line (hints, flash message or prompt). No I/O, no
+//! overlay: YAML, why, help) and the bottom line (hints, flash message or prompt). No I/O, no
 //! clock, no mutation: everything shown comes from the state, and only visible rows are
 //! drawn.
 
@@ -11,7 +11,7 @@ use crate::app::layout::screen_in;
 use crate::app::state::{AppState, Overlay};
 use crate::theme::Theme;
 
-use widgets::{details, header, help, hints, prompt, tree, yaml};
+use widgets::{details, header, help, hints, prompt, tree, why, yaml};
 
 /// Draw the whole screen.
 pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
@@ -25,6 +25,7 @@ pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
     match &state.overlay {
         Some(Overlay::Help { scroll }) => help::render(state, *scroll, theme, frame, screen.body),
         Some(Overlay::Yaml(view)) => yaml::render(state, view, theme, frame, screen.body),
+        Some(Overlay::Why(view)) => why::render(state, view, theme, frame, screen.body),
         None => {
             if let Some(area) = screen.tree {
                 tree::render(state, theme, frame, area);

@@ -23,8 +23,14 @@ pub const GROUP_THRESHOLD: usize = 5;
 pub const UNMANAGED_ID: &str = "unmanaged";
 const UNMANAGED_TITLE: &str = "Not managed by a Kustomization";
 
-/// Build the tree.
+/// Build the tree (running the dependency analysis for it).
 pub fn build(snap: &Snapshot) -> Tree {
+    build_with(snap, &analyze(snap))
+}
+
+/// Build the tree with the dependency analysis of the same snapshot, for callers that keep
+/// the analysis (so it is computed once per snapshot).
+pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
     let mut listed: HashSet<ObjectKey> = HashSet::new();
     let mut generated_charts: HashSet<ObjectKey> = HashSet::new();
     for obj in snap.flux.values() {
@@ -56,10 +62,9 @@ pub fn build(snap: &Snapshot) -> Tree {
         .collect();
     kustomizations.sort_by(|a, b| root_order(a).cmp(&root_order(b)));
 
-    let analysis = analyze(snap);
     let mut builder = Builder {
         snap,
-        analysis: &analysis,
+        analysis,
         stack: Vec::new(),
         visited_ks: HashSet::new(),
     };
@@ -111,8 +116,8 @@ fn sort_key_of(k: &ObjectKey) -> (usize, &str, &str, &str) {
     (rank, k.kind_name(), &k.namespace, &k.name)
 }
 
-/// `Kind[.group]/namespace/name`.
-pub(crate) fn object_id(key: &ObjectKey) -> String {
+/// `Kind[.group]/namespace/name`: the id of an object's node.
+pub fn object_id(key: &ObjectKey) -> String {
     let group = key.group();
     let dot = if group.is_empty() { "" } else { "." };
     format!(

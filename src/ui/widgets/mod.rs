@@ -6,6 +6,7 @@ pub mod help;
 pub mod hints;
 pub mod prompt;
 pub mod tree;
+pub mod why;
 pub mod yaml;
 
 use ratatui::Frame;

@@ -1,7 +1,8 @@
 //! The tree pane: one line per visible row (only the rows on screen are drawn): tree
 //! lines, state glyph and word, kind, namespace/name, short revision, age of the last
-//! Ready transition and the first line of the message (or the summary of a collapsed
-//! subtree). Narrow panes drop the age, then the revision, then shrink the message.
+//! Ready transition and the first line of the message, after `[blocks N]` for a root cause
+//! others wait on and the summary of a collapsed subtree. Narrow panes drop the age, then
+//! the revision, then shrink the message.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,6 +12,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::format::{age, pad, truncate, width};
 use crate::app::state::{AppState, Focus, VisibleRow};
+use crate::domain::flux::FluxKind;
 use crate::domain::health::Health;
 use crate::domain::tree::{Node, Relation};
 use crate::theme::Theme;
@@ -53,6 +55,8 @@ struct Cells {
     revision: String,
     age: String,
     summary: String,
+    /// `blocks N`: how many objects wait on this root cause (empty when none).
+    blocks: String,
     message: String,
     cycle: bool,
 }
@@ -114,6 +118,10 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             .map(age)
             .unwrap_or_default(),
         summary,
+        blocks: match blocks_outside_loop(state, node) {
+            0 => String::new(),
+            n => format!("blocks {n}"),
+        },
         message: if node.cycle {
             "cycle: already shown above".to_string()
         } else {
@@ -121,6 +129,34 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         },
         cycle: node.cycle,
     }
+}
+
+/// How many objects wait on this root cause, not counting the other members of its own
+/// dependency cycle (the message already names the loop).
+fn blocks_outside_loop(state: &AppState, node: &Node) -> usize {
+    if node.blocks == 0 || node.cycle {
+        return 0;
+    }
+    let in_loop = match (&node.key, &state.analysis) {
+        (Some(key), Some(analysis)) if node.health.health == Health::Cycle => analysis
+            .cycles()
+            .iter()
+            .find(|c| c.members.contains(key))
+            .map_or(0, |c| {
+                c.members
+                    .iter()
+                    .filter(|m| {
+                        m != &key
+                            && matches!(
+                                m.flux_kind(),
+                                Some(FluxKind::Kustomization | FluxKind::HelmRelease)
+                            )
+                    })
+                    .count()
+            }),
+        _ => 0,
+    };
+    node.blocks.saturating_sub(in_loop)
 }
 
 /// Column widths for the rows on screen.
@@ -161,6 +197,11 @@ fn columns(rows: &[Cells], cols: usize) -> Columns {
                     0
                 } else {
                     width(&c.summary) + 3
+                }
+                + if c.blocks.is_empty() {
+                    0
+                } else {
+                    width(&c.blocks) + 3
                 }
         })
         .max()
@@ -234,6 +275,12 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
     if cols.message > 0 {
         spans.push(Span::raw(" ".repeat(GAP)));
         let mut room = cols.message;
+        if !c.blocks.is_empty() {
+            let blocks = truncate(&format!("[{}]", c.blocks), room, ascii);
+            room = room.saturating_sub(width(&blocks) + 1);
+            spans.push(Span::styled(blocks, theme.state(Health::Blocked)));
+            spans.push(Span::raw(" "));
+        }
         if !c.summary.is_empty() {
             let summary = truncate(&format!("[{}]", c.summary), room, ascii);
             room = room.saturating_sub(width(&summary) + 1);

@@ -1,0 +1,354 @@
+//! Problems mode grouped by root cause: unhealthy objects and their ancestors (so the
+//! Kustomization that owns a root cause stays visible), where every object blocked by (or
+//! waiting on) a root cause is shown once, under that root cause, instead of in its own
+//! place. One failure appears once with its dependents under it; a dependency cycle once,
+//! under its first member, with the other members under it.
+//!
+//! Root causes the tree does not show (a dependency or source that does not exist) become
+//! top-level rows. Ids are stable (`dependent:` / `missing:` before the object id), so the
+//! selection and expansion survive live updates.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::domain::deps::{Analysis, RootGroup, Verdict};
+use crate::domain::flux::{FluxKind, ObjectKey};
+use crate::domain::health::{Health, HealthInfo, reasons};
+use crate::domain::tree::{Node, Relation, StateCounts, Tree, object_id};
+
+/// Id prefix of a dependent shown under its root cause.
+pub const DEPENDENT_PREFIX: &str = "dependent:";
+/// Id prefix of a root cause the tree does not show.
+pub const MISSING_PREFIX: &str = "missing:";
+
+/// Where an object is first shown in the tree, and the Kustomization above it.
+struct Place {
+    path: Vec<String>,
+    owner: Option<ObjectKey>,
+}
+
+/// The first place of every object (depth first, as [`Tree::path_of`] finds it).
+fn places(tree: &Tree) -> HashMap<ObjectKey, Place> {
+    fn walk(
+        nodes: &[Node],
+        path: &mut Vec<String>,
+        owner: Option<&ObjectKey>,
+        out: &mut HashMap<ObjectKey, Place>,
+    ) {
+        for n in nodes {
+            path.push(n.id.clone());
+            if let Some(key) = &n.key {
+                out.entry(key.clone()).or_insert_with(|| Place {
+                    path: path.clone(),
+                    owner: owner.cloned(),
+                });
+            }
+            let below = match &n.key {
+                Some(k) if k.flux_kind() == Some(FluxKind::Kustomization) => Some(k),
+                _ => owner,
+            };
+            walk(&n.children, path, below, out);
+            path.pop();
+        }
+    }
+    let mut out = HashMap::new();
+    walk(&tree.roots, &mut Vec::new(), None, &mut out);
+    out
+}
+
+fn shallow(node: &Node) -> Node {
+    Node {
+        children: Vec::new(),
+        ..node.clone()
+    }
+}
+
+/// `in flux-system/apps` for a dependent owned by another Kustomization than its root.
+fn elsewhere(owner: Option<&ObjectKey>, root_owner: Option<&ObjectKey>) -> String {
+    match owner {
+        Some(o) if Some(o) != root_owner => format!(" · in {}/{}", o.namespace, o.name),
+        None if root_owner.is_some() => " · not in any Kustomization".to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The row of one dependent under its root cause.
+fn dependent_node(
+    key: &ObjectKey,
+    root: &RootGroup,
+    tree: &Tree,
+    places: &HashMap<ObjectKey, Place>,
+    analysis: &Analysis,
+) -> Node {
+    let place = places.get(key);
+    let mut node = match place.and_then(|p| tree.find(&p.path)) {
+        Some(n) => shallow(n),
+        None => bare(key, analysis),
+    };
+    let verdict = analysis.verdict(key).unwrap_or(Verdict::Progressing);
+    let how = match verdict {
+        Verdict::Cycle
+            if root.root.verdict == Verdict::Cycle
+                && in_same_loop(analysis, key, &root.root.key) =>
+        {
+            "in this dependency cycle".to_string()
+        }
+        Verdict::Waiting => format!("waiting for this ({})", node.health.reason),
+        _ => format!("blocked by this ({})", node.health.reason),
+    };
+    let root_owner = places.get(&root.root.key).and_then(|p| p.owner.as_ref());
+    node.message = format!(
+        "{how}{}",
+        elsewhere(place.and_then(|p| p.owner.as_ref()), root_owner)
+    );
+    node.id = format!("{DEPENDENT_PREFIX}{}", object_id(key));
+    node.summary = StateCounts::default();
+    node.cycle = false;
+    node
+}
+
+fn in_same_loop(analysis: &Analysis, a: &ObjectKey, b: &ObjectKey) -> bool {
+    analysis
+        .cycles()
+        .iter()
+        .any(|c| c.members.contains(a) && c.members.contains(b))
+}
+
+/// A row for an object the tree does not show, from its verdict.
+fn bare(key: &ObjectKey, analysis: &Analysis) -> Node {
+    let (health, reason, message) = match analysis.root(key) {
+        Some(r) if r.key == *key => (r.health, r.reason, r.message),
+        _ => (
+            Health::Unknown,
+            reasons::NOT_FOUND.to_string(),
+            "not found".to_string(),
+        ),
+    };
+    let health = HealthInfo::new(health, &reason, &message, None);
+    Node {
+        id: object_id(key),
+        key: Some(key.clone()),
+        relation: Relation::Root,
+        kind_label: key.kind_name().to_string(),
+        namespace: key.namespace.clone(),
+        name: key.name.clone(),
+        message: health.first_line().to_string(),
+        health,
+        revision: None,
+        age_seconds: None,
+        cycle: false,
+        blocks: analysis.known_blocks(key),
+        children: Vec::new(),
+        summary: StateCounts::default(),
+    }
+}
+
+/// Whether a group belongs in problems mode: its root or one of its dependents is a
+/// problem (a progressing root with only waiting dependents is not).
+fn shown(group: &RootGroup, analysis: &Analysis) -> bool {
+    group.root.verdict.is_stuck()
+        || group
+            .dependents
+            .iter()
+            .any(|d| analysis.verdict(d).is_some_and(Verdict::is_stuck))
+}
+
+/// The problems tree grouped by root cause.
+pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
+    let places = places(tree);
+    let groups: Vec<RootGroup> = analysis
+        .root_groups()
+        .into_iter()
+        .filter(|g| shown(g, analysis))
+        .collect();
+    let moved: HashSet<&ObjectKey> = groups.iter().flat_map(|g| &g.dependents).collect();
+    let mut under: HashMap<Vec<String>, Vec<Node>> = HashMap::new();
+    let mut missing: Vec<Node> = Vec::new();
+    for g in &groups {
+        let dependents: Vec<Node> = g
+            .dependents
+            .iter()
+            .map(|d| dependent_node(d, g, tree, &places, analysis))
+            .collect();
+        match places.get(&g.root.key) {
+            Some(p) => under.entry(p.path.clone()).or_default().extend(dependents),
+            None => {
+                let mut node = bare(&g.root.key, analysis);
+                node.id = format!("{MISSING_PREFIX}{}", object_id(&g.root.key));
+                node.children = dependents;
+                missing.push(node);
+            }
+        }
+    }
+    let mut path = Vec::new();
+    let mut roots = keep(&tree.roots, &mut path, &moved, &mut under);
+    roots.extend(missing);
+    Tree { roots }
+}
+
+/// Problem nodes (except moved dependents), root causes with dependents, and their
+/// ancestors; dependents first under their root cause.
+fn keep(
+    nodes: &[Node],
+    path: &mut Vec<String>,
+    moved: &HashSet<&ObjectKey>,
+    under: &mut HashMap<Vec<String>, Vec<Node>>,
+) -> Vec<Node> {
+    let mut out = Vec::new();
+    for n in nodes {
+        path.push(n.id.clone());
+        let mut children = under.remove(path.as_slice()).unwrap_or_default();
+        let is_root = !children.is_empty();
+        children.extend(keep(&n.children, path, moved, under));
+        path.pop();
+        let problem = n.health.is_problem() && n.key.as_ref().is_some_and(|k| !moved.contains(k));
+        if problem || is_root || !children.is_empty() {
+            let mut kept = shallow(n);
+            kept.children = children;
+            out.push(kept);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::deps::analyze;
+    use crate::domain::tree::{Snapshot, build_with};
+
+    fn demo_objects() -> Vec<Value> {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/app/demo-cluster.yaml"
+        ))
+        .unwrap();
+        let list: Value = serde_yaml::from_str(&text).unwrap();
+        list["items"].as_array().unwrap().clone()
+    }
+
+    fn grouped_of(objects: Vec<Value>) -> (Tree, Tree) {
+        let now: Timestamp = "2026-11-22T06:45:00Z".parse().unwrap();
+        let (snap, errors) = Snapshot::from_objects(objects, now);
+        assert!(errors.is_empty(), "{errors:?}");
+        let analysis = analyze(&snap);
+        let tree = build_with(&snap, &analysis);
+        let g = grouped(&tree, &analysis);
+        (tree, g)
+    }
+
+    fn hr(ns: &str, name: &str) -> ObjectKey {
+        ObjectKey::flux(FluxKind::HelmRelease, ns, name)
+    }
+
+    /// Every (key, path) shown, depth first.
+    fn shown(tree: &Tree) -> Vec<(ObjectKey, Vec<String>)> {
+        tree.all_rows()
+            .into_iter()
+            .filter_map(|r| r.node.key.clone().map(|k| (k, r.path)))
+            .collect()
+    }
+
+    #[test]
+    fn dependents_move_under_their_root_cause_once() {
+        let (tree, g) = grouped_of(demo_objects());
+        let rows = shown(&g);
+        let backend: Vec<_> = rows
+            .iter()
+            .filter(|(k, _)| *k == hr("staging", "backend"))
+            .collect();
+        assert_eq!(backend.len(), 1, "{rows:?}");
+        let redis_path = tree.path_of(&hr("staging", "redis")).unwrap();
+        let mut want = redis_path.clone();
+        want.push(format!(
+            "{DEPENDENT_PREFIX}HelmRelease.helm.toolkit.fluxcd.io/staging/backend"
+        ));
+        assert_eq!(backend[0].1, want);
+        let node = g.find(&want).unwrap();
+        assert_eq!(node.message, "blocked by this (DependencyNotReady)");
+        assert!(node.children.is_empty());
+        // The redis row keeps its own state and is the first thing under its Kustomization.
+        let redis = g.find(&redis_path).unwrap();
+        assert_eq!(redis.health.reason, "RetriesExceeded");
+        // The cycle once: loop/redis only under loop/backend.
+        let loop_redis: Vec<_> = rows
+            .iter()
+            .filter(|(k, _)| *k == hr("loop", "redis"))
+            .map(|(_, p)| p.clone())
+            .collect();
+        let mut under_backend = tree.path_of(&hr("loop", "backend")).unwrap();
+        under_backend.push(format!(
+            "{DEPENDENT_PREFIX}HelmRelease.helm.toolkit.fluxcd.io/loop/redis"
+        ));
+        assert_eq!(loop_redis, vec![under_backend.clone()]);
+        assert_eq!(
+            g.find(&under_backend).unwrap().message,
+            "in this dependency cycle"
+        );
+        // Healthy objects are gone.
+        assert!(!rows.iter().any(|(k, _)| *k == hr("default", "grafana")));
+    }
+
+    #[test]
+    fn a_missing_root_cause_is_a_top_row_with_its_dependents() {
+        let mut objects = demo_objects();
+        for o in objects.iter_mut() {
+            if o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "backend"
+            {
+                o["spec"]["dependsOn"] = json!([{"name": "ghost", "namespace": "cache"}]);
+                o["status"]["conditions"][0]["message"] =
+                    "unable to get 'cache/ghost' dependency: helmreleases.helm.toolkit.fluxcd.io \"ghost\" not found".into();
+            }
+        }
+        let (_, g) = grouped_of(objects);
+        let top = g.roots.last().unwrap();
+        assert_eq!(
+            top.id,
+            format!("{MISSING_PREFIX}HelmRelease.helm.toolkit.fluxcd.io/cache/ghost")
+        );
+        assert_eq!(top.key, Some(hr("cache", "ghost")));
+        assert_eq!(top.health.health, Health::Unknown);
+        assert_eq!(top.blocks, 1);
+        assert_eq!(top.children.len(), 1);
+        let dependent = &top.children[0];
+        assert_eq!(dependent.key, Some(hr("staging", "backend")));
+        // Owned by another Kustomization than its (unowned) root: said so.
+        assert_eq!(
+            dependent.message,
+            "blocked by this (DependencyNotReady) · in flux-system/staging"
+        );
+        // staging/redis has no dependents any more: a plain problem row.
+        let rows = shown(&g);
+        let redis = rows
+            .iter()
+            .find(|(k, _)| *k == hr("staging", "redis"))
+            .unwrap();
+        assert!(g.find(&redis.1).unwrap().children.is_empty());
+    }
+
+    #[test]
+    fn waiting_only_groups_stay_out() {
+        let mut objects = demo_objects();
+        for o in objects.iter_mut() {
+            if o["kind"] == "HelmRelease"
+                && o["metadata"]["namespace"] == "staging"
+                && o["metadata"]["name"] == "redis"
+            {
+                o["status"]["conditions"] = json!([
+                    {"type": "Ready", "status": "Unknown", "reason": "Progressing",
+                     "message": "Running 'install' action", "observedGeneration": 1,
+                     "lastTransitionTime": "2026-11-22T06:44:00Z"}
+                ]);
+            }
+        }
+        let (_, g) = grouped_of(objects);
+        let keys: Vec<ObjectKey> = shown(&g).into_iter().map(|(k, _)| k).collect();
+        assert!(!keys.contains(&hr("staging", "redis")), "{keys:?}");
+        assert!(!keys.contains(&hr("staging", "backend")), "{keys:?}");
+        assert!(keys.contains(&hr("loop", "backend")));
+    }
+}

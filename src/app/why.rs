@@ -1,0 +1,660 @@
+//! The "why" view of one object: its verdict, each hop towards the root cause with the
+//! controller rule that fails and its message, the root cause and its own reason (telling
+//! waiting on progress apart from being blocked), the loop for cycle members, and what the
+//! object reads (upstream) and what waits on it (downstream, its blast radius).
+//!
+//! The lines are rebuilt from the dependency analysis of every new snapshot, for the same
+//! object; an object that went away is said so.
+
+use crate::domain::deps::{Analysis, Hop, RootCause, Verdict, Via, Why, loop_text};
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
+use crate::domain::health::Health;
+use crate::domain::tree::{Node, Relation, Snapshot, Tree};
+
+use super::text::{Seg, TextLine, Tone};
+
+/// Indent of the text under a hop or list entry.
+const INDENT: usize = 5;
+
+/// The why overlay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WhyView {
+    pub key: ObjectKey,
+    /// First wrapped row shown.
+    pub scroll: usize,
+    pub lines: Vec<TextLine>,
+}
+
+impl WhyView {
+    pub fn new(key: ObjectKey) -> WhyView {
+        WhyView {
+            key,
+            scroll: 0,
+            lines: Vec::new(),
+        }
+    }
+}
+
+/// Whether the why view explains this object: Flux objects (Kustomizations and
+/// HelmReleases wait on dependencies and sources; sources are judged and have dependents).
+pub fn explains(key: &ObjectKey) -> bool {
+    key.flux_kind().is_some()
+}
+
+/// `→`, or `->` in ASCII mode.
+fn arrow(ascii: bool) -> &'static str {
+    if ascii { "->" } else { "→" }
+}
+
+/// Text from the analysis in the chosen glyph set.
+fn plain(text: &str, ascii: bool) -> String {
+    if ascii {
+        text.replace(" — ", " - ")
+            .replace('→', "->")
+            .replace('…', "...")
+    } else {
+        text.to_string()
+    }
+}
+
+fn glyph(health: Health, ascii: bool) -> &'static str {
+    if ascii {
+        health.ascii_glyph()
+    } else {
+        health.glyph()
+    }
+}
+
+/// The nearest Kustomization above the object in the tree (the one whose inventory lists
+/// it, directly or through a HelmRelease). Source lines under a HelmRelease do not count:
+/// they show what the release reads, not who manages the source.
+pub fn owner_of(tree: &Tree, key: &ObjectKey) -> Option<ObjectKey> {
+    fn walk(
+        nodes: &[Node],
+        key: &ObjectKey,
+        owner: Option<&ObjectKey>,
+    ) -> Option<Option<ObjectKey>> {
+        for n in nodes {
+            if n.relation == Relation::Source {
+                continue;
+            }
+            if n.key.as_ref() == Some(key) {
+                return Some(owner.cloned());
+            }
+            let below = match &n.key {
+                Some(k) if k.flux_kind() == Some(FluxKind::Kustomization) => Some(k),
+                _ => owner,
+            };
+            if let Some(found) = walk(&n.children, key, below) {
+                return Some(found);
+            }
+        }
+        None
+    }
+    walk(&tree.roots, key, None).flatten()
+}
+
+/// What the verdict means, in one sentence.
+fn meaning(verdict: Verdict, workload: bool) -> &'static str {
+    match verdict {
+        Verdict::Ready if workload => "Ready: nothing holds it now.",
+        Verdict::Ready => "Ready.",
+        Verdict::Progressing if workload => {
+            "Progressing: not waiting on any dependency or source; it is reconciling (or not \
+             reconciled yet)."
+        }
+        Verdict::Progressing => "Progressing: not ready yet, and not failing.",
+        Verdict::Waiting => {
+            "Waiting: something it needs is still progressing. This clears on its own once \
+             that becomes ready."
+        }
+        Verdict::Blocked => {
+            "Blocked: something it needs is stuck (failing, suspended, missing or in a \
+             cycle). It stays blocked until the root cause below is fixed."
+        }
+        Verdict::Cycle => {
+            "Dependency cycle: the objects in the loop wait on each other, so none of them \
+             becomes ready until one dependsOn entry in the loop is removed."
+        }
+        Verdict::Failing if workload => {
+            "Failing on its own account: what it needs passes the checks; its own \
+             reconcile fails."
+        }
+        Verdict::Failing => "Failing on its own account.",
+        Verdict::Suspended => {
+            "Suspended (spec.suspend): the controller does not reconcile it; whatever waits \
+             on it is blocked."
+        }
+        Verdict::NotFound => {
+            "Not found: it is referenced (as a dependency or source) but does not exist."
+        }
+    }
+}
+
+/// The Ready reason the object reports for a failing source check (flux-facts §3.4).
+fn source_reason(hop: &Hop) -> &'static str {
+    match (hop.from.flux_kind(), hop.rule) {
+        (Some(FluxKind::HelmRelease), crate::domain::deps::Rule::NotFound) => "ArtifactFailed",
+        (Some(FluxKind::Kustomization), _) => "ArtifactFailed",
+        _ => "SourceNotReady",
+    }
+}
+
+fn hop_lines(out: &mut Vec<TextLine>, n: usize, hop: &Hop, ascii: bool) {
+    let lead = format!("  {n}. ");
+    let pad = " ".repeat(INDENT);
+    out.push(
+        TextLine::new(vec![
+            Seg::new(lead, Tone::Dim),
+            Seg::new(hop.from.to_string(), Tone::Text),
+            Seg::new(format!(" {} ", arrow(ascii)), Tone::Dim),
+            Seg::new(hop.to.to_string(), Tone::Text),
+        ])
+        .indent(INDENT),
+    );
+    let via = match hop.via {
+        Via::DependsOn => "dependsOn".to_string(),
+        Via::Source => format!("source ({})", source_reason(hop)),
+    };
+    out.push(
+        TextLine::new(vec![
+            Seg::new(pad.clone(), Tone::Text),
+            Seg::new(format!("{via}: "), Tone::Key),
+            Seg::new(hop.rule.describe(), Tone::Warning),
+        ])
+        .indent(INDENT + 2),
+    );
+    if let Some(expr) = &hop.ready_expr {
+        out.push(
+            TextLine::new(vec![
+                Seg::new(format!("{pad}readyExpr: "), Tone::Dim),
+                Seg::new(expr.clone(), Tone::Text),
+            ])
+            .indent(INDENT + 2),
+        );
+    }
+    for line in hop.message.lines().filter(|l| !l.trim().is_empty()) {
+        out.push(
+            TextLine::plain(format!("{pad}{}", plain(line, ascii)), Tone::Text).indent(INDENT),
+        );
+    }
+}
+
+/// `✗ Failed  HelmRelease/staging/redis` and its reason and message, indented.
+fn root_lines(
+    out: &mut Vec<TextLine>,
+    root: &RootCause,
+    analysis: &Analysis,
+    tree: &Tree,
+    ascii: bool,
+) {
+    out.push(
+        TextLine::new(vec![
+            Seg::new("  ", Tone::Text),
+            Seg::new(
+                format!("{} {}", glyph(root.health, ascii), root.verdict.word()),
+                Tone::State(root.health),
+            ),
+            Seg::new("  ", Tone::Text),
+            Seg::new(root.key.to_string(), Tone::Text),
+        ])
+        .indent(INDENT),
+    );
+    let pad = " ".repeat(INDENT);
+    let mut message = root.message.lines().filter(|l| !l.trim().is_empty());
+    let first = message.next().unwrap_or("");
+    let head = match (root.reason.is_empty(), first.is_empty()) {
+        (false, false) => format!("{}: {first}", root.reason),
+        (false, true) => root.reason.clone(),
+        (true, _) => first.to_string(),
+    };
+    if !head.is_empty() {
+        out.push(
+            TextLine::plain(format!("{pad}{}", plain(&head, ascii)), Tone::Text).indent(INDENT),
+        );
+    }
+    for line in message {
+        out.push(
+            TextLine::plain(format!("{pad}{}", plain(line, ascii)), Tone::Text).indent(INDENT),
+        );
+    }
+    if root.verdict == Verdict::Progressing {
+        out.push(
+            TextLine::plain(
+                format!("{pad}still progressing: not stuck, only not ready yet"),
+                Tone::Dim,
+            )
+            .indent(INDENT),
+        );
+    }
+    if let Some(owner) = owner_of(tree, &root.key) {
+        out.push(
+            TextLine::plain(
+                format!("{pad}in Kustomization {}/{}", owner.namespace, owner.name),
+                Tone::Dim,
+            )
+            .indent(INDENT),
+        );
+    }
+    let blocks = analysis.blocks(&root.key);
+    if blocks > 0 {
+        out.push(
+            TextLine::plain(
+                format!("{pad}{}", blocks_text(blocks, root.verdict.is_stuck())),
+                Tone::Dim,
+            )
+            .indent(INDENT),
+        );
+    }
+}
+
+/// `blocks 3 Kustomizations and HelmReleases (they wait on it)` for a stuck object,
+/// `1 Kustomization or HelmRelease waits on it` for one that is progressing.
+fn blocks_text(n: usize, stuck: bool) -> String {
+    match (n == 1, stuck) {
+        (true, true) => "blocks 1 Kustomization or HelmRelease (it waits on it)".to_string(),
+        (false, true) => format!("blocks {n} Kustomizations and HelmReleases (they wait on it)"),
+        (true, false) => "1 Kustomization or HelmRelease waits on it".to_string(),
+        (false, false) => format!("{n} Kustomizations and HelmReleases wait on it"),
+    }
+}
+
+/// A titled list of objects with their verdicts.
+fn list_lines(
+    out: &mut Vec<TextLine>,
+    title: &str,
+    keys: &[ObjectKey],
+    note: &dyn Fn(&ObjectKey) -> String,
+    analysis: &Analysis,
+    ascii: bool,
+) {
+    out.push(TextLine::blank());
+    let mut head = vec![Seg::new(format!("{title} ({})", keys.len()), Tone::Title)];
+    if keys.is_empty() {
+        head.push(Seg::new(": none", Tone::Dim));
+    }
+    out.push(TextLine::new(head));
+    for k in keys {
+        let verdict = analysis.verdict(k).unwrap_or(Verdict::Progressing);
+        let health = verdict.health();
+        let mut segs = vec![
+            Seg::new("  ", Tone::Text),
+            Seg::new(
+                format!("{} {:<11} ", glyph(health, ascii), verdict.word()),
+                Tone::State(health),
+            ),
+            Seg::new(k.to_string(), Tone::Text),
+        ];
+        let note = note(k);
+        if !note.is_empty() {
+            segs.push(Seg::new(format!("  {note}"), Tone::Dim));
+        }
+        out.push(TextLine::new(segs).indent(INDENT + 12));
+    }
+}
+
+/// How the object reads a direct upstream: `dependsOn` (`, other namespace` when it is in
+/// another namespace) or `source`; empty for what it reads through those.
+fn upstream_note(snap: Option<&Snapshot>, key: &ObjectKey) -> impl Fn(&ObjectKey) -> String {
+    let obj = snap.and_then(|s| s.flux.get(key));
+    let deps = obj.map(FluxObject::dependency_keys).unwrap_or_default();
+    let sources = obj.map(FluxObject::source_refs).unwrap_or_default();
+    let ns = key.namespace.clone();
+    move |k: &ObjectKey| {
+        if deps.contains(k) {
+            if k.namespace == ns {
+                "dependsOn".to_string()
+            } else {
+                "dependsOn, other namespace".to_string()
+            }
+        } else if sources.contains(k) {
+            "source".to_string()
+        } else {
+            String::new()
+        }
+    }
+}
+
+fn title(key: &ObjectKey, verdict: Option<Verdict>, ascii: bool) -> TextLine {
+    let mut segs = vec![Seg::new(key.to_string(), Tone::Title)];
+    if let Some(v) = verdict {
+        let health = v.health();
+        segs.push(Seg::new("  ", Tone::Text));
+        segs.push(Seg::new(
+            format!("{} {}", glyph(health, ascii), v.word()),
+            Tone::State(health),
+        ));
+    }
+    TextLine::new(segs).indent(2)
+}
+
+/// The lines of the why view of `key`.
+pub fn lines(
+    key: &ObjectKey,
+    analysis: Option<&Analysis>,
+    snap: Option<&Snapshot>,
+    tree: &Tree,
+    ascii: bool,
+) -> Vec<TextLine> {
+    let Some(analysis) = analysis else {
+        return vec![
+            title(key, None, ascii),
+            TextLine::plain(
+                format!("loading the cluster{}", if ascii { "..." } else { "…" }),
+                Tone::Dim,
+            ),
+        ];
+    };
+    match analysis.why(key) {
+        Some(why) => why_lines(&why, analysis, snap, tree, ascii),
+        None => vec![
+            title(key, None, ascii),
+            TextLine::blank(),
+            TextLine::plain(
+                "No longer in the cluster: it was deleted, or is outside the watched scope, \
+                 and nothing refers to it. This view follows it if it comes back.",
+                Tone::Warning,
+            ),
+        ],
+    }
+}
+
+fn why_lines(
+    why: &Why,
+    analysis: &Analysis,
+    snap: Option<&Snapshot>,
+    tree: &Tree,
+    ascii: bool,
+) -> Vec<TextLine> {
+    let workload = matches!(
+        why.key.flux_kind(),
+        Some(FluxKind::Kustomization | FluxKind::HelmRelease)
+    );
+    let mut out = vec![title(&why.key, Some(why.verdict), ascii)];
+    out.push(
+        TextLine::plain(format!("  {}", meaning(why.verdict, workload)), Tone::Text).indent(2),
+    );
+    if !workload {
+        out.push(
+            TextLine::plain(
+                "  A source does not wait on dependencies: shown are its own state and the \
+                 objects that read it.",
+                Tone::Dim,
+            )
+            .indent(2),
+        );
+    }
+    match owner_of(tree, &why.key) {
+        Some(owner) => out.push(
+            TextLine::plain(
+                format!("  in Kustomization {}/{}", owner.namespace, owner.name),
+                Tone::Dim,
+            )
+            .indent(2),
+        ),
+        None if why.key.flux_kind() != Some(FluxKind::Kustomization)
+            && tree.path_of(&why.key).is_some() =>
+        {
+            out.push(
+                TextLine::plain("  not listed in any Kustomization's inventory", Tone::Dim)
+                    .indent(2),
+            )
+        }
+        None => {}
+    }
+    let own = &why.health;
+    let mut own_lines = own.message.lines().filter(|l| !l.trim().is_empty());
+    let first = own_lines.next().unwrap_or("");
+    let own_text = match (own.reason.is_empty(), first.is_empty()) {
+        (false, false) => format!("{}: {first}", own.reason),
+        (false, true) => own.reason.clone(),
+        (true, _) => first.to_string(),
+    };
+    out.push(
+        TextLine::new(vec![
+            Seg::new("  status: ", Tone::Dim),
+            Seg::new(plain(&own_text, ascii), Tone::Text),
+        ])
+        .indent(INDENT),
+    );
+    for line in own_lines {
+        out.push(
+            TextLine::plain(
+                format!("{}{}", " ".repeat(INDENT), plain(line, ascii)),
+                Tone::Text,
+            )
+            .indent(INDENT),
+        );
+    }
+
+    if let Some(cycle) = &why.cycle {
+        out.push(TextLine::blank());
+        out.push(TextLine::plain("Dependency cycle", Tone::Title));
+        out.push(
+            TextLine::plain(
+                format!("  {}", loop_text(cycle, ascii)),
+                Tone::State(Health::Cycle),
+            )
+            .indent(4),
+        );
+        let blocks = analysis.blocks(&why.key);
+        if blocks > 0 {
+            out.push(
+                TextLine::plain(format!("  {}", blocks_text(blocks, true)), Tone::Dim).indent(4),
+            );
+        }
+    }
+    if !why.hops.is_empty() {
+        out.push(TextLine::blank());
+        let heading = match why.verdict {
+            Verdict::Ready => "Its next reconcile would wait on",
+            Verdict::Cycle => "Around the loop",
+            _ => "Path to the root cause",
+        };
+        out.push(TextLine::plain(heading, Tone::Title));
+        for (n, hop) in why.hops.iter().enumerate() {
+            hop_lines(&mut out, n + 1, hop, ascii);
+        }
+    }
+    match &why.root {
+        Some(root) if root.key == why.key && root.verdict != Verdict::Cycle => {
+            out.push(TextLine::blank());
+            out.push(TextLine::plain("Root cause", Tone::Title));
+            let text = if root.verdict == Verdict::Progressing {
+                "  Not waiting on any dependency or source: still progressing."
+            } else {
+                "  This object is the root cause: it does not wait on any dependency or source."
+            };
+            out.push(TextLine::plain(text, Tone::Text).indent(2));
+        }
+        // The loop is the root cause; it is spelled out above.
+        Some(_) if why.verdict == Verdict::Cycle => {}
+        Some(root) => {
+            out.push(TextLine::blank());
+            let heading = if why.verdict == Verdict::Waiting {
+                "Root cause (still progressing: waiting, not blocked)"
+            } else {
+                "Root cause"
+            };
+            out.push(TextLine::plain(heading, Tone::Title));
+            root_lines(&mut out, root, analysis, tree, ascii);
+        }
+        None => {}
+    }
+    if !why.other_roots.is_empty() {
+        out.push(TextLine::blank());
+        out.push(TextLine::plain("Also waiting on", Tone::Title));
+        for other in &why.other_roots {
+            root_lines(&mut out, other, analysis, tree, ascii);
+        }
+    }
+    if !why.unevaluated.is_empty() {
+        out.push(TextLine::blank());
+        out.push(TextLine::plain("readyExpr not evaluated", Tone::Title));
+        for (n, hop) in why.unevaluated.iter().enumerate() {
+            hop_lines(&mut out, n + 1, hop, ascii);
+        }
+    }
+    list_lines(
+        &mut out,
+        "Upstream: what it reads",
+        &why.upstream,
+        &upstream_note(snap, &why.key),
+        analysis,
+        ascii,
+    );
+    list_lines(
+        &mut out,
+        "Downstream: what waits on it (blast radius)",
+        &why.downstream,
+        &|_| String::new(),
+        analysis,
+        ascii,
+    );
+    out
+}
+
+impl super::state::AppState {
+    /// Rebuild the why view's lines from the current analysis (same object), keep its
+    /// scroll inside the content; dirty when the lines changed.
+    pub(crate) fn refresh_why(&mut self) {
+        let Some(super::state::Overlay::Why(view)) = self.overlay.as_ref() else {
+            return;
+        };
+        let lines = lines(
+            &view.key,
+            self.analysis.as_deref(),
+            self.snapshot.as_deref(),
+            &self.tree,
+            self.ascii,
+        );
+        let screen = self.screen();
+        let cols = usize::from(screen.body.width.saturating_sub(2));
+        let page = usize::from(screen.body.height.saturating_sub(2)).max(1);
+        let max = super::text::wrapped_len(&lines, cols).saturating_sub(page);
+        if let Some(super::state::Overlay::Why(view)) = self.overlay.as_mut() {
+            if view.lines != lines {
+                view.lines = lines;
+                self.dirty = true;
+            }
+            view.scroll = view.scroll.min(max);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::domain::deps::analyze;
+    use crate::domain::tree::build_with;
+
+    fn demo() -> (Snapshot, Analysis, Tree) {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/app/demo-cluster.yaml"
+        ))
+        .unwrap();
+        let list: Value = serde_yaml::from_str(&text).unwrap();
+        let now: Timestamp = "2026-11-22T06:45:00Z".parse().unwrap();
+        let (snap, _) = Snapshot::from_objects(list["items"].as_array().unwrap().clone(), now);
+        let analysis = analyze(&snap);
+        let tree = build_with(&snap, &analysis);
+        (snap, analysis, tree)
+    }
+
+    fn text(lines: &[TextLine]) -> Vec<String> {
+        lines.iter().map(TextLine::text).collect()
+    }
+
+    #[test]
+    fn owner_is_the_nearest_kustomization_above() {
+        let (_, _, tree) = demo();
+        let hr = ObjectKey::flux(FluxKind::HelmRelease, "staging", "redis");
+        assert_eq!(
+            owner_of(&tree, &hr),
+            Some(ObjectKey::flux(
+                FluxKind::Kustomization,
+                "flux-system",
+                "staging"
+            ))
+        );
+        let root = ObjectKey::flux(FluxKind::Kustomization, "flux-system", "flux-system");
+        assert_eq!(owner_of(&tree, &root), None);
+        let git = ObjectKey::flux(FluxKind::GitRepository, "flux-system", "flux-system");
+        assert_eq!(owner_of(&tree, &git), None, "unmanaged");
+    }
+
+    #[test]
+    fn unknown_and_loading_objects_are_said_so() {
+        let (snap, analysis, tree) = demo();
+        let ghost = ObjectKey::flux(FluxKind::HelmRelease, "nowhere", "ghost");
+        let gone = text(&lines(&ghost, Some(&analysis), Some(&snap), &tree, false));
+        assert_eq!(gone[0], "HelmRelease/nowhere/ghost");
+        assert!(gone[2].starts_with("No longer in the cluster"), "{gone:?}");
+        let loading = text(&lines(&ghost, None, None, &Tree::default(), true));
+        assert_eq!(loading[1], "loading the cluster...");
+    }
+
+    #[test]
+    fn upstream_notes_name_direct_dependencies_and_sources() {
+        let (snap, _, _) = demo();
+        let grafana = ObjectKey::flux(FluxKind::HelmRelease, "default", "grafana");
+        let note = upstream_note(Some(&snap), &grafana);
+        let prometheus = ObjectKey::flux(FluxKind::HelmRelease, "monitoring", "prometheus");
+        assert_eq!(note(&prometheus), "dependsOn, other namespace");
+        let chart = ObjectKey::flux(FluxKind::HelmChart, "flux-system", "default-grafana");
+        assert_eq!(note(&chart), "source");
+        let repo = ObjectKey::flux(
+            FluxKind::HelmRepository,
+            "flux-system",
+            "prometheus-community",
+        );
+        assert_eq!(note(&repo), "");
+        assert_eq!(upstream_note(None, &grafana)(&prometheus), "");
+    }
+
+    #[test]
+    fn blast_radius_wording_follows_the_state() {
+        assert_eq!(
+            blocks_text(1, true),
+            "blocks 1 Kustomization or HelmRelease (it waits on it)"
+        );
+        assert_eq!(
+            blocks_text(3, true),
+            "blocks 3 Kustomizations and HelmReleases (they wait on it)"
+        );
+        assert_eq!(
+            blocks_text(2, false),
+            "2 Kustomizations and HelmReleases wait on it"
+        );
+    }
+
+    #[test]
+    fn source_hops_name_the_reason_the_object_reports() {
+        let hop = |from: ObjectKey, rule| Hop {
+            to: ObjectKey::flux(FluxKind::GitRepository, "flux-system", "x"),
+            from,
+            via: Via::Source,
+            rule,
+            message: String::new(),
+            ready_expr: None,
+        };
+        let hr = ObjectKey::flux(FluxKind::HelmRelease, "a", "b");
+        let ks = ObjectKey::flux(FluxKind::Kustomization, "a", "b");
+        assert_eq!(
+            source_reason(&hop(hr.clone(), crate::domain::deps::Rule::NotReady)),
+            "SourceNotReady"
+        );
+        assert_eq!(
+            source_reason(&hop(hr, crate::domain::deps::Rule::NotFound)),
+            "ArtifactFailed"
+        );
+        assert_eq!(
+            source_reason(&hop(ks, crate::domain::deps::Rule::NotReady)),
+            "ArtifactFailed"
+        );
+    }
+}
