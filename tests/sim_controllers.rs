@@ -193,13 +193,12 @@ async fn demo_sources_kustomizations_and_installs() {
     )
     .await;
     assert_eq!(c["message"], "dependency 'loop/redis' is not ready");
-    // Suspended release is never touched.
-    assert!(
-        get(&store, &hr, "default", "legacy-app")
-            .unwrap()
-            .get("status")
-            .is_none()
-    );
+    // The suspended release keeps the status of its one install: never reconciled again.
+    let legacy = get(&store, &hr, "default", "legacy-app").unwrap();
+    assert_eq!(legacy["status"]["history"].as_array().unwrap().len(), 1);
+    let ready = cond(&store, &hr, "default", "legacy-app", "Ready").unwrap();
+    assert_eq!(ready["reason"], "InstallSucceeded");
+    assert!(cond(&store, &hr, "default", "legacy-app", "Reconciling").is_none());
     // grade-api composes values with a targetPath, and installs once postgres is ready.
     wait_cond(
         &store,
