@@ -92,9 +92,13 @@ impl Filter {
         let Some(key) = &node.key else {
             return false;
         };
-        let text_ok = self.text.iter().all(|t| {
-            key.name.to_lowercase().contains(t) || key.namespace.to_lowercase().contains(t)
-        });
+        // Text matches the name, the namespace, `namespace/name` and the kind.
+        let haystack = if self.text.is_empty() {
+            String::new()
+        } else {
+            format!("{} {}/{}", key.kind.kind(), key.namespace, key.name).to_lowercase()
+        };
+        let text_ok = self.text.iter().all(|t| haystack.contains(t.as_str()));
         let ns_ok = self.namespaces.is_empty()
             || self
                 .namespaces

@@ -270,6 +270,10 @@ fn filters_by_text_namespace_kind_and_state() {
         vec!["HelmRelease/apps/failing"]
     );
     assert_eq!(matching("canary"), vec!["Service/apps/podinfo-canary"]);
+    // namespace/name as shown on the row, and the kind as text.
+    assert_eq!(matching("apps/web-"), vec!["Secret/apps/web-tls"]);
+    assert!(matching("apps/web").contains(&"HelmRelease/apps/web".to_string()));
+    assert_eq!(matching("deployment web"), vec!["Deployment/apps/web"]);
     assert_eq!(
         matching("TEAM state:suspended"),
         vec!["HelmRelease/team/orphan"]
