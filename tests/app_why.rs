@@ -278,8 +278,10 @@ fn problems_mode_groups_dependents_under_their_root_cause() {
         assert_eq!(keys[loop_backend + 1], "HelmRelease/loop/redis");
         assert_eq!(count("HelmRelease/loop/redis"), 1);
         let text = screen(&state);
-        assert!(text.contains("in this dependency cycle"), "{text}");
-        assert!(text.contains("blocked by this"), "{text}");
+        if cols >= 160 {
+            assert!(text.contains("in this dependency cycle"), "{text}");
+            assert!(text.contains("blocked by this"), "{text}");
+        }
         assert_snapshot!(format!("problems_grouped_{cols}x{rows}"), text);
         if cols == 80 {
             assert_snapshot!(

@@ -2,7 +2,7 @@
 //! lines, state glyph and word, kind, namespace/name, short revision, age of the last
 //! Ready transition and the first line of the message, after `[blocks N]` for a root cause
 //! others wait on and the summary of a collapsed subtree. Narrow panes drop the age, then
-//! the revision, then shrink the message.
+//! the revision, then shrink the message; names are cut last.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -22,6 +22,8 @@ use super::pane;
 /// The message column keeps at least this many columns before revision and age go.
 const MIN_MESSAGE: usize = 24;
 const GAP: usize = 2;
+/// What the message keeps when names need the room.
+const MIN_MESSAGE_SQUEEZED: usize = 8;
 
 /// A short revision for the tree: `main@sha1:f15f22ade882…` → `main@f15f22a`,
 /// `sha256:0b370ddbf8ff…` → `sha256:0b370dd`; anything else as it is.
@@ -215,8 +217,10 @@ fn columns(rows: &[Cells], cols: usize) -> Columns {
     if name_full + fixed(revision, age) > cols {
         revision = 0;
     }
+    // Names come first: the message shrinks (down to a few columns) before a name is cut;
+    // the details pane shows the whole message.
     let name = name_full
-        .min(cols.saturating_sub(fixed(revision, age)))
+        .min(cols.saturating_sub(part(revision) + part(age) + part(MIN_MESSAGE_SQUEEZED)))
         .max(name_full.min(cols / 2));
     let message = cols.saturating_sub(name + part(revision) + part(age) + GAP);
     Columns {
