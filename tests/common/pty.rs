@@ -8,6 +8,22 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
+/// The fluxdeck binary: cargo names it for tests; an example finds it next to its own
+/// directory (`target/debug/examples/..` → `target/debug/fluxdeck`).
+fn binary() -> std::path::PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_fluxdeck") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target directory");
+    let bin = dir.join("fluxdeck");
+    assert!(bin.exists(), "build the binary first: cargo build ({})", bin.display());
+    bin
+}
+
 pub struct PtyApp {
     master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
@@ -29,7 +45,7 @@ impl PtyApp {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_fluxdeck"));
+        let mut cmd = CommandBuilder::new(binary());
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
@@ -82,6 +98,11 @@ impl PtyApp {
     /// The screen as text, one line per row.
     pub fn screen(&self) -> String {
         self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// The terminal screen with colours and attributes.
+    pub fn screen_state(&self) -> vt100::Screen {
+        self.parser.lock().unwrap().screen().clone()
     }
 
     /// Bytes the program has written to the terminal so far.

@@ -1,0 +1,216 @@
+//! Regenerates `screenshots/*.svg` from the demo: runs the built `fluxdeck demo` in a
+//! pseudo-terminal, types the keys of each view as a user would, and draws the terminal
+//! screen (text, colours, bold) as an SVG image.
+//!
+//! `cargo build && cargo run --example screenshots` (writes into `screenshots/`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[path = "../tests/common/pty.rs"]
+mod pty;
+
+use pty::PtyApp;
+
+const COLS: u16 = 160;
+const ROWS: u16 = 44;
+const CELL_W: f32 = 8.4;
+const CELL_H: f32 = 17.0;
+const BACKGROUND: &str = "#0b1220";
+const FOREGROUND: &str = "#d1d5db";
+
+/// The xterm 256-colour palette.
+fn indexed(i: u8) -> String {
+    const BASE: [&str; 16] = [
+        "#000000", "#cd3131", "#0dbc79", "#e5e510", "#2472c8", "#bc3fbc", "#11a8cd", "#e5e5e5",
+        "#666666", "#f14c4c", "#23d18b", "#f5f543", "#3b8eea", "#d670d6", "#29b8db", "#ffffff",
+    ];
+    match i {
+        0..=15 => BASE[usize::from(i)].to_string(),
+        16..=231 => {
+            let i = i - 16;
+            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
+            format!(
+                "#{:02x}{:02x}{:02x}",
+                level(i / 36),
+                level((i / 6) % 6),
+                level(i % 6)
+            )
+        }
+        _ => {
+            let v = 8 + (i - 232) * 10;
+            format!("#{v:02x}{v:02x}{v:02x}")
+        }
+    }
+}
+
+fn colour(c: vt100::Color) -> Option<String> {
+    match c {
+        vt100::Color::Default => None,
+        vt100::Color::Idx(i) => Some(indexed(i)),
+        vt100::Color::Rgb(r, g, b) => Some(format!("#{r:02x}{g:02x}{b:02x}")),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The screen as SVG: one background rectangle per coloured run, one text span per run of
+/// cells with the same style.
+fn svg(screen: &vt100::Screen) -> String {
+    let (rows, cols) = screen.size();
+    let width = f32::from(cols) * CELL_W + 20.0;
+    let height = f32::from(rows) * CELL_H + 20.0;
+    let mut out = String::new();
+    writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">"#
+    )
+    .unwrap();
+    writeln!(
+        out,
+        r#"<rect width="100%" height="100%" rx="6" fill="{BACKGROUND}"/>"#
+    )
+    .unwrap();
+    writeln!(
+        out,
+        r#"<g font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14" xml:space="preserve">"#
+    )
+    .unwrap();
+    for row in 0..rows {
+        let y = 10.0 + f32::from(row) * CELL_H;
+        let mut col = 0;
+        while col < cols {
+            let Some(cell) = screen.cell(row, col) else {
+                col += 1;
+                continue;
+            };
+            let (mut fg, mut bg) = (colour(cell.fgcolor()), colour(cell.bgcolor()));
+            if cell.inverse() {
+                std::mem::swap(&mut fg, &mut bg);
+                fg = fg.or(Some(BACKGROUND.to_string()));
+                bg = bg.or(Some(FOREGROUND.to_string()));
+            }
+            let bold = cell.bold();
+            // A run of cells with the same style.
+            let start = col;
+            let mut text = String::new();
+            while col < cols {
+                let Some(c) = screen.cell(row, col) else {
+                    break;
+                };
+                let (mut f, mut b) = (colour(c.fgcolor()), colour(c.bgcolor()));
+                if c.inverse() {
+                    std::mem::swap(&mut f, &mut b);
+                    f = f.or(Some(BACKGROUND.to_string()));
+                    b = b.or(Some(FOREGROUND.to_string()));
+                }
+                if f != fg || b != bg || c.bold() != bold {
+                    break;
+                }
+                if !c.is_wide_continuation() {
+                    let s = c.contents();
+                    text.push_str(if s.is_empty() { " " } else { s });
+                }
+                col += 1;
+            }
+            let x = 10.0 + f32::from(start) * CELL_W;
+            let run = f32::from(col - start) * CELL_W;
+            if let Some(b) = &bg {
+                writeln!(
+                    out,
+                    r#"<rect x="{x}" y="{y}" width="{run}" height="{CELL_H}" fill="{b}"/>"#
+                )
+                .unwrap();
+            }
+            if !text.trim().is_empty() {
+                let f = fg.as_deref().unwrap_or(FOREGROUND);
+                let weight = if bold { r#" font-weight="bold""# } else { "" };
+                writeln!(
+                    out,
+                    r#"<text x="{x}" y="{}" fill="{f}" textLength="{run}" lengthAdjust="spacingAndGlyphs"{weight}>{}</text>"#,
+                    y + CELL_H - 4.0,
+                    escape(&text)
+                )
+                .unwrap();
+            }
+        }
+    }
+    out.push_str("</g>\n</svg>\n");
+    out
+}
+
+fn save(app: &PtyApp, dir: &Path, name: &str) {
+    let path = dir.join(format!("{name}.svg"));
+    std::fs::write(&path, svg(&app.screen_state())).unwrap();
+    println!("wrote {}", path.display());
+}
+
+fn pause() {
+    std::thread::sleep(Duration::from_millis(400));
+}
+
+fn escape_key(app: &mut PtyApp) {
+    app.send("\x1b");
+    pause();
+}
+
+fn main() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut app = PtyApp::spawn(&["demo", "--speed", "60"], COLS, ROWS, &[]);
+    // Wait until the demo has settled into its known problems.
+    app.wait_for("the demo to settle", Duration::from_secs(120), |s| {
+        s.contains("Blocked by staging/redis: RetriesExceeded")
+            && s.contains("Dependency cycle: loop/backend")
+    });
+    pause();
+    save(&app, &dir, "tree");
+
+    // Details of the failing release.
+    app.send("/");
+    app.send("kind:hr staging/redis");
+    app.send("\r");
+    app.wait_text("filter: kind:hr staging/redis");
+    app.send("G");
+    app.send("\r");
+    app.wait_text("Conditions");
+    pause();
+    save(&app, &dir, "details");
+    escape_key(&mut app);
+    escape_key(&mut app);
+
+    // Why is staging/backend blocked?
+    app.send("/");
+    app.send("kind:hr staging/backend");
+    app.send("\r");
+    app.wait_text("filter: kind:hr staging/backend");
+    app.send("G");
+    app.send("w");
+    app.wait_text("Path to the root cause");
+    pause();
+    save(&app, &dir, "why");
+    escape_key(&mut app);
+    escape_key(&mut app);
+
+    // Problems mode, grouped by root cause.
+    app.send("p");
+    app.wait_text("problems only");
+    pause();
+    save(&app, &dir, "problems");
+    app.send("p");
+    pause();
+
+    app.send("?");
+    app.wait_text("Keys (from the keymap");
+    pause();
+    save(&app, &dir, "help");
+    escape_key(&mut app);
+    app.send("q");
+    app.wait_exit(Duration::from_secs(30));
+}
