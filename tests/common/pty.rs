@@ -20,7 +20,11 @@ fn binary() -> std::path::PathBuf {
         .and_then(|p| p.parent())
         .expect("target directory");
     let bin = dir.join("fluxdeck");
-    assert!(bin.exists(), "build the binary first: cargo build ({})", bin.display());
+    assert!(
+        bin.exists(),
+        "build the binary first: cargo build ({})",
+        bin.display()
+    );
     bin
 }
 
