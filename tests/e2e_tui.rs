@@ -38,6 +38,27 @@ fn row<'a>(screen: &'a str, object: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no row for {object}:\n{screen}"))
 }
 
+/// Filter to one HelmRelease, open its why view, return the screen and go back to the
+/// unfiltered tree.
+fn why_of(app: &mut PtyApp, object: &str) -> String {
+    app.send("/");
+    app.send(&format!("kind:hr {object}"));
+    app.send("\r");
+    app.wait_text(&format!("filter: kind:hr {object}"));
+    app.send("G");
+    app.send("w");
+    let title = format!("Why HelmRelease/{object}");
+    let screen = app.wait_for(&title, Duration::from_secs(30), |s| {
+        s.contains(&title) && s.contains("Upstream")
+    });
+    escape(app);
+    escape(app);
+    app.wait_for("the tree without filter", Duration::from_secs(30), |s| {
+        !s.contains("filter:") && s.contains("Kustomization flux-system/apps")
+    });
+    screen
+}
+
 fn demo(extra: &[&str], cols: u16, rows: u16) -> PtyApp {
     let mut args: Vec<&str> = extra.to_vec();
     args.extend(["demo", "--speed", "60"]);
@@ -115,6 +136,41 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     app.wait_for("problems mode off", Duration::from_secs(30), |s| {
         !s.contains("problems only") && s.contains("HelmRelease default/grafana")
     });
+
+    // Why: the chain to the root cause, for a blocked release, a cycle and a ready one
+    // with a dependency in another namespace.
+    let screen = why_of(&mut app, "staging/backend");
+    assert!(
+        screen.contains("HelmRelease/staging/backend  ⧗ Blocked"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("1. HelmRelease/staging/backend → HelmRelease/staging/redis"),
+        "{screen}"
+    );
+    assert!(screen.contains("dependsOn: Ready is not True"), "{screen}");
+    assert!(
+        screen.contains("RetriesExceeded: Failed to install after 3 attempt(s)"),
+        "{screen}"
+    );
+    let screen = why_of(&mut app, "loop/backend");
+    assert!(
+        screen.contains("HelmRelease/loop/backend  ↻ Cycle"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("loop/backend → loop/redis → loop/backend"),
+        "{screen}"
+    );
+    let screen = why_of(&mut app, "default/grafana");
+    assert!(
+        screen.contains("HelmRelease/default/grafana  ✓ Ready"),
+        "{screen}"
+    );
+    assert!(
+        row(&screen, "HelmRelease/monitoring/prometheus").contains("dependsOn, other namespace"),
+        "{screen}"
+    );
 
     // Help, generated from the keymap.
     app.send("?");

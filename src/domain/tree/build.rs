@@ -2,14 +2,16 @@
 //!
 //! Roots are Kustomizations that no other Kustomization lists in its inventory (plus, so
 //! nothing is lost, Kustomizations only reachable through an inventory cycle). Flux objects
-//! listed in no inventory go under one "Not managed by a Kustomization" group; HelmCharts
+//! listed in no inventory go under the Kustomization their kustomize labels name, when that
+//! one is not in view (another namespace), else under one "Not managed by a Kustomization"
+//! group; HelmCharts
 //! generated for a HelmRelease appear on that release's source line instead.
 //!
 //! States come from the dependency analysis where it says more than the controller's
 //! one-hop message: blocked objects name their root cause, cycle members their loop, and
 //! root causes carry how many objects wait on them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::domain::deps::{Analysis, analyze};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey, helm_chart_key};
@@ -22,6 +24,18 @@ pub const GROUP_THRESHOLD: usize = 5;
 /// Id of the "Not managed by a Kustomization" group.
 pub const UNMANAGED_ID: &str = "unmanaged";
 const UNMANAGED_TITLE: &str = "Not managed by a Kustomization";
+/// Id prefix of the groups of objects applied by a Kustomization that is not in the snapshot.
+pub const APPLIED_BY_PREFIX: &str = "applied-by:";
+const KS_NAME_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
+const KS_NAMESPACE_LABEL: &str = "kustomize.toolkit.fluxcd.io/namespace";
+
+/// The Kustomization (namespace, name) that applied an object, from its kustomize labels.
+fn applying_kustomization(obj: &FluxObject) -> Option<(String, String)> {
+    let labels = obj.metadata().labels.as_ref()?;
+    let name = labels.get(KS_NAME_LABEL)?;
+    let namespace = labels.get(KS_NAMESPACE_LABEL)?;
+    Some((namespace.clone(), name.clone()))
+}
 
 /// Build the tree (running the dependency analysis for it).
 pub fn build(snap: &Snapshot) -> Tree {
@@ -88,8 +102,31 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
         })
         .collect();
     unmanaged.sort_by(|a, b| sort_key_of(a).cmp(&sort_key_of(b)));
-    if !unmanaged.is_empty() {
-        let children: Vec<Node> = unmanaged
+    // Objects whose kustomize labels name a Kustomization that is not in the snapshot (in
+    // another namespace than the one watched, or gone) are grouped under it; the rest are
+    // managed by no Kustomization.
+    let mut applied_by: BTreeMap<(String, String), Vec<&ObjectKey>> = BTreeMap::new();
+    let mut orphans: Vec<&ObjectKey> = Vec::new();
+    for key in unmanaged {
+        match snap.flux.get(key).and_then(applying_kustomization) {
+            Some(owner) => applied_by.entry(owner).or_default().push(key),
+            None => orphans.push(key),
+        }
+    }
+    for ((ns, name), keys) in applied_by {
+        let children: Vec<Node> = keys
+            .into_iter()
+            .map(|k| builder.object_node(k, Relation::Unmanaged, false))
+            .collect();
+        roots.push(group_node(
+            format!("{APPLIED_BY_PREFIX}{ns}/{name}"),
+            format!("Applied by Kustomization {ns}/{name} (not in view)"),
+            Relation::Unmanaged,
+            children,
+        ));
+    }
+    if !orphans.is_empty() {
+        let children: Vec<Node> = orphans
             .into_iter()
             .map(|k| builder.object_node(k, Relation::Unmanaged, false))
             .collect();

@@ -446,3 +446,49 @@ fn builds_a_large_fleet_correctly() {
     assert_eq!(root.summary.failing(), 50);
     assert_eq!(tree.problems().all_rows().len(), 1 + 50 + 50);
 }
+
+#[test]
+fn objects_applied_by_a_kustomization_out_of_view_are_grouped_under_it() {
+    let hr = |name: &str, labels: serde_json::Value| {
+        json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": "staging", "generation": 1, "labels": labels},
+            "spec": {"interval": "10m", "chart": {"spec": {"chart": "redis",
+                "sourceRef": {"kind": "HelmRepository", "name": "bitnami", "namespace": "flux-system"}}}},
+        })
+    };
+    let labelled = json!({
+        "kustomize.toolkit.fluxcd.io/name": "staging",
+        "kustomize.toolkit.fluxcd.io/namespace": "flux-system",
+    });
+    let objects = vec![
+        hr("redis", labelled.clone()),
+        hr("backend", labelled),
+        hr("adhoc", json!({})),
+    ];
+    let (snap, errors) = Snapshot::from_objects(objects, now());
+    assert!(errors.is_empty(), "{errors:?}");
+    let tree = build(&snap);
+    let roots: Vec<(&str, &str)> = tree
+        .roots
+        .iter()
+        .map(|r| (r.id.as_str(), r.kind_label.as_str()))
+        .collect();
+    assert_eq!(
+        roots,
+        vec![
+            (
+                "applied-by:flux-system/staging",
+                "Applied by Kustomization flux-system/staging (not in view)"
+            ),
+            (UNMANAGED_ID, "Not managed by a Kustomization"),
+        ]
+    );
+    let names: Vec<&str> = tree.roots[0]
+        .children
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["backend", "redis"]);
+    assert_eq!(tree.roots[1].children[0].name, "adhoc");
+}
