@@ -97,7 +97,7 @@ fn why_blocked_release_80x24_and_160x48() {
         "dependency 'staging/redis' is not ready",
         "✗ Failing  HelmRelease/staging/redis",
         "RetriesExceeded: Failed to install after 3 attempt(s)",
-        "blocks 1 Kustomization or HelmRelease",
+        "blocks 1 object that waits on it",
         "Downstream: what waits on it (blast radius) (0): none",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");

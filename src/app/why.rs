@@ -248,12 +248,12 @@ fn root_lines(
     }
 }
 
-/// `blocks 3 Kustomizations and HelmReleases (they wait on it)` for a stuck object,
+/// `blocks 3 objects that wait on it (blast radius)` for a stuck object,
 /// `1 Kustomization or HelmRelease waits on it` for one that is progressing.
 fn blocks_text(n: usize, stuck: bool) -> String {
     match (n == 1, stuck) {
-        (true, true) => "blocks 1 Kustomization or HelmRelease (it waits on it)".to_string(),
-        (false, true) => format!("blocks {n} Kustomizations and HelmReleases (they wait on it)"),
+        (true, true) => "blocks 1 object that waits on it (see downstream)".to_string(),
+        (false, true) => format!("blocks {n} objects that wait on it (see downstream)"),
         (true, false) => "1 Kustomization or HelmRelease waits on it".to_string(),
         (false, false) => format!("{n} Kustomizations and HelmReleases wait on it"),
     }
@@ -620,11 +620,11 @@ mod tests {
     fn blast_radius_wording_follows_the_state() {
         assert_eq!(
             blocks_text(1, true),
-            "blocks 1 Kustomization or HelmRelease (it waits on it)"
+            "blocks 1 object that waits on it (see downstream)"
         );
         assert_eq!(
             blocks_text(3, true),
-            "blocks 3 Kustomizations and HelmReleases (they wait on it)"
+            "blocks 3 objects that wait on it (see downstream)"
         );
         assert_eq!(
             blocks_text(2, false),
