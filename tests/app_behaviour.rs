@@ -321,3 +321,30 @@ fn events_are_fetched_again_when_the_object_changes() {
     let effects = update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
     assert_eq!(effects, vec![Effect::FetchEvents(key)]);
 }
+
+#[test]
+fn ages_in_seconds_redraw_at_most_every_ten_seconds() {
+    // One release became Ready two seconds ago: its age is shown in seconds.
+    let mut objects = fixture_objects();
+    let hr = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "HelmRelease" && o["metadata"]["name"] == "grafana")
+        .unwrap();
+    for c in hr["status"]["conditions"].as_array_mut().unwrap() {
+        c["lastTransitionTime"] = "2026-11-22T06:44:58Z".into();
+    }
+    let mut state = demo(160, 48);
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    assert!(screen(&state).contains("2s"), "{}", screen(&state));
+    state.mark_drawn();
+    for s in 1..10 {
+        update(
+            &mut state,
+            Msg::Tick(ts(&format!("2026-11-22T06:45:0{s}Z"))),
+        );
+        assert!(!state.needs_redraw(), "redrawn after {s} s");
+    }
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:45:10Z")));
+    assert!(state.needs_redraw());
+    assert!(screen(&state).contains("12s"), "{}", screen(&state));
+}

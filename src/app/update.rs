@@ -34,7 +34,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Tick(now) => {
-            on_clock(state, now);
+            on_clock(state, now, false);
             Vec::new()
         }
         Msg::Snapshot(snap) => on_snapshot(state, snap),
@@ -114,21 +114,28 @@ fn time_labels(state: &AppState) -> Vec<String> {
 }
 
 /// The clock moved forward: dirty only when a shown label changes or a flash expires.
-fn on_clock(state: &mut AppState, now: Timestamp) {
-    if now <= state.now {
-        return;
-    }
-    let before = time_labels(state);
-    state.now = now;
-    if before != time_labels(state) {
-        state.dirty = true;
-    }
+/// The screen's clock moves in steps of this many seconds, so a screen where nothing else
+/// changes is redrawn at most this often (ages on screen are coarse anyway).
+pub const CLOCK_STEP_SECONDS: i64 = 10;
+
+/// The clock moves on a tick once a step has passed, and with every snapshot (which redraws
+/// anyway, and must not show an object newer than the clock).
+fn on_clock(state: &mut AppState, now: Timestamp, snapshot: bool) {
     if state
         .flash
         .as_ref()
         .is_some_and(|f| f.until <= now.as_second())
     {
         state.flash = None;
+        state.dirty = true;
+    }
+    let step = if snapshot { 1 } else { CLOCK_STEP_SECONDS };
+    if now.as_second() < state.now.as_second() + step {
+        return;
+    }
+    let before = time_labels(state);
+    state.now = now;
+    if before != time_labels(state) {
         state.dirty = true;
     }
     state.refresh_details_lines();
@@ -168,7 +175,7 @@ fn on_snapshot(state: &mut AppState, snap: Arc<Snapshot>) -> Vec<Effect> {
         state.dirty = true;
     }
     state.refresh_why();
-    on_clock(state, now);
+    on_clock(state, now, true);
     let mut effects: Vec<Effect> = state.scopes_effect().into_iter().collect();
     effects.extend(state.sync_details());
     effects
