@@ -29,6 +29,17 @@ const REBUILD: Duration = Duration::from_millis(50);
 /// The coarse clock tick (ages on screen are coarse, so most ticks change nothing).
 const TICK: Duration = Duration::from_secs(1);
 
+/// Work done in one session, logged when it ends (the benchmarks read it from the log).
+#[derive(Debug, Default)]
+struct LoopStats {
+    /// Frames drawn to the terminal.
+    frames: u64,
+    /// Snapshots built from the watch stores.
+    snapshots: u64,
+    /// Messages handled by `update`.
+    messages: u64,
+}
+
 /// Everything the TUI needs besides the connection.
 pub struct TuiOptions {
     pub namespace: Option<String>,
@@ -112,6 +123,8 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
     let mut rebuild_at: Option<Instant> = None;
     let mut last_errors: Vec<String> = Vec::new();
     let mut pending: Vec<Effect> = Vec::new();
+    let mut stats = LoopStats::default();
+    let started = Instant::now();
     if let Ok(size) = guard.terminal().size() {
         let first = update(
             &mut state,
@@ -154,6 +167,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                 last_rebuild = Instant::now();
                 if let Some(w) = watch.as_mut() {
                     let (snap, errors) = w.snapshot(Timestamp::now());
+                    stats.snapshots += 1;
                     msgs.push_back(Msg::Snapshot(std::sync::Arc::new(snap)));
                     if errors != last_errors {
                         last_errors = errors.clone();
@@ -173,6 +187,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                 if state.needs_redraw() || last_draw.is_none() {
                     guard.terminal().draw(|f| crate::ui::view(&state, &theme, f))?;
                     state.mark_drawn();
+                    stats.frames += 1;
                 }
                 last_draw = Some(Instant::now());
             },
@@ -183,7 +198,10 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
         loop {
             if effects.is_empty() {
                 match msgs.pop_front() {
-                    Some(msg) => effects.extend(update(&mut state, msg)),
+                    Some(msg) => {
+                        stats.messages += 1;
+                        effects.extend(update(&mut state, msg));
+                    }
                     None => break,
                 }
                 continue;
@@ -305,6 +323,13 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
             draw_at = Some(at);
         }
     }
+    tracing::info!(
+        frames = stats.frames,
+        snapshots = stats.snapshots,
+        messages = stats.messages,
+        seconds = started.elapsed().as_secs_f64(),
+        "session ended"
+    );
     drop(guard);
     Ok(())
 }
