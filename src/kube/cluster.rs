@@ -19,10 +19,17 @@ use crate::domain::tree::Snapshot;
 /// A managed-object scope: a kind (not a Flux kind) in a namespace (`None` = all / cluster).
 pub type Scope = (ObjectKind, Option<String>);
 
+/// What an object from a store became, for the resourceVersion it had. Flux objects keep
+/// only their typed form (the JSON is in the reflector's store already), managed objects
+/// their JSON.
 struct Converted {
     resource_version: String,
-    value: Result<Arc<Value>, String>,
-    flux: Option<Result<FluxObject, String>>,
+    form: Form,
+}
+
+enum Form {
+    Flux(Result<FluxObject, String>),
+    Managed(Result<Arc<Value>, String>),
 }
 
 /// The watches of one cluster (one context and namespace choice).
@@ -188,28 +195,24 @@ impl ClusterWatch {
                 let entry = self.cache.get(&ck);
                 let fresh = entry.is_some_and(|c| c.resource_version == rv);
                 if !fresh {
-                    let value = to_value(&o, ar).map(Arc::new);
-                    let flux = Some(match &value {
-                        Ok(v) => FluxObject::from_value_as(*kind, (**v).clone())
-                            .map_err(|e| e.to_string()),
-                        Err(e) => Err(e.clone()),
+                    let flux = to_value(&o, ar).and_then(|v| {
+                        FluxObject::from_value_as(*kind, v).map_err(|e| e.to_string())
                     });
                     self.cache.insert(
                         ck.clone(),
                         Converted {
                             resource_version: rv,
-                            value,
-                            flux,
+                            form: Form::Flux(flux),
                         },
                     );
                 }
                 if let Some(c) = self.cache.get(&ck) {
-                    match &c.flux {
-                        Some(Ok(f)) => snap.insert_flux(f.clone()),
-                        Some(Err(e)) => {
+                    match &c.form {
+                        Form::Flux(Ok(f)) => snap.insert_flux(f.clone()),
+                        Form::Flux(Err(e)) => {
                             errors.push(format!("{}/{}/{}: {e}", kind.as_str(), ck.1, ck.2))
                         }
-                        None => {}
+                        Form::Managed(_) => {}
                     }
                 }
                 seen.insert(ck);
@@ -232,17 +235,19 @@ impl ClusterWatch {
                         ck.clone(),
                         Converted {
                             resource_version: rv,
-                            value: to_value(&o, ar).map(Arc::new),
-                            flux: None,
+                            form: Form::Managed(to_value(&o, ar).map(Arc::new)),
                         },
                     );
                 }
                 if let Some(c) = self.cache.get(&ck) {
-                    match &c.value {
-                        Ok(v) => {
+                    match &c.form {
+                        Form::Managed(Ok(v)) => {
                             snap.insert_managed(v.clone());
                         }
-                        Err(e) => errors.push(format!("{}/{}/{}: {e}", kind.kind(), ck.1, ck.2)),
+                        Form::Managed(Err(e)) => {
+                            errors.push(format!("{}/{}/{}: {e}", kind.kind(), ck.1, ck.2))
+                        }
+                        Form::Flux(_) => {}
                     }
                 }
                 seen.insert(ck);

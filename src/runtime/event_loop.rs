@@ -26,6 +26,10 @@ use crate::theme::Theme;
 const FRAME: Duration = Duration::from_millis(16);
 /// Minimum time between two snapshot rebuilds during a burst of watch events.
 const REBUILD: Duration = Duration::from_millis(50);
+/// On a large estate a rebuild takes long: the gap before the next one is at least this
+/// many times the last rebuild's cost, so a burst of watch events cannot keep the loop busy
+/// rebuilding (keys and frames get their turn) and CPU use stays bounded.
+const REBUILD_COST_FACTOR: u32 = 3;
 /// The coarse clock tick (ages on screen are coarse, so most ticks change nothing).
 const TICK: Duration = Duration::from_secs(1);
 
@@ -120,6 +124,9 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
     let mut last_draw: Option<Instant> = None;
     let mut draw_at: Option<Instant> = Some(Instant::now());
     let mut last_rebuild = Instant::now() - REBUILD;
+    // Minimum time between rebuilds, adapted to what the last one cost.
+    let mut rebuild_gap = REBUILD;
+    let mut rebuild_started: Option<Instant> = None;
     let mut rebuild_at: Option<Instant> = None;
     let mut last_errors: Vec<String> = Vec::new();
     let mut pending: Vec<Effect> = Vec::new();
@@ -158,13 +165,14 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                 // Health changes rebuild too: a watch that synced an empty list changes the
                 // snapshot from "loading" to "empty".
                 if !drained.is_empty() {
-                    let at = (last_rebuild + REBUILD).max(Instant::now());
+                    let at = (last_rebuild + rebuild_gap).max(Instant::now());
                     rebuild_at = Some(rebuild_at.map_or(at, |t| t.min(at)));
                 }
             },
             _ = tokio::time::sleep_until(rebuild_at.unwrap_or(far)), if rebuild_at.is_some() => {
                 rebuild_at = None;
                 last_rebuild = Instant::now();
+                rebuild_started = Some(last_rebuild);
                 if let Some(w) = watch.as_mut() {
                     let (snap, errors) = w.snapshot(Timestamp::now());
                     stats.snapshots += 1;
@@ -200,7 +208,13 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                 match msgs.pop_front() {
                     Some(msg) => {
                         stats.messages += 1;
+                        let is_snapshot = matches!(msg, Msg::Snapshot(_));
                         effects.extend(update(&mut state, msg));
+                        if is_snapshot && let Some(started) = rebuild_started.take() {
+                            // Snapshot plus update: the cost of one rebuild.
+                            rebuild_gap = REBUILD.max(started.elapsed() * REBUILD_COST_FACTOR);
+                            last_rebuild = Instant::now();
+                        }
                     }
                     None => break,
                 }
