@@ -296,7 +296,7 @@ fn list_lines(
 /// How the object reads a direct upstream: `dependsOn` (`, other namespace` when it is in
 /// another namespace) or `source`; empty for what it reads through those.
 fn upstream_note(snap: Option<&Snapshot>, key: &ObjectKey) -> impl Fn(&ObjectKey) -> String {
-    let obj = snap.and_then(|s| s.flux.get(key));
+    let obj = snap.and_then(|s| s.flux.get(key)).map(|o| &**o);
     let deps = obj.map(FluxObject::dependency_keys).unwrap_or_default();
     let sources = obj.map(FluxObject::source_refs).unwrap_or_default();
     let ns = key.namespace.clone();

@@ -28,7 +28,7 @@ struct Converted {
 }
 
 enum Form {
-    Flux(Result<FluxObject, String>),
+    Flux(Result<Arc<FluxObject>, String>),
     Managed(Result<Arc<Value>, String>),
 }
 
@@ -196,7 +196,9 @@ impl ClusterWatch {
                 let fresh = entry.is_some_and(|c| c.resource_version == rv);
                 if !fresh {
                     let flux = to_value(&o, ar).and_then(|v| {
-                        FluxObject::from_value_as(*kind, v).map_err(|e| e.to_string())
+                        FluxObject::from_value_as(*kind, v)
+                            .map(Arc::new)
+                            .map_err(|e| e.to_string())
                     });
                     self.cache.insert(
                         ck.clone(),

@@ -30,7 +30,8 @@ pub(super) struct Graph<'a> {
 
 impl<'a> Graph<'a> {
     pub fn build(snap: &'a Snapshot) -> Self {
-        let mut entries: Vec<(&ObjectKey, &FluxObject)> = snap.flux.iter().collect();
+        let mut entries: Vec<(&ObjectKey, &FluxObject)> =
+            snap.flux.iter().map(|(k, o)| (k, &**o)).collect();
         entries.sort_by(|a, b| a.0.cmp(b.0));
         let mut graph = Graph {
             keys: Vec::with_capacity(entries.len()),

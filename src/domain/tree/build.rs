@@ -48,7 +48,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
     let mut listed: HashSet<ObjectKey> = HashSet::new();
     let mut generated_charts: HashSet<ObjectKey> = HashSet::new();
     for obj in snap.flux.values() {
-        match obj {
+        match &**obj {
             FluxObject::Kustomization(_) | FluxObject::HelmRelease(_) => {
                 let own = obj.key();
                 let refs: Vec<ObjectKey> = match obj.inventory() {
@@ -59,7 +59,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
                     refs.into_iter()
                         .filter(|k| k.flux_kind().is_some() && *k != own),
                 );
-                if let FluxObject::HelmRelease(hr) = obj
+                if let FluxObject::HelmRelease(hr) = &**obj
                     && let Some(chart) = helm_chart_key(hr)
                 {
                     generated_charts.insert(chart);
@@ -108,7 +108,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
     let mut applied_by: BTreeMap<(String, String), Vec<&ObjectKey>> = BTreeMap::new();
     let mut orphans: Vec<&ObjectKey> = Vec::new();
     for key in unmanaged {
-        match snap.flux.get(key).and_then(applying_kustomization) {
+        match snap.flux.get(key).and_then(|o| applying_kustomization(o)) {
             Some(owner) => applied_by.entry(owner).or_default().push(key),
             None => orphans.push(key),
         }

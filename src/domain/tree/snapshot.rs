@@ -19,8 +19,9 @@ pub struct LoadedScope {
 /// Everything the tree needs, as plain data.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
-    /// Every Flux object by identity.
-    pub flux: HashMap<ObjectKey, FluxObject>,
+    /// Every Flux object by identity (shared with the runtime's conversion cache, so a
+    /// snapshot does not copy the objects).
+    pub flux: HashMap<ObjectKey, Arc<FluxObject>>,
     /// Managed (non-Flux) objects by identity.
     pub managed: HashMap<ObjectKey, Arc<Value>>,
     /// Which kinds/namespaces are watched: an object outside them is "not loaded", inside
@@ -45,7 +46,8 @@ impl Snapshot {
         }
     }
 
-    pub fn insert_flux(&mut self, obj: FluxObject) {
+    pub fn insert_flux(&mut self, obj: impl Into<Arc<FluxObject>>) {
+        let obj = obj.into();
         self.flux.insert(obj.key(), obj);
     }
 
