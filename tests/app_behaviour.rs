@@ -348,3 +348,20 @@ fn ages_in_seconds_redraw_at_most_every_ten_seconds() {
     assert!(state.needs_redraw());
     assert!(screen(&state).contains("12s"), "{}", screen(&state));
 }
+
+#[test]
+fn a_prepared_snapshot_is_the_same_as_a_snapshot() {
+    // The runtime analyses and builds large snapshots off the UI task.
+    let mut direct = AppState::new(init(160, 48));
+    update(
+        &mut direct,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    let mut prepared = AppState::new(init(160, 48));
+    let p = fluxdeck::app::prepare::prepare(snapshot_of(fixture_objects(), NOW));
+    let effects = update(&mut prepared, Msg::Prepared(std::sync::Arc::new(p)));
+    assert!(!effects.is_empty(), "the visible tree asks for its watches");
+    assert_eq!(screen(&direct), screen(&prepared));
+    assert!(screen(&prepared).contains("Blocked by staging/redis"));
+    assert_eq!(direct.shown_tree(), prepared.shown_tree());
+}

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod layout;
 pub mod msg;
 mod nav;
+pub mod prepare;
 pub mod problems;
 pub mod state;
 pub mod text;

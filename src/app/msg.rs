@@ -63,6 +63,10 @@ pub enum Msg {
     Tick(Timestamp),
     /// A new snapshot of the watched objects (built by the runtime after store changes).
     Snapshot(Arc<Snapshot>),
+    /// A new snapshot already analysed and built into a tree
+    /// ([`prepare`](super::prepare::prepare), done off the UI task); same effect as
+    /// [`Msg::Snapshot`].
+    Prepared(Arc<super::prepare::Prepared>),
     /// Objects that could not be read (malformed), with what is wrong.
     DecodeErrors(Vec<String>),
     /// Health of every watch.

@@ -8,15 +8,14 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::app::keys::Keymap;
-use crate::domain::deps::analyze;
-use crate::domain::health::flux_health;
-use crate::domain::tree::{Node, Snapshot, StateCounts, Tree, build_with};
+use crate::domain::tree::{StateCounts, Tree};
 
 use super::details;
 use super::format::age;
 use super::input;
 use super::msg::{Effect, Msg, WatchStatus};
-use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay, SharedAnalysis};
+use super::prepare::{Prepared, prepare};
+use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay};
 
 /// Apply one message. Returns the effects to carry out; check
 /// [`AppState::needs_redraw`] afterwards to know whether to draw.
@@ -37,7 +36,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             on_clock(state, now, false);
             Vec::new()
         }
-        Msg::Snapshot(snap) => on_snapshot(state, snap),
+        Msg::Snapshot(snap) => on_prepared(state, prepare(snap)),
+        Msg::Prepared(prepared) => on_prepared(
+            state,
+            Arc::try_unwrap(prepared).unwrap_or_else(|p| (*p).clone()),
+        ),
         Msg::DecodeErrors(errors) => {
             if state.decode_errors != errors {
                 state.decode_errors = errors;
@@ -141,28 +144,13 @@ fn on_clock(state: &mut AppState, now: Timestamp, snapshot: bool) {
     state.refresh_details_lines();
 }
 
-fn flux_counts(snap: &Snapshot) -> StateCounts {
-    let mut counts = StateCounts::default();
-    for obj in snap.flux.values() {
-        counts.add(&flux_health(obj));
-    }
-    counts
-}
-
-/// Drop the ages frozen at build time: the view computes ages from `since` and the state's
-/// clock, and a tree that differs only in them is the same tree.
-fn forget_ages(nodes: &mut [Node]) {
-    for node in nodes {
-        node.age_seconds = None;
-        forget_ages(&mut node.children);
-    }
-}
-
-fn on_snapshot(state: &mut AppState, snap: Arc<Snapshot>) -> Vec<Effect> {
-    let analysis = SharedAnalysis(Arc::new(analyze(&snap)));
-    let mut tree: Tree = build_with(&snap, &analysis);
-    forget_ages(&mut tree.roots);
-    let counts = flux_counts(&snap);
+fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
+    let Prepared {
+        snapshot: snap,
+        analysis,
+        tree,
+        counts,
+    } = prepared;
     let now = snap.now;
     state.snapshot = Some(snap);
     state.analysis = Some(analysis);

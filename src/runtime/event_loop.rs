@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
@@ -14,6 +15,7 @@ use tokio::time::Instant;
 
 use super::terminal::{Signals, TerminalGuard, TerminalOptions};
 use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
+use crate::app::prepare::{Prepared, prepare};
 use crate::app::{AppInit, AppState, update};
 use crate::config::{Config, ReadOnlyReason};
 use crate::kube::client::{self, Connection};
@@ -100,6 +102,10 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
     });
     let theme = opts.theme;
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
+    // Snapshots analysed and built into trees off the UI task, tagged with the generation of
+    // the watches they came from (a context or namespace switch starts a new one).
+    let (prepared_tx, mut prepared_rx) = mpsc::channel::<(u64, Arc<Prepared>)>(2);
+    let mut generation: u64 = 0;
 
     let mut notifier = Notifier::new();
     let mut watch: Option<ClusterWatch> = match ClusterWatch::start(
@@ -169,18 +175,37 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                     rebuild_at = Some(rebuild_at.map_or(at, |t| t.min(at)));
                 }
             },
-            _ = tokio::time::sleep_until(rebuild_at.unwrap_or(far)), if rebuild_at.is_some() => {
+            // One rebuild at a time: the next waits until the previous one is in.
+            _ = tokio::time::sleep_until(rebuild_at.unwrap_or(far)),
+                if rebuild_at.is_some() && rebuild_started.is_none() => {
                 rebuild_at = None;
                 last_rebuild = Instant::now();
-                rebuild_started = Some(last_rebuild);
                 if let Some(w) = watch.as_mut() {
+                    rebuild_started = Some(last_rebuild);
                     let (snap, errors) = w.snapshot(Timestamp::now());
                     stats.snapshots += 1;
-                    msgs.push_back(Msg::Snapshot(std::sync::Arc::new(snap)));
                     if errors != last_errors {
                         last_errors = errors.clone();
                         msgs.push_back(Msg::DecodeErrors(errors));
                     }
+                    // The analysis and the tree are built on a blocking thread, so keys and
+                    // frames are not held up by a large estate.
+                    let done = prepared_tx.clone();
+                    let tag = generation;
+                    tokio::task::spawn_blocking(move || {
+                        let prepared = prepare(Arc::new(snap));
+                        let _ = done.blocking_send((tag, Arc::new(prepared)));
+                    });
+                }
+            },
+            Some((tag, prepared)) = prepared_rx.recv() => {
+                if let Some(started) = rebuild_started.take() {
+                    // Snapshot, analysis and tree: the cost of one rebuild.
+                    rebuild_gap = REBUILD.max(started.elapsed() * REBUILD_COST_FACTOR);
+                    last_rebuild = Instant::now();
+                }
+                if tag == generation {
+                    msgs.push_back(Msg::Prepared(prepared));
                 }
             },
             Some(m) = rx.recv() => msgs.push_back(m),
@@ -208,13 +233,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                 match msgs.pop_front() {
                     Some(msg) => {
                         stats.messages += 1;
-                        let is_snapshot = matches!(msg, Msg::Snapshot(_));
                         effects.extend(update(&mut state, msg));
-                        if is_snapshot && let Some(started) = rebuild_started.take() {
-                            // Snapshot plus update: the cost of one rebuild.
-                            rebuild_gap = REBUILD.max(started.elapsed() * REBUILD_COST_FACTOR);
-                            last_rebuild = Instant::now();
-                        }
                     }
                     None => break,
                 }
@@ -264,6 +283,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                                     .as_ref()
                                     .and_then(|w| w.namespace().map(str::to_string));
                                 watch = None;
+                                generation += 1;
                                 let result = match ClusterWatch::start(
                                     c.client.clone(),
                                     ns.clone(),
@@ -298,6 +318,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                     Effect::SwitchNamespace(ns) => {
                         notifier = Notifier::new();
                         watch = None;
+                        generation += 1;
                         let result = match ClusterWatch::start(
                             conn.client.clone(),
                             ns.clone(),

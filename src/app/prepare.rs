@@ -1,0 +1,52 @@
+//! The part of taking a new snapshot that does not need the UI state: the dependency
+//! analysis, the tree and the header counts. Pure, so the runtime can do it off the UI task
+//! on a large estate and hand the result in as [`Msg::Prepared`](super::msg::Msg::Prepared).
+
+use std::sync::Arc;
+
+use crate::domain::deps::analyze;
+use crate::domain::flux::FluxObject;
+use crate::domain::health::flux_health;
+use crate::domain::tree::{Node, Snapshot, StateCounts, Tree, build_with};
+
+use super::state::SharedAnalysis;
+
+/// A snapshot with its analysis, tree and counts.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub snapshot: Arc<Snapshot>,
+    pub analysis: SharedAnalysis,
+    /// The tree without build-time ages (the view computes ages from the state's clock).
+    pub tree: Tree,
+    pub counts: StateCounts,
+}
+
+/// Analyse the snapshot and build its tree.
+pub fn prepare(snapshot: Arc<Snapshot>) -> Prepared {
+    let analysis = SharedAnalysis(Arc::new(analyze(&snapshot)));
+    let mut tree = build_with(&snapshot, &analysis);
+    forget_ages(&mut tree.roots);
+    let counts = flux_counts(snapshot.flux.values().map(|o| &**o));
+    Prepared {
+        snapshot,
+        analysis,
+        tree,
+        counts,
+    }
+}
+
+fn flux_counts<'a>(objects: impl Iterator<Item = &'a FluxObject>) -> StateCounts {
+    let mut counts = StateCounts::default();
+    for obj in objects {
+        counts.add(&flux_health(obj));
+    }
+    counts
+}
+
+/// Drop the ages frozen at build time: a tree that differs only in them is the same tree.
+fn forget_ages(nodes: &mut [Node]) {
+    for node in nodes {
+        node.age_seconds = None;
+        forget_ages(&mut node.children);
+    }
+}
