@@ -7,13 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fluxdeck::app::msg::{Effect, Msg, WatchScope, WatchStatus};
+use fluxdeck::app::msg::{Effect, Msg};
 use fluxdeck::app::{AppState, update};
 use fluxdeck::domain::health::Health;
 use fluxdeck::domain::tree::Node;
 use fluxdeck::kube::client;
 use fluxdeck::kube::cluster::ClusterWatch;
 use fluxdeck::kube::watch::Notifier;
+use fluxdeck::runtime::event_loop::health_msg;
 use fluxdeck::sim::cluster::{SimCluster, SimOptions};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
@@ -64,17 +65,7 @@ impl Live {
                 self.notifier.notified().await;
                 let drained = self.notifier.drain();
                 if let Some(h) = drained.health {
-                    let health = h
-                        .iter()
-                        .map(|(k, s)| {
-                            let scope = WatchScope {
-                                kind: k.kind.clone(),
-                                namespace: k.namespace.clone(),
-                            };
-                            (scope, status(s))
-                        })
-                        .collect();
-                    let fx = update(&mut self.state, Msg::WatchHealth(health));
+                    let fx = update(&mut self.state, health_msg(&h));
                     self.apply(fx).await;
                 }
                 let (snap, errors) = self.watch.snapshot(Timestamp::now());
@@ -102,22 +93,6 @@ impl Live {
             let fx = app_support::ch(&mut self.state, c);
             self.apply(fx).await;
         }
-    }
-}
-
-fn status(s: &fluxdeck::kube::watch::WatchState) -> WatchStatus {
-    use fluxdeck::kube::watch::WatchState as W;
-    match s {
-        W::Connecting => WatchStatus::Connecting,
-        W::Connected => WatchStatus::Connected,
-        W::Reconnecting { since, error } => WatchStatus::Reconnecting {
-            since: *since,
-            error: error.clone(),
-        },
-        W::Forbidden { message } => WatchStatus::Forbidden {
-            message: message.clone(),
-        },
-        W::NotInstalled => WatchStatus::NotInstalled,
     }
 }
 

@@ -199,6 +199,14 @@ fn read_only_badge_tiny_terminal_and_sigterm() {
         !s.contains("terminal too small") && s.contains("HelmRelease")
     });
 
+    // `:ns` restarts the watches on one namespace.
+    app.send(":");
+    app.send("ns staging\r");
+    let screen = app.wait_for("the staging namespace", Duration::from_secs(30), |s| {
+        s.contains("ns staging") && s.contains("HelmRelease staging/redis")
+    });
+    assert!(!screen.contains("default/grafana"), "{screen}");
+
     let pid = app.pid().expect("pid");
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])

@@ -81,8 +81,22 @@ fn to_status(s: &WatchState) -> WatchStatus {
     }
 }
 
-fn health_msg(h: &BTreeMap<WatchKey, WatchState>) -> Msg {
+/// The health of every watch, as the app's message.
+pub fn health_msg(h: &BTreeMap<WatchKey, WatchState>) -> Msg {
     Msg::WatchHealth(h.iter().map(|(k, s)| (to_scope(k), to_status(s))).collect())
+}
+
+/// Start the watches of one cluster and namespace, with a fresh notifier (a switch replaces
+/// both, so nothing from the previous watches reaches the new ones).
+async fn start_watches(
+    client: kube::Client,
+    namespace: Option<String>,
+) -> (Notifier, Result<ClusterWatch, String>) {
+    let notifier = Notifier::new();
+    let watch = ClusterWatch::start(client, namespace, notifier.clone())
+        .await
+        .map_err(|e| e.to_string());
+    (notifier, watch)
 }
 
 /// Run the TUI until the user quits or a termination signal arrives.
@@ -107,17 +121,12 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
     let (prepared_tx, mut prepared_rx) = mpsc::channel::<(u64, Arc<Prepared>)>(2);
     let mut generation: u64 = 0;
 
-    let mut notifier = Notifier::new();
-    let mut watch: Option<ClusterWatch> = match ClusterWatch::start(
-        conn.client.clone(),
-        opts.namespace.clone(),
-        notifier.clone(),
-    )
-    .await
-    {
+    let mut namespace = opts.namespace.clone();
+    let (mut notifier, started) = start_watches(conn.client.clone(), namespace.clone()).await;
+    let mut watch = match started {
         Ok(w) => Some(w),
         Err(e) => {
-            let _ = tx.try_send(Msg::DecodeErrors(vec![e.to_string()]));
+            let _ = tx.try_send(Msg::DecodeErrors(vec![e]));
             None
         }
     };
@@ -242,112 +251,91 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
             let Some(effect) = effects.pop_front() else {
                 continue;
             };
-            {
-                match effect {
-                    Effect::Quit => quit = true,
-                    Effect::FetchEvents(key) => {
-                        if let Some(w) = &watch {
-                            let client = w.client();
-                            let tx = tx.clone();
-                            tokio::spawn(async move {
-                                let result = fetch::events(client, &key).await;
-                                let _ = tx.send(Msg::Events { key, result }).await;
-                            });
-                        }
-                    }
-                    Effect::FetchYaml(key) => {
-                        if let Some(w) = &watch {
-                            let client = w.client();
-                            let discovery = w.discovery();
-                            let tx = tx.clone();
-                            tokio::spawn(async move {
-                                let result = fetch::yaml(client, &discovery, &key).await;
-                                let _ = tx.send(Msg::Yaml { key, result }).await;
-                            });
-                        }
-                    }
-                    Effect::WatchScopes(scopes) => {
-                        if let Some(w) = watch.as_mut() {
-                            w.set_managed_scopes(&scopes).await;
-                        }
-                    }
-                    Effect::SwitchContext(ctx) => {
-                        match client::connect(opts.kubeconfig.as_deref(), Some(&ctx)).await {
-                            Ok(c) => {
-                                // Read-only can only be turned on by a switch, never off.
-                                if let Some(reason) = opts.config.read_only_for(false, &c.context) {
-                                    msgs.push_front(Msg::ReadOnly(reason));
-                                }
-                                notifier = Notifier::new();
-                                let ns = watch
-                                    .as_ref()
-                                    .and_then(|w| w.namespace().map(str::to_string));
-                                watch = None;
-                                generation += 1;
-                                let result = match ClusterWatch::start(
-                                    c.client.clone(),
-                                    ns.clone(),
-                                    notifier.clone(),
-                                )
-                                .await
-                                {
-                                    Ok(w) => {
-                                        watch = Some(w);
-                                        Ok(())
-                                    }
-                                    Err(e) => Err(e.to_string()),
-                                };
-                                msgs.push_front(Msg::Switched {
-                                    context: c.context.clone(),
-                                    server: c.server.clone(),
-                                    namespace: ns,
-                                    result,
-                                });
-                                conn = c;
-                            }
-                            Err(e) => msgs.push_front(Msg::Switched {
-                                context: conn.context.clone(),
-                                server: conn.server.clone(),
-                                namespace: watch
-                                    .as_ref()
-                                    .and_then(|w| w.namespace().map(str::to_string)),
-                                result: Err(e.to_string()),
-                            }),
-                        }
-                    }
-                    Effect::SwitchNamespace(ns) => {
-                        notifier = Notifier::new();
-                        watch = None;
-                        generation += 1;
-                        let result = match ClusterWatch::start(
-                            conn.client.clone(),
-                            ns.clone(),
-                            notifier.clone(),
-                        )
-                        .await
-                        {
-                            Ok(w) => {
-                                watch = Some(w);
-                                Ok(())
-                            }
-                            Err(e) => Err(e.to_string()),
-                        };
-                        msgs.push_front(Msg::Switched {
-                            context: conn.context.clone(),
-                            server: conn.server.clone(),
-                            namespace: ns,
-                            result,
+            // Whether the effect needs new watches (a context or namespace switch).
+            let switch = match effect {
+                Effect::Quit => {
+                    quit = true;
+                    false
+                }
+                Effect::FetchEvents(key) => {
+                    if let Some(w) = &watch {
+                        let client = w.client();
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let result = fetch::events(client, &key).await;
+                            let _ = tx.send(Msg::Events { key, result }).await;
                         });
                     }
-                    Effect::SuspendProcess => {
-                        guard.suspend()?;
-                        draw_at = Some(Instant::now());
+                    false
+                }
+                Effect::FetchYaml(key) => {
+                    if let Some(w) = &watch {
+                        let client = w.client();
+                        let discovery = w.discovery();
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let result = fetch::yaml(client, &discovery, &key).await;
+                            let _ = tx.send(Msg::Yaml { key, result }).await;
+                        });
                     }
-                    Effect::ForceRedraw => {
-                        guard.force_redraw()?;
-                        draw_at = Some(Instant::now());
+                    false
+                }
+                Effect::WatchScopes(scopes) => {
+                    if let Some(w) = watch.as_mut() {
+                        w.set_managed_scopes(&scopes).await;
+                    }
+                    false
+                }
+                Effect::SwitchContext(ctx) => {
+                    match client::connect(opts.kubeconfig.as_deref(), Some(&ctx)).await {
+                        Ok(c) => {
+                            // Read-only can only be turned on by a switch, never off.
+                            if let Some(reason) = opts.config.read_only_for(false, &c.context) {
+                                msgs.push_front(Msg::ReadOnly(reason));
+                            }
+                            conn = c;
+                            true
+                        }
+                        Err(e) => {
+                            msgs.push_front(Msg::Switched {
+                                context: conn.context.clone(),
+                                server: conn.server.clone(),
+                                namespace: namespace.clone(),
+                                result: Err(e.to_string()),
+                            });
+                            false
+                        }
                     }
                 }
+                Effect::SwitchNamespace(ns) => {
+                    namespace = ns;
+                    true
+                }
+                Effect::SuspendProcess => {
+                    guard.suspend()?;
+                    draw_at = Some(Instant::now());
+                    false
+                }
+                Effect::ForceRedraw => {
+                    guard.force_redraw()?;
+                    draw_at = Some(Instant::now());
+                    false
+                }
+            };
+            if switch {
+                watch = None;
+                generation += 1;
+                let (n, started) = start_watches(conn.client.clone(), namespace.clone()).await;
+                notifier = n;
+                let result = started.map(|w| {
+                    watch = Some(w);
+                });
+                msgs.push_front(Msg::Switched {
+                    context: conn.context.clone(),
+                    server: conn.server.clone(),
+                    namespace: namespace.clone(),
+                    result,
+                });
             }
         }
         if quit {
