@@ -54,6 +54,17 @@ fn colour(c: vt100::Color) -> Option<String> {
     }
 }
 
+/// Foreground, background (with reverse video applied) and bold of a cell.
+fn style(cell: &vt100::Cell) -> (Option<String>, Option<String>, bool) {
+    let (mut fg, mut bg) = (colour(cell.fgcolor()), colour(cell.bgcolor()));
+    if cell.inverse() {
+        std::mem::swap(&mut fg, &mut bg);
+        fg = fg.or(Some(BACKGROUND.to_string()));
+        bg = bg.or(Some(FOREGROUND.to_string()));
+    }
+    (fg, bg, cell.bold())
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -90,13 +101,8 @@ fn svg(screen: &vt100::Screen) -> String {
                 col += 1;
                 continue;
             };
-            let (mut fg, mut bg) = (colour(cell.fgcolor()), colour(cell.bgcolor()));
-            if cell.inverse() {
-                std::mem::swap(&mut fg, &mut bg);
-                fg = fg.or(Some(BACKGROUND.to_string()));
-                bg = bg.or(Some(FOREGROUND.to_string()));
-            }
-            let bold = cell.bold();
+            let run_style = style(cell);
+            let (fg, bg, bold) = run_style.clone();
             // A run of cells with the same style.
             let start = col;
             let mut text = String::new();
@@ -104,13 +110,7 @@ fn svg(screen: &vt100::Screen) -> String {
                 let Some(c) = screen.cell(row, col) else {
                     break;
                 };
-                let (mut f, mut b) = (colour(c.fgcolor()), colour(c.bgcolor()));
-                if c.inverse() {
-                    std::mem::swap(&mut f, &mut b);
-                    f = f.or(Some(BACKGROUND.to_string()));
-                    b = b.or(Some(FOREGROUND.to_string()));
-                }
-                if f != fg || b != bg || c.bold() != bold {
+                if style(c) != run_style {
                     break;
                 }
                 if !c.is_wide_continuation() {
@@ -155,11 +155,6 @@ fn pause() {
     std::thread::sleep(Duration::from_millis(400));
 }
 
-fn escape_key(app: &mut PtyApp) {
-    app.send("\x1b");
-    pause();
-}
-
 fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -182,8 +177,10 @@ fn main() {
     app.wait_text("Conditions");
     pause();
     save(&app, &dir, "details");
-    escape_key(&mut app);
-    escape_key(&mut app);
+    app.escape();
+    pause();
+    app.escape();
+    pause();
 
     // Why is staging/backend blocked?
     app.send("/");
@@ -195,8 +192,10 @@ fn main() {
     app.wait_text("Path to the root cause");
     pause();
     save(&app, &dir, "why");
-    escape_key(&mut app);
-    escape_key(&mut app);
+    app.escape();
+    pause();
+    app.escape();
+    pause();
 
     // Problems mode, grouped by root cause.
     app.send("p");
@@ -210,7 +209,8 @@ fn main() {
     app.wait_text("Keys (from the keymap");
     pause();
     save(&app, &dir, "help");
-    escape_key(&mut app);
+    app.escape();
+    pause();
     app.send("q");
     app.wait_exit(Duration::from_secs(30));
 }

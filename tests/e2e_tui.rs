@@ -24,12 +24,6 @@ fn assert_restored(app: &PtyApp) {
     assert!(left > entered, "alternate screen not left at exit");
 }
 
-/// Esc on its own (a pause so it is not read as Alt plus the next key).
-fn escape(app: &mut PtyApp) {
-    app.send("\x1b");
-    std::thread::sleep(Duration::from_millis(150));
-}
-
 /// The screen line that shows `object`.
 fn row<'a>(screen: &'a str, object: &str) -> &'a str {
     screen
@@ -51,8 +45,8 @@ fn why_of(app: &mut PtyApp, object: &str) -> String {
     let screen = app.wait_for(&title, Duration::from_secs(30), |s| {
         s.contains(&title) && s.contains("Upstream")
     });
-    escape(app);
-    escape(app);
+    app.escape();
+    app.escape();
     app.wait_for("the tree without filter", Duration::from_secs(30), |s| {
         !s.contains("filter:") && s.contains("Kustomization flux-system/apps")
     });
@@ -102,7 +96,7 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     assert!(screen.contains("Deployment default/grafana"), "{screen}");
     assert!(!screen.contains("loop/backend"), "{screen}");
     app.send("\r");
-    escape(&mut app);
+    app.escape();
     app.wait_for("the filter cleared", Duration::from_secs(30), |s| {
         !s.contains("filter: graf") && s.contains("HelmRelease loop/backend")
     });
@@ -113,7 +107,7 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     let screen = app.wait_text("Kustomization/flux-system/flux-system");
     assert!(screen.contains("Details"), "{screen}");
     assert!(screen.contains("Conditions"), "{screen}");
-    escape(&mut app);
+    app.escape();
     app.wait_for("details closed", Duration::from_secs(30), |s| {
         !s.contains("Details")
     });
@@ -177,7 +171,7 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     let screen = app.wait_text("Keys (from the keymap");
     assert!(screen.contains("problems"), "{screen}");
     assert!(screen.contains("q, ctrl-c"), "{screen}");
-    escape(&mut app);
+    app.escape();
     app.wait_text("Kustomization flux-system/apps");
 
     app.send("q");

@@ -199,6 +199,15 @@ fn conditions(out: &mut Out, conditions: &[Condition]) {
     }
 }
 
+/// `branch main, commit abc` from the fields that are set.
+fn named_values(fields: &[(&str, &Option<String>)]) -> String {
+    fields
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn flux(out: &mut Out, obj: &FluxObject) {
     out.section("Spec");
     match obj {
@@ -207,34 +216,30 @@ fn flux(out: &mut Out, obj: &FluxObject) {
         FluxObject::GitRepository(o) => {
             out.kv("url", &o.spec.url);
             if let Some(r) = &o.spec.reference {
-                let reference = [
-                    ("branch", &r.branch),
-                    ("tag", &r.tag),
-                    ("semver", &r.semver),
-                    ("name", &r.name),
-                    ("commit", &r.commit),
-                ]
-                .iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
-                .collect::<Vec<_>>()
-                .join(", ");
-                out.kv("ref", reference);
+                out.kv(
+                    "ref",
+                    named_values(&[
+                        ("branch", &r.branch),
+                        ("tag", &r.tag),
+                        ("semver", &r.semver),
+                        ("name", &r.name),
+                        ("commit", &r.commit),
+                    ]),
+                );
             }
             out.kv("interval", &o.spec.interval);
         }
         FluxObject::OCIRepository(o) => {
             out.kv("url", &o.spec.url);
             if let Some(r) = &o.spec.reference {
-                let reference = [
-                    ("tag", &r.tag),
-                    ("semver", &r.semver),
-                    ("digest", &r.digest),
-                ]
-                .iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
-                .collect::<Vec<_>>()
-                .join(", ");
-                out.kv("ref", reference);
+                out.kv(
+                    "ref",
+                    named_values(&[
+                        ("tag", &r.tag),
+                        ("semver", &r.semver),
+                        ("digest", &r.digest),
+                    ]),
+                );
             }
             out.kv("interval", &o.spec.interval);
         }

@@ -125,6 +125,12 @@ impl PtyApp {
         self.writer.flush().unwrap();
     }
 
+    /// Esc on its own, with a pause so the program does not read it as Alt plus the next key.
+    pub fn escape(&mut self) {
+        self.send("\x1b");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
     /// Wait (bounded) until the screen satisfies `pred`; panics with the screen otherwise.
     pub fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
