@@ -197,9 +197,15 @@ fn read_only_badge_tiny_terminal_and_sigterm() {
     app.send(":");
     app.send("ns staging\r");
     let screen = app.wait_for("the staging namespace", Duration::from_secs(30), |s| {
-        s.contains("ns staging") && s.contains("HelmRelease staging/redis")
+        s.contains("ns staging")
+            && s.contains("HelmRelease staging/redis")
+            && !s.contains("default/grafana")
     });
-    assert!(!screen.contains("default/grafana"), "{screen}");
+    // Its Kustomization lives in flux-system, outside the view.
+    assert!(
+        screen.contains("Applied by Kustomization flux-system/staging"),
+        "{screen}"
+    );
 
     let pid = app.pid().expect("pid");
     let status = std::process::Command::new("kill")
