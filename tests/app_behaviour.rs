@@ -326,10 +326,7 @@ fn events_are_fetched_again_when_the_object_changes() {
 fn ages_in_seconds_redraw_at_most_every_ten_seconds() {
     // One release became Ready two seconds ago: its age is shown in seconds.
     let mut objects = fixture_objects();
-    let hr = objects
-        .iter_mut()
-        .find(|o| o["kind"] == "HelmRelease" && o["metadata"]["name"] == "grafana")
-        .unwrap();
+    let hr = release_mut(&mut objects, "default", "grafana");
     for c in hr["status"]["conditions"].as_array_mut().unwrap() {
         c["lastTransitionTime"] = "2026-11-22T06:44:58Z".into();
     }

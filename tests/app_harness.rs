@@ -140,14 +140,7 @@ fn details_split_at_160x48_follows_the_selection() {
 #[test]
 fn details_of_a_managed_object() {
     let mut state = demo(160, 48);
-    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
-    ch(&mut state, 'l');
-    ch(&mut state, 'j');
-    ch(&mut state, 'j');
-    assert_eq!(
-        state.selected_key().unwrap().to_string(),
-        "StatefulSet/staging/redis-master"
-    );
+    select_redis_statefulset(&mut state);
     press(&mut state, KeyCode::Enter);
     let key = state.selected_key().unwrap().clone();
     update(

@@ -46,18 +46,11 @@ fn why_text(state: &AppState) -> String {
         .join("\n")
 }
 
-fn is_release(o: &Value, ns: &str, name: &str) -> bool {
-    o["kind"] == "HelmRelease" && o["metadata"]["namespace"] == ns && o["metadata"]["name"] == name
-}
-
 /// The fixture with staging/redis installing (Ready Unknown, Progressing): staging/backend
 /// waits on it instead of being blocked.
 fn redis_installing() -> Vec<Value> {
     let mut objects = fixture_objects();
-    let redis = objects
-        .iter_mut()
-        .find(|o| is_release(o, "staging", "redis"))
-        .unwrap();
+    let redis = release_mut(&mut objects, "staging", "redis");
     redis["status"]["conditions"] = json!([
         {"type": "Ready", "status": "Unknown", "reason": "Progressing",
          "message": "Running 'install' action with timeout of 5m0s",
@@ -72,10 +65,7 @@ fn redis_installing() -> Vec<Value> {
 /// The fixture with staging/redis ready.
 fn redis_ready() -> Vec<Value> {
     let mut objects = fixture_objects();
-    let redis = objects
-        .iter_mut()
-        .find(|o| is_release(o, "staging", "redis"))
-        .unwrap();
+    let redis = release_mut(&mut objects, "staging", "redis");
     redis["status"]["conditions"] = json!([
         {"type": "Ready", "status": "True", "reason": "InstallSucceeded",
          "message": "Helm install succeeded for release staging/redis.v1 with chart redis@19.0.1",
@@ -367,14 +357,7 @@ fn why_view_of_an_object_that_goes_away() {
 fn w_where_there_is_nothing_to_explain() {
     let mut state = demo(80, 24);
     // A managed object.
-    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
-    ch(&mut state, 'l');
-    ch(&mut state, 'j');
-    ch(&mut state, 'j');
-    assert_eq!(
-        state.selected_key().unwrap().to_string(),
-        "StatefulSet/staging/redis-master"
-    );
+    select_redis_statefulset(&mut state);
     assert!(ch(&mut state, 'w').is_empty());
     assert!(state.overlay.is_none());
     let flash = state.flash.as_ref().unwrap().text.clone();

@@ -135,6 +135,31 @@ pub fn select(state: &mut AppState, kind: FluxKind, ns: &str, name: &str) {
     panic!("{want} is not visible");
 }
 
+/// Whether a fixture object is the HelmRelease `ns/name`.
+pub fn is_release(o: &Value, ns: &str, name: &str) -> bool {
+    o["kind"] == "HelmRelease" && o["metadata"]["namespace"] == ns && o["metadata"]["name"] == name
+}
+
+/// The HelmRelease `ns/name` among fixture objects, to change it.
+pub fn release_mut<'a>(objects: &'a mut [Value], ns: &str, name: &str) -> &'a mut Value {
+    objects
+        .iter_mut()
+        .find(|o| is_release(o, ns, name))
+        .unwrap_or_else(|| panic!("no HelmRelease {ns}/{name} in the fixture"))
+}
+
+/// Select the StatefulSet staging/redis-master, a managed object under staging/redis.
+pub fn select_redis_statefulset(state: &mut AppState) {
+    select(state, FluxKind::HelmRelease, "staging", "redis");
+    ch(state, 'l');
+    ch(state, 'j');
+    ch(state, 'j');
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "StatefulSet/staging/redis-master"
+    );
+}
+
 pub fn visible_keys(state: &AppState) -> Vec<String> {
     state
         .rows
