@@ -9,6 +9,7 @@
 use crate::domain::deps::{Analysis, Hop, RootCause, Verdict, Via, Why, loop_text};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
 use crate::domain::health::Health;
+use crate::domain::report::ascii_text;
 use crate::domain::tree::{Node, Relation, Snapshot, Tree};
 
 use super::text::{Seg, TextLine, Tone};
@@ -44,17 +45,6 @@ pub fn explains(key: &ObjectKey) -> bool {
 /// `→`, or `->` in ASCII mode.
 fn arrow(ascii: bool) -> &'static str {
     if ascii { "->" } else { "→" }
-}
-
-/// Text from the analysis in the chosen glyph set.
-fn plain(text: &str, ascii: bool) -> String {
-    if ascii {
-        text.replace(" — ", " - ")
-            .replace('→', "->")
-            .replace('…', "...")
-    } else {
-        text.to_string()
-    }
 }
 
 fn glyph(health: Health, ascii: bool) -> &'static str {
@@ -175,7 +165,7 @@ fn hop_lines(out: &mut Vec<TextLine>, n: usize, hop: &Hop, ascii: bool) {
     }
     for line in hop.message.lines().filter(|l| !l.trim().is_empty()) {
         out.push(
-            TextLine::plain(format!("{pad}{}", plain(line, ascii)), Tone::Text).indent(INDENT),
+            TextLine::plain(format!("{pad}{}", ascii_text(line, ascii)), Tone::Text).indent(INDENT),
         );
     }
 }
@@ -210,12 +200,13 @@ fn root_lines(
     };
     if !head.is_empty() {
         out.push(
-            TextLine::plain(format!("{pad}{}", plain(&head, ascii)), Tone::Text).indent(INDENT),
+            TextLine::plain(format!("{pad}{}", ascii_text(&head, ascii)), Tone::Text)
+                .indent(INDENT),
         );
     }
     for line in message {
         out.push(
-            TextLine::plain(format!("{pad}{}", plain(line, ascii)), Tone::Text).indent(INDENT),
+            TextLine::plain(format!("{pad}{}", ascii_text(line, ascii)), Tone::Text).indent(INDENT),
         );
     }
     if root.verdict == Verdict::Progressing {
@@ -413,14 +404,14 @@ fn why_lines(
     out.push(
         TextLine::new(vec![
             Seg::new("  status: ", Tone::Dim),
-            Seg::new(plain(&own_text, ascii), Tone::Text),
+            Seg::new(ascii_text(&own_text, ascii), Tone::Text),
         ])
         .indent(INDENT),
     );
     for line in own_lines {
         out.push(
             TextLine::plain(
-                format!("{}{}", " ".repeat(INDENT), plain(line, ascii)),
+                format!("{}{}", " ".repeat(INDENT), ascii_text(line, ascii)),
                 Tone::Text,
             )
             .indent(INDENT),

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use crate::domain::deps::{Hop, RootCause, Verdict, Via, Why, loop_text};
 use crate::domain::flux::{FluxKind, ObjectKey};
 
+use super::ascii_text;
+
 /// Upstream / downstream lists longer than this are cut in text output (JSON has all).
 const LIST_LIMIT: usize = 50;
 
@@ -52,10 +54,6 @@ fn via_word(via: Via) -> &'static str {
     }
 }
 
-fn plain(text: &str, ascii: bool) -> String {
-    super::ascii_text(text, ascii)
-}
-
 fn list(out: &mut String, title: &str, keys: &[ObjectKey]) {
     out.push_str(&format!("  {title} ({}):", keys.len()));
     if keys.is_empty() {
@@ -80,7 +78,7 @@ fn hop_lines(out: &mut String, n: usize, hop: &Hop, ascii: bool) {
         via_word(hop.via),
         hop.rule.describe()
     ));
-    out.push_str(&format!("     {}\n", plain(&hop.message, ascii)));
+    out.push_str(&format!("     {}\n", ascii_text(&hop.message, ascii)));
     if let Some(expr) = &hop.ready_expr
         && !hop.message.contains(expr.as_str())
     {
@@ -109,7 +107,7 @@ pub fn why_text(why: &Why, ascii: bool) -> String {
         out.push_str(&format!(
             "  own state: {} {}\n",
             own.health.word(),
-            plain(&own_line, ascii)
+            ascii_text(&own_line, ascii)
         ));
     }
     if let Some(cycle) = &why.cycle {
@@ -128,7 +126,7 @@ pub fn why_text(why: &Why, ascii: bool) -> String {
             hop_lines(&mut out, n + 1, hop, ascii);
         }
     }
-    let describe = |r: &RootCause| plain(&r.describe(Some(&why.key)), ascii);
+    let describe = |r: &RootCause| ascii_text(&r.describe(Some(&why.key)), ascii);
     match &why.root {
         Some(root) if root.key == why.key && root.verdict == Verdict::Progressing => {
             out.push_str("  not waiting on any dependency or source: still progressing\n");
@@ -150,7 +148,7 @@ pub fn why_text(why: &Why, ascii: bool) -> String {
             hop.to,
             hop.ready_expr.as_deref().unwrap_or("")
         ));
-        out.push_str(&format!("     {}\n", plain(&hop.message, ascii)));
+        out.push_str(&format!("     {}\n", ascii_text(&hop.message, ascii)));
     }
     list(&mut out, "upstream", &why.upstream);
     list(&mut out, "downstream (blast radius)", &why.downstream);
