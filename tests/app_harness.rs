@@ -35,6 +35,14 @@ fn tree_80x24_ascii() {
         ..init(80, 24)
     });
     assert_snapshot!("tree_80x24_ascii", screen(&state));
+    // Wide enough for whole messages (the cycle's loop, "Blocked by ... —"): still ASCII.
+    let wide = demo_with(AppInit {
+        ascii: true,
+        ..init(200, 48)
+    });
+    let text = screen(&wide);
+    assert!(text.contains("loop/backend -> loop/redis"), "{text}");
+    assert!(text.is_ascii(), "{text}");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use crate::app::format::{age, pad, truncate, width};
 use crate::app::state::{AppState, Focus, VisibleRow};
 use crate::domain::flux::FluxKind;
 use crate::domain::health::Health;
+use crate::domain::report::ascii_text;
 use crate::domain::tree::{Node, Relation};
 use crate::theme::Theme;
 
@@ -127,7 +128,7 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         message: if node.cycle {
             "cycle: already shown above".to_string()
         } else {
-            node.message.clone()
+            ascii_text(&node.message, ascii)
         },
         cycle: node.cycle,
     }
