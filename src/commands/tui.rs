@@ -11,13 +11,14 @@ use crate::runtime::logging;
 use crate::sim::cluster::{SimCluster, SimOptions};
 use crate::theme::{self, Theme};
 
-struct Prepared {
+struct Setup {
     config: Config,
     theme: Theme,
-    _log: Option<logging::LogGuard>,
+    /// Kept for the session: logging stops when it is dropped.
+    log: Option<logging::LogGuard>,
 }
 
-fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
+fn load_setup(global: &GlobalArgs) -> Result<Setup, String> {
     let config = Config::load(global.config.as_deref()).map_err(|e| e.to_string())?;
     let theme_choice = global.theme.clone().or_else(|| config.theme.clone());
     let no_color = theme::no_color_requested(std::env::var_os("NO_COLOR").as_deref());
@@ -30,24 +31,18 @@ fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
             None
         }
     };
-    Ok(Prepared {
-        config,
-        theme,
-        _log: log,
-    })
+    Ok(Setup { config, theme, log })
 }
 
-async fn run_tui(global: &GlobalArgs, prepared: Prepared, conn: Connection) -> ExitCode {
-    let read_only = prepared
-        .config
-        .read_only_for(global.read_only, &conn.context);
+async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCode {
+    let read_only = setup.config.read_only_for(global.read_only, &conn.context);
     let opts = TuiOptions {
         namespace: global.namespace.clone(),
         read_only,
-        theme: prepared.theme,
-        ascii: global.ascii || prepared.config.ascii,
-        config: prepared.config,
-        log_path: prepared._log.as_ref().map(|g| g.path().to_path_buf()),
+        theme: setup.theme,
+        ascii: global.ascii || setup.config.ascii,
+        config: setup.config,
+        log_path: setup.log.as_ref().map(|g| g.path().to_path_buf()),
         kubeconfig: global.kubeconfig.clone(),
     };
     match event_loop::run(conn, opts).await {
@@ -61,7 +56,7 @@ async fn run_tui(global: &GlobalArgs, prepared: Prepared, conn: Connection) -> E
 
 /// `fluxdeck` without a subcommand.
 pub async fn tui(global: GlobalArgs) -> ExitCode {
-    let prepared = match prepare(&global) {
+    let setup = match load_setup(&global) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("fluxdeck: {e}");
@@ -76,12 +71,12 @@ pub async fn tui(global: GlobalArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    run_tui(&global, prepared, conn).await
+    run_tui(&global, setup, conn).await
 }
 
 /// `fluxdeck demo`: the simulated cluster in-process, the TUI on it.
 pub async fn demo(global: GlobalArgs, args: DemoArgs) -> ExitCode {
-    let prepared = match prepare(&global) {
+    let setup = match load_setup(&global) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("fluxdeck demo: {e}");
@@ -108,7 +103,7 @@ pub async fn demo(global: GlobalArgs, args: DemoArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let code = run_tui(&global, prepared, conn).await;
+    let code = run_tui(&global, setup, conn).await;
     cluster.shutdown().await;
     code
 }
