@@ -103,10 +103,6 @@ impl ClusterWatch {
         })
     }
 
-    pub fn namespace(&self) -> Option<&str> {
-        self.namespace.as_deref()
-    }
-
     pub fn client(&self) -> Client {
         self.client.clone()
     }
