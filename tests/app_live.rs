@@ -4,30 +4,29 @@
 //! and on messages, never sleeps.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use fluxdeck::app::msg::{Effect, Msg};
+use fluxdeck::app::msg::{Effect, Msg, WatchStatus};
 use fluxdeck::app::{AppState, update};
+use fluxdeck::domain::flux::ObjectKey;
 use fluxdeck::domain::health::Health;
 use fluxdeck::domain::tree::Node;
-use fluxdeck::kube::client;
-use fluxdeck::kube::cluster::ClusterWatch;
-use fluxdeck::kube::watch::Notifier;
-use fluxdeck::runtime::event_loop::health_msg;
+use fluxdeck::kube::client::{self, Connection};
+use fluxdeck::runtime::executor::{Executor, ExecutorOptions};
 use fluxdeck::sim::cluster::{SimCluster, SimOptions};
-use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
+use tokio::sync::mpsc;
 
 mod app_support;
 use app_support::init;
 
-/// The TUI's event loop without the terminal: watch changes become snapshots and health
-/// messages; the effects the app asks for (managed-object watches) are carried out.
+/// The TUI without the terminal: the real executor (watches, snapshots, fetches, switches)
+/// answering the app's effects with messages, as in the event loop.
 struct Live {
-    watch: ClusterWatch,
-    notifier: Notifier,
+    conn: Connection,
+    executor: Executor,
+    rx: mpsc::Receiver<Msg>,
     state: AppState,
 }
 
@@ -36,42 +35,49 @@ impl Live {
         let conn = client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml())
             .await
             .unwrap();
-        let notifier = Notifier::new();
-        let watch = ClusterWatch::start(conn.client.clone(), None, notifier.clone())
-            .await
-            .unwrap();
+        let (tx, rx) = mpsc::channel(256);
+        let executor = Executor::spawn(
+            conn.clone(),
+            ExecutorOptions {
+                namespace: None,
+                read_only: None,
+                config: Default::default(),
+                kubeconfig: None,
+            },
+            tx,
+        );
         Live {
-            watch,
-            notifier,
+            conn,
+            executor,
+            rx,
             state: AppState::new(init(160, 48)),
         }
     }
 
-    async fn apply(&mut self, effects: Vec<Effect>) {
+    fn apply(&mut self, effects: Vec<Effect>) {
         for e in effects {
-            if let Effect::WatchScopes(scopes) = e {
-                self.watch.set_managed_scopes(&scopes).await;
-            }
+            self.executor.send(e);
         }
     }
 
-    /// Handle notifications until `pred` holds for the app state (at most 120 s).
+    /// Feed one message to the app and its effects to the executor.
+    fn handle(&mut self, msg: Msg) {
+        let fx = update(&mut self.state, msg);
+        self.apply(fx);
+    }
+
+    /// Handle messages until `pred` holds for the app state (at most 120 s).
     async fn until(&mut self, what: &str, pred: impl Fn(&AppState) -> bool) {
         let wait = async {
             loop {
                 if pred(&self.state) {
                     return;
                 }
-                self.notifier.notified().await;
-                let drained = self.notifier.drain();
-                if let Some(h) = drained.health {
-                    let fx = update(&mut self.state, health_msg(&h));
-                    self.apply(fx).await;
+                let msg = self.rx.recv().await.expect("the executor is running");
+                if let Msg::DecodeErrors(errors) = &msg {
+                    assert!(errors.is_empty(), "{errors:?}");
                 }
-                let (snap, errors) = self.watch.snapshot(Timestamp::now());
-                assert!(errors.is_empty(), "{errors:?}");
-                let fx = update(&mut self.state, Msg::Snapshot(Arc::new(snap)));
-                self.apply(fx).await;
+                self.handle(msg);
             }
         };
         if tokio::time::timeout(Duration::from_secs(120), wait)
@@ -88,10 +94,26 @@ impl Live {
         }
     }
 
+    /// The next message that `pick` accepts (others are handled as usual), at most 60 s.
+    async fn next_msg<T>(&mut self, what: &str, pick: impl Fn(&Msg) -> Option<T>) -> T {
+        let wait = async {
+            loop {
+                let msg = self.rx.recv().await.expect("the executor is running");
+                if let Some(t) = pick(&msg) {
+                    return t;
+                }
+                self.handle(msg);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    }
+
     async fn keys(&mut self, text: &str) {
         for c in text.chars() {
             let fx = app_support::ch(&mut self.state, c);
-            self.apply(fx).await;
+            self.apply(fx);
         }
     }
 }
@@ -172,12 +194,12 @@ async fn controllers_changes_reach_the_app_state() {
     })
     .await;
     let fx = app_support::press(&mut live.state, crossterm::event::KeyCode::Esc);
-    live.apply(fx).await;
+    live.apply(fx);
     assert!(!live.state.is_narrowed(), "Esc clears the filter");
 
     // A user suspends a HelmRelease with a plain client: the tree shows it.
     let api: kube::Api<DynamicObject> =
-        kube::Api::namespaced_with(live.watch.client(), "default", &helmreleases());
+        kube::Api::namespaced_with(live.conn.client.clone(), "default", &helmreleases());
     api.patch(
         "grafana",
         &PatchParams::default(),
@@ -193,7 +215,7 @@ async fn controllers_changes_reach_the_app_state() {
     // A deleted HelmRelease goes (through its finalizer); its Kustomization applies it again
     // and the cycle is back.
     let loop_api: kube::Api<DynamicObject> =
-        kube::Api::namespaced_with(live.watch.client(), "loop", &helmreleases());
+        kube::Api::namespaced_with(live.conn.client.clone(), "loop", &helmreleases());
     loop_api
         .delete("redis", &DeleteParams::default())
         .await
@@ -209,5 +231,141 @@ async fn controllers_changes_reach_the_app_state() {
     })
     .await;
 
+    cluster.shutdown().await;
+}
+
+fn hr_key(ns: &str, name: &str) -> ObjectKey {
+    ObjectKey::new("helm.toolkit.fluxcd.io", "HelmRelease", ns, name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_failing_at_start_is_retried_and_shown() {
+    let cluster = SimCluster::start(SimOptions {
+        scenario: "deps".into(),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    // Every discovery request fails while the session starts.
+    cluster.faults.update(|f| f.discovery_error_rate = 1.0);
+    let mut live = Live::start(&cluster).await;
+    live.until("discovery shown as reconnecting", |s| {
+        s.watch.iter().any(|(scope, status)| {
+            scope.kind == "API discovery" && matches!(status, WatchStatus::Reconnecting { .. })
+        })
+    })
+    .await;
+    assert!(
+        app_support::screen(&live.state).contains("reconnecting"),
+        "the header says so:\n{}",
+        app_support::screen(&live.state)
+    );
+    // The server recovers: discovery is retried and the tree arrives.
+    cluster.faults.update(|f| f.discovery_error_rate = 0.0);
+    live.until("the tree after discovery succeeded", |s| {
+        s.snapshot.is_some() && node(s, "HelmRelease/apps/a").is_some()
+    })
+    .await;
+    live.until("every watch connected", |s| {
+        !s.watch.is_empty()
+            && s.watch
+                .values()
+                .all(|w| matches!(w, WatchStatus::Connected | WatchStatus::NotInstalled))
+    })
+    .await;
+    assert!(
+        !live.state.watch.keys().any(|s| s.kind == "API discovery"),
+        "discovery is no longer reported once it succeeded"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_newest_of_repeated_fetches_is_answered() {
+    let cluster = SimCluster::start(SimOptions {
+        scenario: "demo".into(),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut live = Live::start(&cluster).await;
+    live.until("the tree", |s| {
+        node(s, "HelmRelease/staging/redis").is_some()
+    })
+    .await;
+    // Slow answers, and the cursor moves over ten releases with the details pane open.
+    cluster.faults.update(|f| f.latency_ms = 300);
+    let keys: Vec<ObjectKey> = (0..10)
+        .map(|i| hr_key("staging", &format!("r{i}")))
+        .collect();
+    for k in &keys {
+        live.executor.send(Effect::FetchEvents(k.clone()));
+    }
+    let last = keys.last().unwrap().clone();
+    let first = live
+        .next_msg("the Events answer", |m| match m {
+            Msg::Events { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(first, last, "the first answer is for the newest request");
+    // Ask once more for the same object: no answer for an older request arrives before it.
+    live.executor.send(Effect::FetchEvents(last.clone()));
+    let second = live
+        .next_msg("the second Events answer", |m| match m {
+            Msg::Events { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        second, last,
+        "older requests were cancelled, never answered"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switches_happen_in_the_background_and_failures_name_the_target() {
+    let cluster = SimCluster::start(SimOptions {
+        scenario: "demo".into(),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut live = Live::start(&cluster).await;
+    live.until("the tree", |s| {
+        node(s, "HelmRelease/staging/redis").is_some()
+    })
+    .await;
+    // A context that does not exist: the switch fails, naming it; the tree stays.
+    live.executor
+        .send(Effect::SwitchContext("no-such-context".into()));
+    let (context, result) = live
+        .next_msg("the failed switch", |m| match m {
+            Msg::Switched {
+                context, result, ..
+            } => Some((context.clone(), result.clone())),
+            _ => None,
+        })
+        .await;
+    assert_eq!(context, "no-such-context");
+    assert!(result.is_err());
+    assert!(node(&live.state, "HelmRelease/staging/redis").is_some());
+
+    // A namespace switch on a slow server: the old tree stays until the new one is up.
+    cluster.faults.update(|f| f.latency_ms = 200);
+    live.keys(":ns default").await;
+    let fx = app_support::press(&mut live.state, crossterm::event::KeyCode::Enter);
+    live.apply(fx);
+    assert!(
+        node(&live.state, "HelmRelease/staging/redis").is_some(),
+        "the old view stays while switching"
+    );
+    live.until("namespace default shown", |s| {
+        s.namespace.as_deref() == Some("default")
+            && node(s, "HelmRelease/default/grafana").is_some()
+            && node(s, "HelmRelease/staging/redis").is_none()
+    })
+    .await;
     cluster.shutdown().await;
 }

@@ -239,3 +239,94 @@ fn problems_before_start_are_printed_without_drawing() {
     assert!(screen.contains("line 2"), "{screen}");
     assert!(find_last(&app.raw_output(), ENTER_ALT).is_none());
 }
+
+/// A simulated cluster in this process (its faults can be changed while the TUI runs), and a
+/// kubeconfig file pointing at it.
+struct Sim {
+    runtime: tokio::runtime::Runtime,
+    cluster: Option<fluxdeck::sim::cluster::SimCluster>,
+    _dir: tempfile::TempDir,
+    kubeconfig: String,
+}
+
+impl Sim {
+    fn start() -> Sim {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let cluster = runtime
+            .block_on(fluxdeck::sim::cluster::SimCluster::start(
+                fluxdeck::sim::cluster::SimOptions {
+                    scenario: "demo".into(),
+                    speed: 60.0,
+                    ..Default::default()
+                },
+            ))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, cluster.kubeconfig_yaml()).unwrap();
+        Sim {
+            runtime,
+            cluster: Some(cluster),
+            _dir: dir,
+            kubeconfig: path.to_string_lossy().into_owned(),
+        }
+    }
+
+    fn faults(&self) -> &fluxdeck::sim::faults::Faults {
+        &self.cluster.as_ref().unwrap().faults
+    }
+
+    fn tui(&self) -> PtyApp {
+        PtyApp::spawn(&["--kubeconfig", &self.kubeconfig], 120, 40, &[])
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(c) = self.cluster.take() {
+            self.runtime.block_on(c.shutdown());
+        }
+    }
+}
+
+#[test]
+fn keys_answer_while_a_switch_waits_on_a_slow_server() {
+    let sim = Sim::start();
+    let mut app = sim.tui();
+    app.wait_text("Kustomization flux-system/apps");
+    // Every request now takes a minute: the switch cannot finish while the test runs.
+    sim.faults().update(|f| f.latency_ms = 60_000);
+    app.send(":ns default\r");
+    app.wait_text("switching to default");
+    // The old view stays usable: the cursor moves, help opens and closes.
+    app.send("?");
+    app.wait_text("Keys");
+    app.escape();
+    app.wait_text("Kustomization flux-system/apps");
+    // And quitting does not wait for the switch (a frozen loop would take minutes).
+    app.send("q");
+    assert_eq!(app.wait_exit(Duration::from_secs(20)), 0);
+    assert_restored(&app);
+    sim.faults().update(|f| f.latency_ms = 0);
+}
+
+#[test]
+fn termination_signals_exit_with_128_plus_the_signal() {
+    let sim = Sim::start();
+    for (signal, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
+        let mut app = sim.tui();
+        app.wait_text("Kustomization flux-system/apps");
+        let pid = app.pid().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(
+            app.wait_exit(Duration::from_secs(20)),
+            code,
+            "exit status after SIG{signal}"
+        );
+        assert_restored(&app);
+    }
+}

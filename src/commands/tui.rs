@@ -46,7 +46,8 @@ async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCod
         kubeconfig: global.kubeconfig.clone(),
     };
     match event_loop::run(conn, opts).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(event_loop::Ended::Quit) => ExitCode::SUCCESS,
+        Ok(event_loop::Ended::Signal(s)) => ExitCode::from(s.exit_status()),
         Err(e) => {
             eprintln!("fluxdeck: terminal error: {e}");
             ExitCode::from(2)

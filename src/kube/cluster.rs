@@ -44,6 +44,16 @@ pub struct ClusterWatch {
     cache: HashMap<(WatchKey, String, String), Converted>,
 }
 
+/// Resolve the kind of a managed scope (discovery, cached per group-version).
+pub async fn resolve_scope(
+    discovery: &Discovery,
+    scope: &Scope,
+) -> Result<Resolved, DiscoveryError> {
+    discovery
+        .resolve(scope.0.group(), scope.0.kind(), &[])
+        .await
+}
+
 fn uid_key(o: &DynamicObject) -> (String, String, String) {
     (
         o.metadata.namespace.clone().unwrap_or_default(),
@@ -116,7 +126,17 @@ impl ClusterWatch {
     }
 
     /// Watch exactly these managed scopes: start the missing ones, release the others.
+    /// Resolving a new kind may ask the API server (discovery); the executor does the same in
+    /// steps ([`Self::retain_scopes`], [`Self::add_scope`]) to keep that off its loop.
     pub async fn set_managed_scopes(&mut self, scopes: &BTreeSet<Scope>) {
+        for scope in self.retain_scopes(scopes) {
+            let resolved = resolve_scope(&self.discovery, &scope).await;
+            self.add_scope(scope, resolved);
+        }
+    }
+
+    /// Release the managed watches not in `scopes`; returns the scopes still to start.
+    pub fn retain_scopes(&mut self, scopes: &BTreeSet<Scope>) -> Vec<Scope> {
         let stale: Vec<Scope> = self
             .managed
             .keys()
@@ -128,41 +148,48 @@ impl ClusterWatch {
                 self.cache.retain(|(k, _, _), _| *k != r.key);
             }
         }
-        for scope in scopes {
-            if self.managed.contains_key(scope) || scope.0.flux().is_some() {
-                continue;
-            }
-            let (kind, ns) = scope;
-            let key = WatchKey::new(kind.group(), kind.kind(), ns.as_deref());
-            match self.discovery.resolve(kind.group(), kind.kind(), &[]).await {
-                Ok(Resolved::Served {
+        scopes
+            .iter()
+            .filter(|s| !self.managed.contains_key(*s) && s.0.flux().is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Start the watch of one managed scope once its kind is resolved (or report why not).
+    pub fn add_scope(&mut self, scope: Scope, resolved: Result<Resolved, DiscoveryError>) {
+        if self.managed.contains_key(&scope) {
+            return;
+        }
+        let (kind, ns) = &scope;
+        let key = WatchKey::new(kind.group(), kind.kind(), ns.as_deref());
+        match resolved {
+            Ok(Resolved::Served {
+                resource,
+                namespaced,
+            }) => {
+                let ns = if namespaced { ns.as_deref() } else { None };
+                let r = watch::spawn::<DynamicObject>(
+                    self.client.clone(),
                     resource,
-                    namespaced,
-                }) => {
-                    let ns = if namespaced { ns.as_deref() } else { None };
-                    let r = watch::spawn::<DynamicObject>(
-                        self.client.clone(),
-                        resource,
-                        ns,
-                        key,
-                        self.notifier.clone(),
-                    );
-                    self.managed.insert(scope.clone(), r);
-                }
-                Ok(Resolved::NotInstalled) => self.notifier.report(&key, WatchState::NotInstalled),
-                Err(e) => self.notifier.report(
-                    &key,
-                    match e.code {
-                        Some(403) => WatchState::Forbidden {
-                            message: e.to_string(),
-                        },
-                        _ => WatchState::Reconnecting {
-                            since: Timestamp::now(),
-                            error: e.to_string(),
-                        },
-                    },
-                ),
+                    ns,
+                    key,
+                    self.notifier.clone(),
+                );
+                self.managed.insert(scope, r);
             }
+            Ok(Resolved::NotInstalled) => self.notifier.report(&key, WatchState::NotInstalled),
+            Err(e) => self.notifier.report(
+                &key,
+                match e.code {
+                    Some(403) => WatchState::Forbidden {
+                        message: e.to_string(),
+                    },
+                    _ => WatchState::Reconnecting {
+                        since: Timestamp::now(),
+                        error: e.to_string(),
+                    },
+                },
+            ),
         }
     }
 
@@ -178,11 +205,12 @@ impl ClusterWatch {
     pub fn snapshot(&mut self, now: Timestamp) -> (Snapshot, Vec<String>) {
         let mut snap = Snapshot::new(now);
         let mut errors = Vec::new();
-        let health = self.notifier.health();
         let mut seen: BTreeSet<(WatchKey, String, String)> = BTreeSet::new();
         for (kind, r) in &self.flux {
             let ar = &r.resource;
-            if matches!(health.get(&r.key), Some(WatchState::Connected)) {
+            // A store that held a complete list is loaded, even while its watch reconnects
+            // (the header marks it stale).
+            if self.notifier.has_listed(&r.key) {
                 snap.mark_loaded(ObjectKind::Flux(*kind), self.namespace.as_deref());
             }
             for o in r.store.state() {
@@ -218,7 +246,7 @@ impl ClusterWatch {
         }
         for ((kind, ns), r) in &self.managed {
             let ar = &r.resource;
-            if matches!(health.get(&r.key), Some(WatchState::Connected)) {
+            if self.notifier.has_listed(&r.key) {
                 snap.mark_loaded(kind.clone(), ns.as_deref());
             }
             for o in r.store.state() {

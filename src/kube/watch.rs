@@ -7,12 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
+use kube::api::{ListParams, WatchEvent, WatchParams};
 use kube::core::ApiResource;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher::Event;
 use kube::{Api, Client, Resource};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
@@ -63,6 +65,8 @@ struct Pending {
     changed: BTreeSet<WatchKey>,
     health: BTreeMap<WatchKey, WatchState>,
     health_changed: bool,
+    /// Watches whose store holds a complete list (possibly stale since).
+    listed: BTreeSet<WatchKey>,
 }
 
 /// Shared between watch tasks and the UI loop: which watches changed since the last drain,
@@ -100,6 +104,21 @@ impl Notifier {
         }
     }
 
+    /// A list of `key` completed: its store holds every object (and changed).
+    fn listed(&self, key: &WatchKey) {
+        let mut p = self.pending.lock();
+        p.listed.insert(key.clone());
+        p.changed.insert(key.clone());
+        drop(p);
+        self.wake.notify_one();
+    }
+
+    /// Whether the store of `key` has held a complete list (it may be stale since: see the
+    /// watch's health).
+    pub fn has_listed(&self, key: &WatchKey) -> bool {
+        self.pending.lock().listed.contains(key)
+    }
+
     pub fn report(&self, key: &WatchKey, state: WatchState) {
         let mut p = self.pending.lock();
         if p.health.get(key) != Some(&state) {
@@ -117,6 +136,7 @@ impl Notifier {
             p.health_changed = true;
         }
         p.changed.remove(key);
+        p.listed.remove(key);
     }
 
     /// Wait until something changed.
@@ -143,32 +163,210 @@ impl Notifier {
     }
 }
 
-/// Health after a watcher error, by HTTP status code.
-fn state_for(err: &watcher::Error, previous: Option<&WatchState>) -> Option<WatchState> {
-    let code = match err {
-        watcher::Error::InitialListFailed(kube::Error::Api(s))
-        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
-        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some(s.code),
-        watcher::Error::WatchError(s) => Some(s.code),
+/// The HTTP status code of a client error, when the server answered with one.
+fn status_code(err: &kube::Error) -> Option<u16> {
+    match err {
+        kube::Error::Api(s) => Some(s.code),
         _ => None,
-    };
+    }
+}
+
+/// Health after a failed list or watch, by HTTP status code (`None` = keep the current one).
+fn state_for(code: Option<u16>, error: String, previous: &WatchState) -> WatchState {
     match code {
-        // Expired resourceVersion: the watcher relists on its own; nothing to show.
-        Some(410) => None,
-        Some(403) => Some(WatchState::Forbidden {
-            message: err.to_string(),
-        }),
-        Some(404) => Some(WatchState::NotInstalled),
-        _ => Some(match previous {
-            Some(WatchState::Reconnecting { since, .. }) => WatchState::Reconnecting {
+        Some(403) => WatchState::Forbidden { message: error },
+        Some(404) => WatchState::NotInstalled,
+        _ => match previous {
+            WatchState::Reconnecting { since, .. } => WatchState::Reconnecting {
                 since: *since,
-                error: err.to_string(),
+                error,
             },
             _ => WatchState::Reconnecting {
                 since: Timestamp::now(),
-                error: err.to_string(),
+                error,
             },
-        }),
+        },
+    }
+}
+
+/// Waits between retries: doubling from [`BACKOFF_MIN`] to [`BACKOFF_MAX`], reset once the
+/// server answers again.
+pub(crate) struct Backoff {
+    next: Duration,
+}
+
+/// First wait after a failure.
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+/// Longest wait between retries.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Objects per list page (the API server's pagination).
+const PAGE: u32 = 500;
+/// How long the server keeps one watch request open before the client renews it.
+const WATCH_TIMEOUT_SECONDS: u32 = 290;
+
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Self { next: BACKOFF_MIN }
+    }
+
+    fn reset(&mut self) {
+        self.next = BACKOFF_MIN;
+    }
+
+    /// The wait before the next attempt (with up to a quarter of random jitter, so many
+    /// watches failing together do not retry together).
+    pub(crate) fn next(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(BACKOFF_MAX);
+        let jitter = base.mul_f64(rand::random::<f64>() * 0.25);
+        base + jitter
+    }
+}
+
+/// One watch's connection to the API server, feeding a reflector store and reporting health.
+/// Health is exact: `Connected` once a list returned or a watch request was answered (the
+/// stream is open), `Reconnecting` from the first failure until then, with the last error.
+struct WatchTask<K: Resource + Clone + 'static>
+where
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    api: Api<K>,
+    writer: reflector::store::Writer<K>,
+    key: WatchKey,
+    notifier: Notifier,
+    state: WatchState,
+}
+
+/// Why a list or watch ended.
+enum Ended {
+    /// The resourceVersion expired (410 Gone): list again.
+    Gone,
+    /// The request failed: retry after a backoff.
+    Failed(Option<u16>, String),
+    /// The server closed the stream normally (its timeout): watch again at once.
+    Closed,
+}
+
+impl<K> WatchTask<K>
+where
+    K: Resource<DynamicType = ApiResource>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    fn set(&mut self, state: WatchState) {
+        if self.state != state {
+            self.state = state.clone();
+            self.notifier.report(&self.key, state);
+        }
+    }
+
+    /// List every object (page by page) into the store; the store is replaced at the end, so
+    /// objects deleted while the watch was down disappear. Returns the list's resourceVersion.
+    async fn list(&mut self) -> Result<String, Ended> {
+        let mut params = ListParams::default().limit(PAGE);
+        self.writer.apply_watcher_event(&Event::Init);
+        loop {
+            let page = self.api.list(&params).await.map_err(|e| {
+                if status_code(&e) == Some(410) {
+                    Ended::Gone
+                } else {
+                    Ended::Failed(status_code(&e), super::client::error_chain(&e))
+                }
+            })?;
+            let rv = page.metadata.resource_version.clone().unwrap_or_default();
+            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+            for obj in page.items {
+                self.writer.apply_watcher_event(&Event::InitApply(obj));
+            }
+            match next {
+                Some(token) => params = params.continue_token(&token),
+                None => {
+                    self.writer.apply_watcher_event(&Event::InitDone);
+                    return Ok(rv);
+                }
+            }
+        }
+    }
+
+    /// Watch from `rv` until the stream ends; `rv` follows every event and bookmark.
+    async fn watch(&mut self, rv: &mut String, backoff: &mut Backoff) -> Ended {
+        // Bookmarks keep `rv` current on quiet kinds, so a resumed watch rarely needs a relist.
+        let params = WatchParams {
+            bookmarks: true,
+            ..WatchParams::default()
+        }
+        .timeout(WATCH_TIMEOUT_SECONDS);
+        let stream = match self.api.watch(&params, rv).await {
+            Ok(s) => s,
+            Err(e) if status_code(&e) == Some(410) => return Ended::Gone,
+            Err(e) => return Ended::Failed(status_code(&e), super::client::error_chain(&e)),
+        };
+        // The server answered the watch request: the stream is open and the store is current
+        // again (a resumed stream replays what changed since `rv`).
+        self.set(WatchState::Connected);
+        futures::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(WatchEvent::Added(obj)) | Ok(WatchEvent::Modified(obj)) => {
+                    if let Some(v) = obj.meta().resource_version.clone() {
+                        *rv = v;
+                    }
+                    self.writer.apply_watcher_event(&Event::Apply(obj));
+                    self.notifier.changed(&self.key);
+                    backoff.reset();
+                }
+                Ok(WatchEvent::Deleted(obj)) => {
+                    if let Some(v) = obj.meta().resource_version.clone() {
+                        *rv = v;
+                    }
+                    self.writer.apply_watcher_event(&Event::Delete(obj));
+                    self.notifier.changed(&self.key);
+                    backoff.reset();
+                }
+                Ok(WatchEvent::Bookmark(b)) => {
+                    *rv = b.metadata.resource_version;
+                    backoff.reset();
+                }
+                Ok(WatchEvent::Error(s)) if s.code == 410 => return Ended::Gone,
+                Ok(WatchEvent::Error(s)) => return Ended::Failed(Some(s.code), s.message),
+                Err(e) => return Ended::Failed(status_code(&e), super::client::error_chain(&e)),
+            }
+        }
+        Ended::Closed
+    }
+
+    async fn run(mut self) {
+        let mut backoff = Backoff::new();
+        let mut rv: Option<String> = None;
+        loop {
+            let ended = match rv.as_mut() {
+                None => match self.list().await {
+                    Ok(v) => {
+                        rv = Some(v);
+                        self.notifier.listed(&self.key);
+                        self.set(WatchState::Connected);
+                        backoff.reset();
+                        continue;
+                    }
+                    Err(ended) => ended,
+                },
+                Some(v) => self.watch(v, &mut backoff).await,
+            };
+            match ended {
+                Ended::Gone => rv = None,
+                Ended::Closed => {}
+                Ended::Failed(code, error) => {
+                    tracing::warn!(watch = ?self.key, code, error = %error, "watch error");
+                    let next = state_for(code, error, &self.state);
+                    self.set(next);
+                    tokio::time::sleep(backoff.next()).await;
+                }
+            }
+        }
     }
 }
 
@@ -217,43 +415,236 @@ where
     };
     let writer = reflector::store::Writer::new(resource.clone());
     let reader = writer.as_reader();
-    let task_key = key.clone();
-    let task_notifier = notifier.clone();
     notifier.report(&key, WatchState::Connecting);
-    let task = tokio::spawn(async move {
-        let stream = watcher::watcher(api, watcher::Config::default())
-            .default_backoff()
-            .reflect(writer);
-        futures::pin_mut!(stream);
-        let mut state = WatchState::Connecting;
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(ev) => {
-                    let settled =
-                        matches!(ev, Event::InitDone | Event::Apply(_) | Event::Delete(_));
-                    if settled && state != WatchState::Connected {
-                        state = WatchState::Connected;
-                        task_notifier.report(&task_key, state.clone());
-                    }
-                    if !matches!(ev, Event::Init | Event::InitApply(_)) {
-                        task_notifier.changed(&task_key);
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(watch = ?task_key, error = %err, "watch error");
-                    if let Some(next) = state_for(&err, Some(&state)) {
-                        state = next;
-                        task_notifier.report(&task_key, state.clone());
-                    }
-                }
-            }
+    let task = tokio::spawn(
+        WatchTask {
+            api,
+            writer,
+            key: key.clone(),
+            notifier: notifier.clone(),
+            state: WatchState::Connecting,
         }
-    });
+        .run(),
+    );
     Reflector {
         key,
         resource,
         store: reader,
         task,
         notifier,
+    }
+}
+
+/// The watch itself, driven through the simulated API server's faults.
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use kube::api::{DynamicObject, PostParams};
+    use kube::core::GroupVersionKind;
+
+    use super::*;
+    use crate::kube::client;
+    use crate::sim::cluster::{SimCluster, SimOptions};
+
+    fn configmaps() -> ApiResource {
+        ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap"))
+    }
+
+    struct Fixture {
+        cluster: SimCluster,
+        client: Client,
+        notifier: Notifier,
+        key: WatchKey,
+    }
+
+    async fn fixture() -> Fixture {
+        let cluster = SimCluster::start(SimOptions {
+            scenario: "deps".into(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let conn = client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml())
+            .await
+            .unwrap();
+        Fixture {
+            cluster,
+            client: conn.client,
+            notifier: Notifier::new(),
+            key: WatchKey::new("", "ConfigMap", Some("quiet")),
+        }
+    }
+
+    impl Fixture {
+        fn spawn(&self) -> Reflector<DynamicObject> {
+            spawn::<DynamicObject>(
+                self.client.clone(),
+                configmaps(),
+                Some("quiet"),
+                self.key.clone(),
+                self.notifier.clone(),
+            )
+        }
+
+        fn state(&self) -> Option<WatchState> {
+            self.notifier.health().get(&self.key).cloned()
+        }
+
+        /// Wait (at most 60 s) until the watch's state satisfies `pred`.
+        async fn until(&self, what: &str, pred: impl Fn(&WatchState) -> bool) {
+            let wait = async {
+                loop {
+                    if self.state().as_ref().is_some_and(&pred) {
+                        return;
+                    }
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(200), self.notifier.notified())
+                            .await;
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(60), wait)
+                .await
+                .is_err()
+            {
+                panic!("timed out waiting for {what}; state: {:?}", self.state());
+            }
+        }
+
+        async fn create(&self, name: &str) {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client.clone(), "quiet", &configmaps());
+            let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "quiet"},
+                "data": {"k": "v"},
+            }))
+            .unwrap();
+            api.create(&PostParams::default(), &obj).await.unwrap();
+        }
+    }
+
+    fn names(r: &Reflector<DynamicObject>) -> Vec<String> {
+        let mut n: Vec<String> = r
+            .store
+            .state()
+            .iter()
+            .filter_map(|o| o.metadata.name.clone())
+            .collect();
+        n.sort();
+        n
+    }
+
+    fn is_connected(s: &WatchState) -> bool {
+        *s == WatchState::Connected
+    }
+
+    fn is_reconnecting(s: &WatchState) -> bool {
+        matches!(s, WatchState::Reconnecting { .. })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_quiet_watch_is_connected_again_after_the_server_comes_back() {
+        let f = fixture().await;
+        f.create("one").await;
+        let r = f.spawn();
+        f.until("the first list", is_connected).await;
+        assert!(f.notifier.has_listed(&f.key));
+        assert_eq!(names(&r), ["one"]);
+
+        f.cluster.server.stop_listener().await;
+        f.until("reconnecting while the server is away", is_reconnecting)
+            .await;
+        let Some(WatchState::Reconnecting { error, .. }) = f.state() else {
+            unreachable!()
+        };
+        assert!(!error.is_empty(), "the last error is kept");
+        assert_eq!(names(&r), ["one"], "the last known objects are kept");
+
+        // Nothing changes in the namespace: the resumed stream alone says it is connected.
+        f.cluster.server.restart_listener().await.unwrap();
+        f.until("connected again without any event", is_connected)
+            .await;
+        assert_eq!(names(&r), ["one"]);
+        f.cluster.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn errors_before_the_first_list_are_retried_until_it_succeeds() {
+        let f = fixture().await;
+        f.create("one").await;
+        f.cluster.faults.update(|s| s.error_rate = 1.0);
+        let r = f.spawn();
+        f.until("reconnecting on 500s", is_reconnecting).await;
+        let Some(WatchState::Reconnecting { error, .. }) = f.state() else {
+            unreachable!()
+        };
+        assert!(error.contains("500"), "{error}");
+        assert!(!f.notifier.has_listed(&f.key), "nothing was listed");
+
+        f.cluster.faults.update(|s| s.error_rate = 0.0);
+        f.until("connected once the server answers", is_connected)
+            .await;
+        assert!(f.notifier.has_listed(&f.key));
+        assert_eq!(names(&r), ["one"]);
+        f.cluster.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn expired_versions_and_dropped_streams_relist_and_lose_nothing() {
+        let f = fixture().await;
+        let r = f.spawn();
+        f.until("the first list", is_connected).await;
+        // Every watch is answered with 410 Gone and streams close every second: the watch
+        // relists, and what was created meanwhile arrives.
+        f.cluster.faults.update(|s| {
+            s.watch_gone = true;
+            s.close_watches_every_seconds = Some(1);
+        });
+        f.create("two").await;
+        let wait = async {
+            while names(&r) != ["two"] {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(200), f.notifier.notified()).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .expect("the object created during the faults is listed");
+        f.cluster.faults.update(|s| {
+            s.watch_gone = false;
+            s.close_watches_every_seconds = None;
+            s.latency_ms = 300;
+        });
+        f.create("three").await;
+        let wait = async {
+            while names(&r) != ["three", "two"] {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(200), f.notifier.notified()).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .expect("the object created with latency arrives");
+        f.until("connected with latency", is_connected).await;
+        f.cluster.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_forbidden_list_says_forbidden() {
+        let f = fixture().await;
+        f.cluster.faults.update(|s| {
+            s.forbidden = vec![crate::sim::faults::ForbiddenRule {
+                resource: "configmaps".into(),
+                namespace: Some("quiet".into()),
+                verbs: Vec::new(),
+            }];
+        });
+        let _r = f.spawn();
+        f.until("forbidden", |s| matches!(s, WatchState::Forbidden { .. }))
+            .await;
+        assert!(!f.notifier.has_listed(&f.key));
+        f.cluster.shutdown().await;
     }
 }

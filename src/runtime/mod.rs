@@ -2,5 +2,6 @@
 //! signals, Ctrl-Z) and logging to a file.
 
 pub mod event_loop;
+pub mod executor;
 pub mod logging;
 pub mod terminal;

@@ -200,6 +200,22 @@ impl ProcessSignal {
     pub fn is_termination(self) -> bool {
         !matches!(self, ProcessSignal::Continue)
     }
+
+    /// The signal's number (the exit status after it is 128 + this).
+    pub fn number(self) -> i32 {
+        use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM};
+        match self {
+            ProcessSignal::Terminate => SIGTERM,
+            ProcessSignal::Hangup => SIGHUP,
+            ProcessSignal::Interrupt => SIGINT,
+            ProcessSignal::Continue => SIGCONT,
+        }
+    }
+
+    /// The conventional exit status after this signal: 128 + its number.
+    pub fn exit_status(self) -> u8 {
+        u8::try_from(128 + self.number()).unwrap_or(u8::MAX)
+    }
 }
 
 /// The signals the event loop listens to. Create it inside the tokio runtime, before entering

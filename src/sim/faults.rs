@@ -34,6 +34,10 @@ pub struct FaultSpec {
     /// Fraction (0.0 to 1.0) of requests answered with `500 Internal Server Error`.
     #[serde(default)]
     pub error_rate: f64,
+    /// Fraction (0.0 to 1.0) of API discovery requests (`/api`, `/apis`, group and resource
+    /// lists) answered with `500 Internal Server Error`.
+    #[serde(default)]
+    pub discovery_error_rate: f64,
     /// Permission policy: requests matching a rule get `403 Forbidden`.
     #[serde(default)]
     pub forbidden: Vec<ForbiddenRule>,
@@ -73,11 +77,13 @@ impl Faults {
 
     /// Draw whether this request is answered with an injected `500` (per `error_rate`).
     pub fn inject_error(&self) -> bool {
-        let rate = self.spec.read().error_rate;
-        if rate.is_nan() || rate <= 0.0 {
-            return false;
-        }
-        rate >= 1.0 || rand::random::<f64>() < rate
+        draw(self.spec.read().error_rate)
+    }
+
+    /// Draw whether this discovery request is answered with an injected `500` (per
+    /// `discovery_error_rate`).
+    pub fn inject_discovery_error(&self) -> bool {
+        draw(self.spec.read().discovery_error_rate)
     }
 
     /// How long a watch stream may stay open before the server closes it, if limited.
@@ -118,6 +124,14 @@ impl Faults {
                 }
         })
     }
+}
+
+/// True with probability `rate` (0 for NaN or negative, 1 from 1.0 up).
+fn draw(rate: f64) -> bool {
+    if rate.is_nan() || rate <= 0.0 {
+        return false;
+    }
+    rate >= 1.0 || rand::random::<f64>() < rate
 }
 
 #[cfg(test)]

@@ -74,6 +74,11 @@ impl Snapshot {
         }
     }
 
+    /// Whether any Flux kind has been listed (before that, "no Flux objects" would be a guess).
+    pub fn any_flux_loaded(&self) -> bool {
+        self.loaded.iter().any(|s| s.kind.flux().is_some())
+    }
+
     pub fn is_loaded(&self, key: &ObjectKey) -> bool {
         let all = LoadedScope {
             kind: key.kind.clone(),

@@ -60,6 +60,15 @@ async fn dispatch(ctx: &Arc<Ctx>, req: Request<Body>) -> Result<Response<Body>, 
             req.method()
         )));
     }
+    let discovery_path = matches!(
+        route,
+        Route::CoreVersions | Route::GroupList | Route::Group(_) | Route::ResourceList { .. }
+    );
+    if discovery_path && ctx.faults.inject_discovery_error() {
+        return Err(ApiError::internal(
+            "injected fault: discovery error".to_string(),
+        ));
+    }
     let accept = header_str(req.headers(), header::ACCEPT).unwrap_or_default();
     let types = ctx.registry.all();
     let aggregated = discovery::wants_aggregated(accept);

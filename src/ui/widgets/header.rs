@@ -49,13 +49,13 @@ fn location(state: &AppState, theme: &Theme, cols: usize) -> Line<'static> {
 fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     let now = state.now.as_second();
-    let mut reconnecting: Vec<(&str, i64)> = Vec::new();
+    let mut reconnecting: Vec<(&str, i64, &str)> = Vec::new();
     let mut forbidden: Vec<String> = Vec::new();
     let mut connecting = false;
     for (scope, status) in &state.watch {
         match status {
-            WatchStatus::Reconnecting { since, .. } => {
-                reconnecting.push((scope.kind.as_str(), since.as_second()));
+            WatchStatus::Reconnecting { since, error } => {
+                reconnecting.push((scope.kind.as_str(), since.as_second(), error.as_str()));
             }
             WatchStatus::Forbidden { .. } => {
                 let ns = scope
@@ -68,20 +68,24 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
             WatchStatus::Connected | WatchStatus::NotInstalled => {}
         }
     }
-    if let Some(since) = reconnecting.iter().map(|(_, s)| *s).min() {
-        let mut kinds: Vec<&str> = reconnecting.iter().map(|(k, _)| *k).collect();
+    if let Some((_, since, error)) = reconnecting.iter().min_by_key(|(_, s, _)| *s) {
+        let mut kinds: Vec<&str> = reconnecting.iter().map(|(k, _, _)| *k).collect();
         kinds.sort_unstable();
         kinds.dedup();
+        // Objects listed before the failure are kept and shown as they were last seen.
+        if state.snapshot.as_ref().is_some_and(|s| s.any_flux_loaded()) {
+            spans.push(Span::styled(" STALE ", theme.error()));
+            spans.push(Span::raw(" "));
+        }
         spans.push(Span::styled(
             format!(
-                "reconnecting since {} ({})",
+                "reconnecting since {} ({}): {}",
                 age(now - since),
-                kinds.join(", ")
+                kinds.join(", "),
+                first_line(error)
             ),
             theme.warning(),
         ));
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(" STALE ", theme.error()));
     }
     if let Some(first) = forbidden.first() {
         if !spans.is_empty() {
@@ -110,6 +114,11 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
     spans
 }
 
+/// The first line of an error, for a one-line header.
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
+}
+
 /// Second line: counts, watch health, problems with the data, narrowing.
 fn status(state: &AppState, theme: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
@@ -136,8 +145,14 @@ fn status(state: &AppState, theme: &Theme) -> Line<'static> {
             };
             spans.push(Span::styled(format!("{glyph} {n}"), theme.state(h)));
         }
-        if !any {
+        let listed = state.snapshot.as_ref().is_some_and(|s| s.any_flux_loaded());
+        if !any && listed {
             spans.push(Span::styled("no Flux objects", theme.dim()));
+        } else if !any {
+            spans.push(Span::styled(
+                format!("loading{}", ellipsis(state.ascii)),
+                theme.dim(),
+            ));
         }
     }
     let watch = watch_summary(state, theme);

@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::format::{age, pad, truncate, width};
+use crate::app::msg::WatchStatus;
 use crate::app::state::{AppState, Focus, VisibleRow};
 use crate::domain::flux::FluxKind;
 use crate::domain::health::Health;
@@ -309,8 +310,21 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
 }
 
 fn empty_text(state: &AppState) -> String {
-    if state.snapshot.is_none() {
-        format!("loading the cluster{}", super::ellipsis(state.ascii))
+    let listed = state.snapshot.as_ref().is_some_and(|s| s.any_flux_loaded());
+    if !listed {
+        // Nothing listed yet: say why when a watch or discovery failed.
+        let failure = state.watch.iter().find_map(|(scope, status)| match status {
+            WatchStatus::Reconnecting { error, .. } => Some(format!(
+                "Cannot list {} yet: {error}. Retrying{}",
+                scope.kind,
+                super::ellipsis(state.ascii)
+            )),
+            WatchStatus::Forbidden { message } => {
+                Some(format!("Cannot list {}: {message}", scope.kind))
+            }
+            _ => None,
+        });
+        failure.unwrap_or_else(|| format!("loading the cluster{}", super::ellipsis(state.ascii)))
     } else if state.problems && state.filter_text.is_empty() {
         "No problems: every object is healthy. Press p to show everything.".to_string()
     } else if !state.filter_text.is_empty() {

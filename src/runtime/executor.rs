@@ -1,0 +1,538 @@
+//! The effect executor: owns the connection, the watches and the session's access (read-only
+//! or not), runs every cluster call in a task of its own and answers with messages. There is no
+//! terminal in it: the TUI's event loop and the integration tests drive it the same way, by
+//! sending [`Effect`]s and reading [`Msg`]s.
+//!
+//! - Watches start in the background, with discovery retried (and its state shown as the
+//!   `API discovery` watch) until it succeeds; a `:ctx`/`:ns` switch keeps the old watches
+//!   until the new ones are up, so the screen stays usable meanwhile.
+//! - Repeated fetches keep only the newest: a new Events or YAML request cancels the one in
+//!   flight.
+//! - Snapshots are rebuilt after store changes, coalesced, with the analysis and tree built on
+//!   a blocking thread; the gap between rebuilds grows with their cost.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
+use crate::app::prepare::{Prepared, prepare};
+use crate::config::{Config, ReadOnlyReason};
+use crate::kube::client::{self, Connection};
+use crate::kube::cluster::{self, ClusterWatch, Scope};
+use crate::kube::discovery::{DiscoveryError, Resolved};
+use crate::kube::fetch;
+use crate::kube::watch::{Backoff, Notifier, WatchKey, WatchState};
+
+/// Minimum time between two snapshot rebuilds during a burst of watch events.
+const REBUILD: Duration = Duration::from_millis(50);
+/// On a large estate a rebuild takes long: the gap before the next one is at least this
+/// many times the last rebuild's cost, so a burst of watch events cannot keep the executor
+/// busy rebuilding and CPU use stays bounded.
+const REBUILD_COST_FACTOR: u32 = 3;
+/// Discovery attempts for a `:ctx`/`:ns` switch before it is given up (the old watches stay).
+const SWITCH_ATTEMPTS: u32 = 3;
+
+/// The watch key under which discovery problems are reported (shown in the header).
+pub fn discovery_key() -> WatchKey {
+    WatchKey::new("", "API discovery", None)
+}
+
+/// What the executor needs besides the connection.
+#[derive(Clone, Debug)]
+pub struct ExecutorOptions {
+    pub namespace: Option<String>,
+    /// Decided once at start; a `:ctx` switch can only turn it on.
+    pub read_only: Option<ReadOnlyReason>,
+    /// Read-only contexts (checked again on `:ctx`).
+    pub config: Config,
+    /// Where contexts come from for `:ctx`.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+fn to_scope(k: &WatchKey) -> WatchScope {
+    WatchScope {
+        kind: k.kind.clone(),
+        namespace: k.namespace.clone(),
+    }
+}
+
+fn to_status(s: &WatchState) -> WatchStatus {
+    match s {
+        WatchState::Connecting => WatchStatus::Connecting,
+        WatchState::Connected => WatchStatus::Connected,
+        WatchState::Reconnecting { since, error } => WatchStatus::Reconnecting {
+            since: *since,
+            error: error.clone(),
+        },
+        WatchState::Forbidden { message } => WatchStatus::Forbidden {
+            message: message.clone(),
+        },
+        WatchState::NotInstalled => WatchStatus::NotInstalled,
+    }
+}
+
+/// The health of every watch, as the app's message.
+pub fn health_msg(h: &BTreeMap<WatchKey, WatchState>) -> Msg {
+    Msg::WatchHealth(h.iter().map(|(k, s)| (to_scope(k), to_status(s))).collect())
+}
+
+/// The running executor. Dropping it stops every watch and task it owns.
+pub struct Executor {
+    effects: mpsc::UnboundedSender<Effect>,
+    task: JoinHandle<()>,
+}
+
+impl Executor {
+    /// Start the executor on `conn`: the watches start at once (in the background), and
+    /// every answer arrives on `out`.
+    pub fn spawn(conn: Connection, opts: ExecutorOptions, out: mpsc::Sender<Msg>) -> Executor {
+        let (effects, effects_rx) = mpsc::unbounded_channel();
+        let core = Core::new(conn, opts, out);
+        let task = tokio::spawn(core.run(effects_rx));
+        Executor { effects, task }
+    }
+
+    /// Carry out an effect (answers arrive as messages). Effects that concern the terminal
+    /// (quit, suspend, redraw) are the event loop's and are ignored here.
+    pub fn send(&self, effect: Effect) {
+        if self.effects.send(effect).is_err() {
+            tracing::error!("the executor has stopped; effect dropped");
+        }
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Which cluster a start is for.
+enum Target {
+    /// The current connection (start-up, `:ns`).
+    Connected(Connection),
+    /// `:ctx NAME`: connect first (reads the kubeconfig, may run credential plugins).
+    Context(String),
+}
+
+/// A start of the watches that finished, for one generation.
+struct Started {
+    generation: u64,
+    /// The context asked for (named in the message when the start failed).
+    context: String,
+    conn: Option<Connection>,
+    namespace: Option<String>,
+    notifier: Notifier,
+    result: Result<ClusterWatch, String>,
+    /// Whether this start is a switch (the app is told how it went).
+    switch: bool,
+}
+
+/// Managed scopes resolved in the background, for one generation.
+struct ScopesResolved {
+    generation: u64,
+    resolved: Vec<(Scope, Result<Resolved, DiscoveryError>)>,
+}
+
+/// Rebuild scheduling: one at a time, spaced by their cost.
+struct Rebuild {
+    at: Option<Instant>,
+    running_since: Option<Instant>,
+    last: Instant,
+    gap: Duration,
+}
+
+impl Rebuild {
+    fn new() -> Self {
+        Self {
+            at: None,
+            running_since: None,
+            last: Instant::now() - REBUILD,
+            gap: REBUILD,
+        }
+    }
+
+    /// Ask for a rebuild as soon as the gap since the last one allows.
+    fn request(&mut self) {
+        let at = (self.last + self.gap).max(Instant::now());
+        self.at = Some(self.at.map_or(at, |t| t.min(at)));
+    }
+
+    /// A rebuild finished (or failed): the next one waits in proportion to its cost.
+    fn finished(&mut self) {
+        if let Some(started) = self.running_since.take() {
+            self.gap = REBUILD.max(started.elapsed() * REBUILD_COST_FACTOR);
+            self.last = Instant::now();
+        }
+    }
+}
+
+/// The executor's state, owned by its task.
+struct Core {
+    out: mpsc::Sender<Msg>,
+    opts: ExecutorOptions,
+    /// The session's access, decided here and only here.
+    read_only: Option<ReadOnlyReason>,
+    conn: Connection,
+    namespace: Option<String>,
+    /// The generation of the watches shown (a switch starts a new one).
+    generation: u64,
+    /// The newest generation asked for (equal to `generation` unless a start is in flight).
+    latest: u64,
+    watch: Option<ClusterWatch>,
+    /// The notifier listened to: the shown watches', or, before the first start succeeded,
+    /// the starting one's (so discovery retries reach the header).
+    notifier: Notifier,
+    starting: Option<JoinHandle<()>>,
+    started_tx: mpsc::UnboundedSender<Started>,
+    /// The managed scopes the app asked for last (applied to new watches too).
+    scopes: BTreeSet<Scope>,
+    scopes_task: Option<JoinHandle<()>>,
+    scopes_tx: mpsc::UnboundedSender<ScopesResolved>,
+    events_fetch: Option<JoinHandle<()>>,
+    yaml_fetch: Option<JoinHandle<()>>,
+    rebuild: Rebuild,
+    prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
+    last_errors: Vec<String>,
+    snapshots: u64,
+}
+
+impl Core {
+    fn new(conn: Connection, opts: ExecutorOptions, out: mpsc::Sender<Msg>) -> Core {
+        let (started_tx, _) = mpsc::unbounded_channel();
+        let (scopes_tx, _) = mpsc::unbounded_channel();
+        let (prepared_tx, _) = mpsc::channel(1);
+        Core {
+            out,
+            read_only: opts.read_only.clone(),
+            namespace: opts.namespace.clone(),
+            opts,
+            conn,
+            generation: 0,
+            latest: 0,
+            watch: None,
+            notifier: Notifier::new(),
+            starting: None,
+            started_tx,
+            scopes: BTreeSet::new(),
+            scopes_task: None,
+            scopes_tx,
+            events_fetch: None,
+            yaml_fetch: None,
+            rebuild: Rebuild::new(),
+            prepared_tx,
+            last_errors: Vec::new(),
+            snapshots: 0,
+        }
+    }
+
+    async fn send(&self, msg: Msg) {
+        // The receiver is gone only when the session is ending.
+        let _ = self.out.send(msg).await;
+    }
+
+    async fn run(mut self, mut effects: mpsc::UnboundedReceiver<Effect>) {
+        let (started_tx, mut started_rx) = mpsc::unbounded_channel();
+        let (scopes_tx, mut scopes_rx) = mpsc::unbounded_channel();
+        let (prepared_tx, mut prepared_rx) = mpsc::channel(2);
+        self.started_tx = started_tx;
+        self.scopes_tx = scopes_tx;
+        self.prepared_tx = prepared_tx;
+        self.begin_start(
+            Target::Connected(self.conn.clone()),
+            self.namespace.clone(),
+            false,
+        );
+        let far = Instant::now() + Duration::from_secs(3600 * 24 * 365);
+        loop {
+            let notifier = self.notifier.clone();
+            tokio::select! {
+                effect = effects.recv() => match effect {
+                    Some(e) => self.execute(e).await,
+                    None => break,
+                },
+                _ = notifier.notified() => {
+                    let drained = notifier.drain();
+                    if let Some(h) = &drained.health {
+                        self.send(health_msg(h)).await;
+                    }
+                    // Health changes rebuild too: a watch that synced an empty list changes
+                    // the snapshot from "loading" to "empty".
+                    if !drained.is_empty() && self.watch.is_some() {
+                        self.rebuild.request();
+                    }
+                },
+                Some(started) = started_rx.recv() => self.on_started(started).await,
+                Some(resolved) = scopes_rx.recv() => self.on_scopes_resolved(resolved),
+                _ = tokio::time::sleep_until(self.rebuild.at.unwrap_or(far)),
+                    if self.rebuild.at.is_some() && self.rebuild.running_since.is_none() => {
+                    self.start_rebuild().await;
+                },
+                Some((tag, prepared)) = prepared_rx.recv() => {
+                    self.rebuild.finished();
+                    match prepared {
+                        Ok(p) if tag == self.generation => self.send(Msg::Prepared(p)).await,
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "building the tree failed");
+                            self.send(Msg::DecodeErrors(vec![format!("building the tree failed: {e}")])).await;
+                        }
+                    }
+                },
+            }
+        }
+        tracing::info!(snapshots = self.snapshots, "executor stopped");
+    }
+
+    /// Start watches for `conn` and `namespace` in the background, as a new generation.
+    fn begin_start(&mut self, target: Target, namespace: Option<String>, switch: bool) {
+        if let Some(t) = self.starting.take() {
+            t.abort();
+        }
+        self.latest += 1;
+        let generation = self.latest;
+        let notifier = Notifier::new();
+        if self.watch.is_none() {
+            // Nothing shown yet: show how this start goes (discovery retries).
+            self.notifier = notifier.clone();
+        }
+        let tx = self.started_tx.clone();
+        let kubeconfig = self.opts.kubeconfig.clone();
+        self.starting = Some(tokio::spawn(async move {
+            let attempts = if switch { SWITCH_ATTEMPTS } else { u32::MAX };
+            let conn = match target {
+                Target::Connected(c) => Ok(c),
+                Target::Context(ctx) => client::connect(kubeconfig.as_deref(), Some(&ctx))
+                    .await
+                    .map_err(|e| (ctx, e.to_string())),
+            };
+            let started = match conn {
+                Ok(conn) => {
+                    let result = start_watches(&conn, namespace.clone(), &notifier, attempts).await;
+                    Started {
+                        generation,
+                        context: conn.context.clone(),
+                        conn: Some(conn),
+                        namespace,
+                        notifier,
+                        result,
+                        switch,
+                    }
+                }
+                Err((context, e)) => Started {
+                    generation,
+                    context,
+                    conn: None,
+                    namespace,
+                    notifier,
+                    result: Err(e),
+                    switch,
+                },
+            };
+            let _ = tx.send(started);
+        }));
+    }
+
+    async fn on_started(&mut self, s: Started) {
+        if s.generation != self.latest {
+            return;
+        }
+        self.starting = None;
+        match (s.result, s.conn) {
+            (Ok(w), Some(conn)) => {
+                let context_changed = conn.context != self.conn.context;
+                self.watch = Some(w);
+                self.notifier = s.notifier;
+                self.generation = s.generation;
+                self.conn = conn;
+                self.namespace = s.namespace;
+                self.last_errors.clear();
+                if context_changed {
+                    // Read-only can only be turned on by a switch, never off.
+                    if self.read_only.is_none()
+                        && let Some(reason) =
+                            self.opts.config.read_only_for(false, &self.conn.context)
+                    {
+                        self.read_only = Some(reason.clone());
+                        self.send(Msg::ReadOnly(reason)).await;
+                    }
+                }
+                if s.switch {
+                    self.send(Msg::Switched {
+                        context: self.conn.context.clone(),
+                        server: self.conn.server.clone(),
+                        namespace: self.namespace.clone(),
+                        result: Ok(()),
+                    })
+                    .await;
+                }
+                let health = self.notifier.health();
+                self.send(health_msg(&health)).await;
+                self.apply_scopes();
+                self.rebuild.request();
+            }
+            (result, _) => {
+                let e = result.err().unwrap_or_default();
+                self.send(Msg::Switched {
+                    context: s.context,
+                    server: self.conn.server.clone(),
+                    namespace: s.namespace,
+                    result: Err(e),
+                })
+                .await;
+            }
+        }
+    }
+
+    async fn execute(&mut self, effect: Effect) {
+        match effect {
+            Effect::FetchEvents(key) => {
+                let Some(w) = &self.watch else { return };
+                let client = w.client();
+                let tx = self.out.clone();
+                if let Some(t) = self.events_fetch.take() {
+                    t.abort();
+                }
+                self.events_fetch = Some(tokio::spawn(async move {
+                    let result = fetch::events(client, &key).await;
+                    let _ = tx.send(Msg::Events { key, result }).await;
+                }));
+            }
+            Effect::FetchYaml(key) => {
+                let Some(w) = &self.watch else { return };
+                let client = w.client();
+                let discovery = w.discovery();
+                let tx = self.out.clone();
+                if let Some(t) = self.yaml_fetch.take() {
+                    t.abort();
+                }
+                self.yaml_fetch = Some(tokio::spawn(async move {
+                    let result = fetch::yaml(client, &discovery, &key).await;
+                    let _ = tx.send(Msg::Yaml { key, result }).await;
+                }));
+            }
+            Effect::WatchScopes(scopes) => {
+                self.scopes = scopes;
+                self.apply_scopes();
+            }
+            Effect::SwitchContext(ctx) => {
+                self.begin_start(Target::Context(ctx), self.namespace.clone(), true);
+            }
+            Effect::SwitchNamespace(ns) => {
+                self.begin_start(Target::Connected(self.conn.clone()), ns, true);
+            }
+            // The terminal's effects belong to the event loop.
+            Effect::Quit | Effect::SuspendProcess | Effect::ForceRedraw => {}
+        }
+    }
+
+    /// Bring the managed watches in line with the scopes asked for: release the others now,
+    /// resolve the new kinds in the background.
+    fn apply_scopes(&mut self) {
+        let Some(w) = self.watch.as_mut() else { return };
+        let missing = w.retain_scopes(&self.scopes);
+        if missing.is_empty() {
+            return;
+        }
+        if let Some(t) = self.scopes_task.take() {
+            t.abort();
+        }
+        let discovery = w.discovery();
+        let generation = self.generation;
+        let tx = self.scopes_tx.clone();
+        self.scopes_task = Some(tokio::spawn(async move {
+            let mut resolved = Vec::with_capacity(missing.len());
+            for scope in missing {
+                let r = cluster::resolve_scope(&discovery, &scope).await;
+                resolved.push((scope, r));
+            }
+            let _ = tx.send(ScopesResolved {
+                generation,
+                resolved,
+            });
+        }));
+    }
+
+    fn on_scopes_resolved(&mut self, r: ScopesResolved) {
+        if r.generation != self.generation {
+            return;
+        }
+        self.scopes_task = None;
+        let Some(w) = self.watch.as_mut() else { return };
+        for (scope, resolved) in r.resolved {
+            // Only scopes still wanted: the tree may have moved on meanwhile.
+            if self.scopes.contains(&scope) {
+                w.add_scope(scope, resolved);
+            }
+        }
+    }
+
+    async fn start_rebuild(&mut self) {
+        self.rebuild.at = None;
+        self.rebuild.last = Instant::now();
+        let Some(w) = self.watch.as_mut() else { return };
+        self.rebuild.running_since = Some(self.rebuild.last);
+        let (snap, errors) = w.snapshot(Timestamp::now());
+        self.snapshots += 1;
+        if errors != self.last_errors {
+            self.last_errors = errors.clone();
+            self.send(Msg::DecodeErrors(errors)).await;
+        }
+        // The analysis and the tree are built on a blocking thread; a panic there is reported
+        // and the next rebuild still happens.
+        let done = self.prepared_tx.clone();
+        let tag = self.generation;
+        let job = tokio::task::spawn_blocking(move || Arc::new(prepare(Arc::new(snap))));
+        tokio::spawn(async move {
+            let result = job.await.map_err(|e| e.to_string());
+            let _ = done.send((tag, result)).await;
+        });
+    }
+}
+
+/// Start the watches of one cluster and namespace. Discovery is retried with backoff up to
+/// `attempts` times, each failure shown as the state of the `API discovery` watch.
+async fn start_watches(
+    conn: &Connection,
+    namespace: Option<String>,
+    notifier: &Notifier,
+    attempts: u32,
+) -> Result<ClusterWatch, String> {
+    let key = discovery_key();
+    let mut backoff = Backoff::new();
+    let mut since: Option<Timestamp> = None;
+    let mut tried = 0u32;
+    loop {
+        tried = tried.saturating_add(1);
+        match ClusterWatch::start(conn.client.clone(), namespace.clone(), notifier.clone()).await {
+            Ok(w) => {
+                notifier.remove(&key);
+                return Ok(w);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt = tried, "API discovery failed");
+                if tried >= attempts {
+                    return Err(e.to_string());
+                }
+                let state = match e.code {
+                    Some(403) => WatchState::Forbidden {
+                        message: e.to_string(),
+                    },
+                    _ => WatchState::Reconnecting {
+                        since: *since.get_or_insert_with(Timestamp::now),
+                        error: e.to_string(),
+                    },
+                };
+                notifier.report(&key, state);
+                tokio::time::sleep(backoff.next()).await;
+            }
+        }
+    }
+}
