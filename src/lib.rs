@@ -1,5 +1,6 @@
 //! fluxdeck: a terminal UI for Flux CD.
 //!
+//! - [`actions`]: intents, their exact patches, the Writer (the only code that writes) and runs.
 //! - [`domain`]: pure functions over plain data (tree, health, dependencies, Helm storage, diffs).
 //! - [`sim`]: the simulated cluster (Kubernetes API server on loopback with Flux behaviour).
 //! - [`kube`]: the only place that talks to the Kubernetes API (connection, discovery, watches).
@@ -9,6 +10,7 @@
 //! - [`ui`]: draws the state (`ui::view`): header, tree, details, YAML, help, hints, prompt.
 //! - [`runtime`]: terminal guard (raw mode, panic hook, signals, Ctrl-Z) and file logging.
 
+pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod commands;

@@ -43,6 +43,9 @@ impl Live {
                 read_only: None,
                 config: Default::default(),
                 kubeconfig: None,
+                audit: fluxdeck::actions::audit::Audit::to_file(&std::env::temp_dir().join(
+                    format!("fluxdeck-app-live-audit-{}.log", std::process::id()),
+                )),
             },
             tx,
         );

@@ -5,6 +5,7 @@
 //! - [`keys`]: the keymap table; [`msg`]: messages in and effects out.
 //! - [`why`]: the why view of one object; [`problems`]: problems mode grouped by root cause.
 
+pub mod actions;
 mod command;
 pub mod details;
 pub mod format;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 use k8s_openapi::jiff::Timestamp;
 
+use crate::actions::intent::Intent;
+use crate::actions::run::Outcome;
 use crate::config::ReadOnlyReason;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::Snapshot;
@@ -88,6 +90,16 @@ pub enum Msg {
         namespace: Option<String>,
         result: Result<(), String>,
     },
+    /// An action is under way: what it is doing now.
+    ActionProgress {
+        intent: Intent,
+        text: String,
+    },
+    /// An action ended: its outcome, or why it could not run.
+    ActionDone {
+        intent: Intent,
+        result: Result<Outcome, String>,
+    },
     /// The session became read-only (e.g. after switching to a context matching a
     /// `readOnlyContexts` pattern). There is no message to turn read-only off.
     ReadOnly(ReadOnlyReason),
@@ -108,6 +120,9 @@ pub enum Effect {
     SwitchContext(String),
     /// `:ns NAME` (or `:ns` / `:ns all` for all namespaces).
     SwitchNamespace(Option<String>),
+    /// Carry out an action on the cluster (through the session's writer; refused when the
+    /// session is read-only).
+    Execute(Intent),
     /// Ctrl-Z: suspend the process (terminal restored first).
     SuspendProcess,
     /// Ctrl-L: redraw the whole screen.

@@ -17,6 +17,7 @@ use crate::domain::deps::Analysis;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::{Filter, Node, Snapshot, StateCounts, Tree};
 
+pub use super::actions::ActionStatus;
 use super::layout;
 use super::text::TextLine;
 use super::why::WhyView;
@@ -224,6 +225,9 @@ pub struct AppState {
     pub prompt: Option<Prompt>,
     pub flash: Option<Flash>,
 
+    /// Actions started in this session, by object: progress, then the outcome.
+    pub actions: BTreeMap<ObjectKey, ActionStatus>,
+
     /// The managed-object watch scopes last asked of the runtime.
     pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
     pub(crate) dirty: bool,
@@ -265,6 +269,7 @@ impl AppState {
             focus: Focus::Tree,
             details: None,
             overlay: None,
+            actions: BTreeMap::new(),
             prompt: None,
             flash: None,
             sent_scopes: None,

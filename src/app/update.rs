@@ -84,6 +84,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             namespace,
             result,
         } => on_switched(state, context, server, namespace, result),
+        Msg::ActionProgress { intent, text } => {
+            state.action_progress(intent, text);
+            Vec::new()
+        }
+        Msg::ActionDone { intent, result } => {
+            state.action_done(intent, result);
+            Vec::new()
+        }
         Msg::ReadOnly(reason) => {
             let (keymap, _) = Keymap::new(&state.keymap_overrides, true);
             state.keymap = keymap;

@@ -84,6 +84,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
             read_only: opts.read_only.clone(),
             config: opts.config.clone(),
             kubeconfig: opts.kubeconfig.clone(),
+            audit: crate::actions::audit::Audit::default_file(),
         },
         tx,
     );

@@ -21,6 +21,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::actions::audit::Audit;
+use crate::actions::intent::Intent;
+use crate::actions::run::{self as action_run, DEFAULT_TIMEOUT, Progress};
+use crate::actions::writer::{Writer, label};
 use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
 use crate::app::prepare::{Prepared, prepare};
 use crate::config::{Config, ReadOnlyReason};
@@ -54,6 +58,8 @@ pub struct ExecutorOptions {
     pub config: Config,
     /// Where contexts come from for `:ctx`.
     pub kubeconfig: Option<PathBuf>,
+    /// Where actions are recorded.
+    pub audit: Audit,
 }
 
 fn to_scope(k: &WatchKey) -> WatchScope {
@@ -178,8 +184,11 @@ impl Rebuild {
 struct Core {
     out: mpsc::Sender<Msg>,
     opts: ExecutorOptions,
-    /// The session's access, decided here and only here.
+    /// The session's access, decided here and only here: `Some` makes [`Core::writer`]
+    /// impossible to build.
     read_only: Option<ReadOnlyReason>,
+    /// The only way to write: present once the watches are up, and only when not read-only.
+    writer: Option<Arc<Writer>>,
     conn: Connection,
     namespace: Option<String>,
     /// The generation of the watches shown (a switch starts a new one).
@@ -212,6 +221,7 @@ impl Core {
         Core {
             out,
             read_only: opts.read_only.clone(),
+            writer: None,
             namespace: opts.namespace.clone(),
             opts,
             conn,
@@ -364,6 +374,15 @@ impl Core {
                         self.send(Msg::ReadOnly(reason)).await;
                     }
                 }
+                // A new connection gets a new writer, unless the session is read-only (then
+                // there is none, for good).
+                self.writer = match self.watch.as_ref() {
+                    Some(w) => {
+                        Writer::for_session(w.client(), w.discovery(), self.read_only.as_ref())
+                            .map(Arc::new)
+                    }
+                    None => None,
+                };
                 if s.switch {
                     self.send(Msg::Switched {
                         context: self.conn.context.clone(),
@@ -428,9 +447,72 @@ impl Core {
             Effect::SwitchNamespace(ns) => {
                 self.begin_start(Target::Connected(self.conn.clone()), ns, true);
             }
+            Effect::Execute(intent) => self.execute_intent(intent).await,
             // The terminal's effects belong to the event loop.
             Effect::Quit | Effect::SuspendProcess | Effect::ForceRedraw => {}
         }
+    }
+
+    /// Run an action in a task of its own, reporting progress and the outcome; recorded in
+    /// the audit log.
+    async fn execute_intent(&mut self, intent: Intent) {
+        let Some(writer) = self.writer.clone() else {
+            let why = match &self.read_only {
+                Some(reason) => format!("read-only session ({reason}): nothing is written"),
+                None => "not connected yet".to_string(),
+            };
+            self.send(Msg::ActionDone {
+                intent,
+                result: Err(why),
+            })
+            .await;
+            return;
+        };
+        let out = self.out.clone();
+        let audit = self.opts.audit.clone();
+        let context = self.conn.context.clone();
+        tokio::spawn(async move {
+            let (ptx, mut prx) = mpsc::unbounded_channel::<Progress>();
+            let progress_out = out.clone();
+            let progress_intent = intent.clone();
+            let forward = tokio::spawn(async move {
+                while let Some(p) = prx.recv().await {
+                    let text = match p {
+                        Progress::Requested { key, step, of } if of > 1 => {
+                            format!("step {step}/{of}: reconciling {}", label(&key))
+                        }
+                        Progress::Requested { .. } => {
+                            "reconcile requested, waiting for Flux".into()
+                        }
+                        Progress::Skipped { key } => format!("{} is static: skipped", label(&key)),
+                        Progress::StepDone { key, message } => {
+                            format!("{} ready: {message}", label(&key))
+                        }
+                    };
+                    let _ = progress_out
+                        .send(Msg::ActionProgress {
+                            intent: progress_intent.clone(),
+                            text,
+                        })
+                        .await;
+                }
+            });
+            let mut report = move |p: Progress| {
+                let _ = ptx.send(p);
+            };
+            let result = action_run::run(&writer, &intent, DEFAULT_TIMEOUT, &mut report)
+                .await
+                .map_err(|e| e.to_string());
+            drop(report);
+            let _ = forward.await;
+            let summary = match &result {
+                Ok(o) if o.ok => format!("ok: {}", o.message),
+                Ok(o) => format!("failed: {}", o.message),
+                Err(e) => format!("error: {e}"),
+            };
+            audit.record(&context, &intent, &summary);
+            let _ = out.send(Msg::ActionDone { intent, result }).await;
+        });
     }
 
     /// Bring the managed watches in line with the scopes asked for: release the others now,

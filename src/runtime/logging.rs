@@ -62,6 +62,17 @@ pub fn log_path_in(env: &dyn Fn(&str) -> Option<OsString>, home: Option<&Path>) 
     xdg_dir("XDG_STATE_HOME", ".local/state", env, home).map(|d| d.join(APP_DIR).join(LOG_FILE))
 }
 
+/// The audit log of actions (beside the log file): `$XDG_STATE_HOME/fluxdeck/audit.log`.
+pub fn default_audit_path() -> Option<PathBuf> {
+    xdg_dir(
+        "XDG_STATE_HOME",
+        ".local/state",
+        &|v| std::env::var_os(v),
+        home_dir().as_deref(),
+    )
+    .map(|d| d.join(APP_DIR).join("audit.log"))
+}
+
 /// The default log file path, for `--help` and the help screen.
 pub fn default_log_path() -> Option<PathBuf> {
     log_path_in(&|v| std::env::var_os(v), home_dir().as_deref())

@@ -1,0 +1,10 @@
+//! Actions on the cluster: what the operator asks for ([`intent::Intent`], plain data made by
+//! `app::update` or a command), the exact patches ([`patch`], pure), the [`writer::Writer`]
+//! (the only code that can send a non-GET request, built only for sessions that are not
+//! read-only) and the runs that wait for Flux to act ([`run`]).
+
+pub mod audit;
+pub mod intent;
+pub mod patch;
+pub mod run;
+pub mod writer;

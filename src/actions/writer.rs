@@ -1,0 +1,142 @@
+//! The [`Writer`]: the only code in fluxdeck that sends a non-GET request to the API server.
+//! It is built only for a session that is not read-only ([`Writer::for_session`] returns
+//! `None` otherwise), and the executor drops it for good when a `:ctx` switch makes the
+//! session read-only.
+
+use std::sync::Arc;
+
+use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::Value;
+
+use super::patch::FIELD_MANAGER;
+use crate::config::ReadOnlyReason;
+use crate::domain::flux::ObjectKey;
+use crate::kube::discovery::{Discovery, Resolved};
+
+/// Why an action could not run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("read-only session ({0}): nothing is written to the cluster")]
+    ReadOnly(String),
+    /// The object is suspended: Flux ignores reconcile requests until it is resumed.
+    #[error(
+        "{0} is suspended: Flux ignores reconcile requests while suspended (resume it, or resume and reconcile)"
+    )]
+    Suspended(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Api(String),
+}
+
+fn describe(e: kube::Error, what: &str) -> ActionError {
+    match e {
+        kube::Error::Api(s) if s.code == 404 => ActionError::NotFound(what.to_string()),
+        kube::Error::Api(s) if s.code == 403 => ActionError::Forbidden(s.message),
+        kube::Error::Api(s) => ActionError::Api(format!("{what}: {} ({})", s.message, s.code)),
+        other => ActionError::Api(format!(
+            "{what}: {}",
+            crate::kube::client::error_chain(&other)
+        )),
+    }
+}
+
+/// `Kind/namespace/name`.
+pub fn label(key: &ObjectKey) -> String {
+    format!("{}/{}/{}", key.kind.kind(), key.namespace, key.name)
+}
+
+/// Reads objects for actions (GET only).
+#[derive(Clone)]
+pub struct Reader {
+    client: Client,
+    discovery: Arc<Discovery>,
+}
+
+impl Reader {
+    pub fn new(client: Client, discovery: Arc<Discovery>) -> Reader {
+        Reader { client, discovery }
+    }
+
+    async fn api(&self, key: &ObjectKey) -> Result<Api<DynamicObject>, ActionError> {
+        let preferred: Vec<&str> = key
+            .kind
+            .flux()
+            .map(|k| k.versions().to_vec())
+            .unwrap_or_default();
+        let resolved = self
+            .discovery
+            .resolve(key.kind.group(), key.kind.kind(), &preferred)
+            .await
+            .map_err(|e| ActionError::Api(e.to_string()))?;
+        let Resolved::Served {
+            resource,
+            namespaced,
+        } = resolved
+        else {
+            return Err(ActionError::Unsupported(format!(
+                "{} is not served by this cluster",
+                key.kind.kind()
+            )));
+        };
+        Ok(if namespaced {
+            Api::namespaced_with(self.client.clone(), &key.namespace, &resource)
+        } else {
+            Api::all_with(self.client.clone(), &resource)
+        })
+    }
+
+    /// The object as JSON (with apiVersion and kind).
+    pub async fn get(&self, key: &ObjectKey) -> Result<Value, ActionError> {
+        let api = self.api(key).await?;
+        let obj = api
+            .get(&key.name)
+            .await
+            .map_err(|e| describe(e, &label(key)))?;
+        serde_json::to_value(&obj).map_err(|e| ActionError::Api(e.to_string()))
+    }
+}
+
+/// Sends patches. Only [`Writer::for_session`] makes one.
+pub struct Writer {
+    reader: Reader,
+}
+
+impl Writer {
+    /// The session's writer, or `None` when the session is read-only.
+    pub fn for_session(
+        client: Client,
+        discovery: Arc<Discovery>,
+        read_only: Option<&ReadOnlyReason>,
+    ) -> Option<Writer> {
+        match read_only {
+            Some(_) => None,
+            None => Some(Writer {
+                reader: Reader::new(client, discovery),
+            }),
+        }
+    }
+
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    /// Send a JSON merge patch (field manager [`FIELD_MANAGER`]); returns the patched object.
+    pub async fn merge_patch(&self, key: &ObjectKey, patch: &Value) -> Result<Value, ActionError> {
+        let api = self.reader.api(key).await?;
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..PatchParams::default()
+        };
+        let obj = api
+            .patch(&key.name, &params, &Patch::Merge(patch))
+            .await
+            .map_err(|e| describe(e, &label(key)))?;
+        serde_json::to_value(&obj).map_err(|e| ActionError::Api(e.to_string()))
+    }
+}
