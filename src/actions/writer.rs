@@ -102,6 +102,45 @@ impl Reader {
     }
 }
 
+/// One permission to ask the API server about (a SelfSubjectAccessReview).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Permission {
+    pub verb: String,
+    pub group: String,
+    /// Resource plural, e.g. `helmreleases`.
+    pub resource: String,
+    /// `None`: cluster-wide.
+    pub namespace: Option<String>,
+}
+
+impl Permission {
+    /// `patch` on a Flux object's kind in its namespace (what reconcile, suspend and resume
+    /// need).
+    pub fn patch(key: &ObjectKey) -> Option<Permission> {
+        let kind = key.kind.flux()?;
+        Some(Permission {
+            verb: "patch".into(),
+            group: kind.group().into(),
+            resource: kind.plural().into(),
+            namespace: (!key.namespace.is_empty()).then(|| key.namespace.clone()),
+        })
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let res = if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {res} in namespace {ns}", self.verb),
+            None => write!(f, "{} {res} (cluster-wide)", self.verb),
+        }
+    }
+}
+
 /// Sends patches. Only [`Writer::for_session`] makes one.
 pub struct Writer {
     reader: Reader,
@@ -124,6 +163,33 @@ impl Writer {
 
     pub fn reader(&self) -> &Reader {
         &self.reader
+    }
+
+    /// Ask the API server whether this session may do `p` (a SelfSubjectAccessReview, which
+    /// is a create: only a writer sends one, so a read-only session sends none).
+    pub async fn may(&self, p: &Permission) -> Result<bool, ActionError> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(p.verb.clone()),
+                    group: Some(p.group.clone()),
+                    resource: Some(p.resource.clone()),
+                    namespace: p.namespace.clone(),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.reader.client.clone());
+        let answer = api
+            .create(&kube::api::PostParams::default(), &review)
+            .await
+            .map_err(|e| describe(e, "access review"))?;
+        Ok(answer.status.is_some_and(|s| s.allowed))
     }
 
     /// Send a JSON merge patch (field manager [`FIELD_MANAGER`]); returns the patched object.

@@ -7,7 +7,9 @@ use k8s_openapi::jiff::Timestamp;
 use crate::actions::intent::Intent;
 use crate::actions::run::Outcome;
 
+use super::msg::Effect;
 use super::state::{AppState, FlashLevel};
+use crate::actions::writer::Permission;
 
 /// Where one object's latest action stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +39,44 @@ impl ActionStatus {
     }
 }
 
+/// Whether an action needing a permission can be offered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Allowed {
+    Yes,
+    /// Being asked; the action waits for the answer.
+    Checking,
+    /// Denied: the missing permission.
+    No(String),
+}
+
 impl AppState {
+    /// Whether `p` is allowed as far as known; asks the API server (once) when unknown. A
+    /// read-only session never asks (it has no writer): everything is denied as read-only.
+    pub fn allowed(&mut self, p: &Permission) -> (Allowed, Vec<Effect>) {
+        if let Some(reason) = &self.read_only {
+            return (Allowed::No(format!("read-only ({reason})")), Vec::new());
+        }
+        match self.access.get(p) {
+            Some(Some(Ok(true))) => (Allowed::Yes, Vec::new()),
+            Some(Some(Ok(false))) => (Allowed::No(format!("missing permission: {p}")), Vec::new()),
+            // The review itself failed: offer the action; the API server has the last word.
+            Some(Some(Err(_))) => (Allowed::Yes, Vec::new()),
+            Some(None) => (Allowed::Checking, Vec::new()),
+            None => {
+                self.access.insert(p.clone(), None);
+                (Allowed::Checking, vec![Effect::CheckAccess(p.clone())])
+            }
+        }
+    }
+
+    pub(crate) fn access_answered(&mut self, p: Permission, result: Result<bool, String>) {
+        if let Err(e) = &result {
+            tracing::warn!(permission = %p, error = %e, "access review failed");
+        }
+        self.access.insert(p, Some(result));
+        self.dirty = true;
+    }
+
     /// Record that `intent` was sent to the executor.
     pub fn action_started(&mut self, intent: Intent) {
         let key = intent.target().clone();

@@ -10,6 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::actions::intent::Intent;
 use crate::actions::run::Outcome;
+use crate::actions::writer::Permission;
 use crate::config::ReadOnlyReason;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::Snapshot;
@@ -90,6 +91,11 @@ pub enum Msg {
         namespace: Option<String>,
         result: Result<(), String>,
     },
+    /// The answer to [`Effect::CheckAccess`]: whether the session may do this.
+    Access {
+        permission: Permission,
+        result: Result<bool, String>,
+    },
     /// An action is under way: what it is doing now.
     ActionProgress {
         intent: Intent,
@@ -123,6 +129,9 @@ pub enum Effect {
     /// Carry out an action on the cluster (through the session's writer; refused when the
     /// session is read-only).
     Execute(Intent),
+    /// Ask the API server whether the session has a permission (never sent by a read-only
+    /// session: it has no writer).
+    CheckAccess(Permission),
     /// Ctrl-Z: suspend the process (terminal restored first).
     SuspendProcess,
     /// Ctrl-L: redraw the whole screen.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 
+use crate::actions::writer::Permission;
 use crate::app::keys::{Keymap, View};
 use crate::app::msg::{EventRow, WatchScope, WatchStatus};
 use crate::config::ReadOnlyReason;
@@ -225,6 +226,8 @@ pub struct AppState {
     pub prompt: Option<Prompt>,
     pub flash: Option<Flash>,
 
+    /// Permissions asked of the API server (SelfSubjectAccessReview): `None` while asked.
+    pub access: BTreeMap<Permission, Option<Result<bool, String>>>,
     /// Actions started in this session, by object: progress, then the outcome.
     pub actions: BTreeMap<ObjectKey, ActionStatus>,
 
@@ -270,6 +273,7 @@ impl AppState {
             details: None,
             overlay: None,
             actions: BTreeMap::new(),
+            access: BTreeMap::new(),
             prompt: None,
             flash: None,
             sent_scopes: None,

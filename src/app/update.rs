@@ -84,6 +84,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             namespace,
             result,
         } => on_switched(state, context, server, namespace, result),
+        Msg::Access { permission, result } => {
+            state.access_answered(permission, result);
+            Vec::new()
+        }
         Msg::ActionProgress { intent, text } => {
             state.action_progress(intent, text);
             Vec::new()

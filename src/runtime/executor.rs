@@ -448,6 +448,17 @@ impl Core {
                 self.begin_start(Target::Connected(self.conn.clone()), ns, true);
             }
             Effect::Execute(intent) => self.execute_intent(intent).await,
+            Effect::CheckAccess(permission) => {
+                // Read-only: no writer, no review sent, no answer (the keys are unavailable).
+                let Some(writer) = self.writer.clone() else {
+                    return;
+                };
+                let out = self.out.clone();
+                tokio::spawn(async move {
+                    let result = writer.may(&permission).await.map_err(|e| e.to_string());
+                    let _ = out.send(Msg::Access { permission, result }).await;
+                });
+            }
             // The terminal's effects belong to the event loop.
             Effect::Quit | Effect::SuspendProcess | Effect::ForceRedraw => {}
         }
