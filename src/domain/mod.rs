@@ -1,6 +1,7 @@
 //! Pure functions over plain data: no I/O, no clock, no kube client, no terminal.
 
 pub mod cel;
+pub mod contain;
 pub mod deps;
 pub mod flux;
 pub mod health;
