@@ -57,6 +57,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME|FILE")]
     pub theme: Option<String>,
 
+    /// Show the values of Secrets in the YAML view (hidden by default: keys and lengths only).
+    /// Helm release records stay hidden.
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+
     /// Use ASCII glyphs and tree lines instead of Unicode.
     #[arg(long, global = true)]
     pub ascii: bool,

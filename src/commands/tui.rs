@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
+use crate::domain::secrets::SecretValues;
 use crate::kube::client::{self, Connection};
 use crate::runtime::event_loop::{self, TuiOptions};
 use crate::runtime::logging;
@@ -47,6 +48,11 @@ async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCod
         config: setup.config,
         log_path: setup.log.as_ref().map(|g| g.path().to_path_buf()),
         kubeconfig: global.kubeconfig.clone(),
+        secret_values: if global.show_secrets {
+            SecretValues::Shown
+        } else {
+            SecretValues::Hidden
+        },
     };
     match event_loop::run(conn, opts).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ pub mod helm_storage;
 pub mod inventory;
 pub mod kstatus;
 pub mod report;
+pub mod secrets;
 pub mod tree;
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::discovery::{Discovery, DiscoveryError, Resolved};
 use super::watch::{self, Notifier, Reflector, WatchKey, WatchState};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKind};
+use crate::domain::secrets;
 use crate::domain::tree::Snapshot;
 
 /// A managed-object scope: a kind (not a Flux kind) in a namespace (`None` = all / cluster).
@@ -129,7 +130,11 @@ impl ClusterWatch {
             }
         }
         for scope in scopes {
-            if self.managed.contains_key(scope) || scope.0.flux().is_some() {
+            // Secrets are never watched (domain::secrets): one is read when it is shown.
+            if self.managed.contains_key(scope)
+                || scope.0.flux().is_some()
+                || !secrets::is_watchable(&scope.0)
+            {
                 continue;
             }
             let (kind, ns) = scope;

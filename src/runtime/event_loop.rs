@@ -18,6 +18,7 @@ use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
 use crate::app::prepare::{Prepared, prepare};
 use crate::app::{AppInit, AppState, update};
 use crate::config::{Config, ReadOnlyReason};
+use crate::domain::secrets::SecretValues;
 use crate::kube::client::{self, Connection};
 use crate::kube::cluster::ClusterWatch;
 use crate::kube::fetch;
@@ -57,6 +58,8 @@ pub struct TuiOptions {
     pub log_path: Option<PathBuf>,
     /// Where contexts come from for `:ctx`.
     pub kubeconfig: Option<PathBuf>,
+    /// Whether the YAML view shows Secret values (`--show-secrets`).
+    pub secret_values: SecretValues,
 }
 
 fn to_scope(k: &WatchKey) -> WatchScope {
@@ -273,8 +276,9 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<()> {
                         let client = w.client();
                         let discovery = w.discovery();
                         let tx = tx.clone();
+                        let values = opts.secret_values;
                         tokio::spawn(async move {
-                            let result = fetch::yaml(client, &discovery, &key).await;
+                            let result = fetch::yaml(client, &discovery, &key, values).await;
                             let _ = tx.send(Msg::Yaml { key, result }).await;
                         });
                     }
