@@ -57,6 +57,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME|FILE")]
     pub theme: Option<String>,
 
+    /// Show the values of Secrets in the YAML view (hidden by default: keys and lengths only).
+    /// Helm release records stay hidden.
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+
     /// Use ASCII glyphs and tree lines instead of Unicode.
     #[arg(long, global = true)]
     pub ascii: bool,
@@ -90,8 +95,8 @@ pub struct DemoArgs {
     #[arg(long, default_value = "demo", value_name = "NAME|FILE")]
     pub scenario: String,
 
-    /// How much faster than real time the simulated controllers run.
-    #[arg(long, default_value_t = 30.0, value_name = "X")]
+    /// How much faster than real time the simulated controllers run (0.01 to 10000).
+    #[arg(long, default_value_t = 30.0, value_name = "X", value_parser = parse_speed)]
     pub speed: f64,
 }
 
@@ -113,9 +118,24 @@ pub struct SimArgs {
     #[arg(long, value_name = "PATH")]
     pub access_log: Option<PathBuf>,
 
-    /// How much faster than real time the simulated controllers run.
-    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    /// How much faster than real time the simulated controllers run (0.01 to 10000).
+    #[arg(long, default_value_t = 1.0, value_name = "X", value_parser = parse_speed)]
     pub speed: f64,
+}
+
+/// `--speed`: a finite number in the simulated cluster's range.
+fn parse_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    crate::sim::cluster::check_speed(speed).map_err(|_| {
+        format!(
+            "must be a number from {} to {}",
+            crate::sim::cluster::MIN_SPEED,
+            crate::sim::cluster::MAX_SPEED
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -156,6 +176,23 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn speed_is_a_finite_number_in_range() {
+        for bad in ["1e-20", "0", "-1", "nan", "inf", "1e9", "fast", ""] {
+            let flag = format!("--speed={bad}");
+            let err = Cli::try_parse_from(["fluxdeck", "demo", &flag]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            assert!(Cli::try_parse_from(["fluxdeck", "sim", &flag]).is_err());
+        }
+        match Cli::try_parse_from(["fluxdeck", "sim", "--speed", "0.5"])
+            .unwrap()
+            .command
+        {
+            Some(Command::Sim(s)) => assert_eq!(s.speed, 0.5),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

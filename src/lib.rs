@@ -8,7 +8,7 @@
 //! - [`theme`]: semantic styles from embedded YAML themes and user overrides.
 //! - [`config`]: the XDG config file (theme, read-only contexts, keymap overrides).
 //! - [`ui`]: draws the state (`ui::view`): header, tree, details, YAML, help, hints, prompt.
-//! - [`runtime`]: terminal guard (raw mode, panic hook, signals, Ctrl-Z) and file logging.
+//! - [`runtime`]: terminal guard (raw mode, signals, Ctrl-Z), file logging, the panic policy.
 
 pub mod actions;
 pub mod app;

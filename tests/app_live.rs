@@ -12,6 +12,7 @@ use fluxdeck::domain::flux::ObjectKey;
 use fluxdeck::domain::health::Health;
 use fluxdeck::domain::tree::Node;
 use fluxdeck::kube::client::{self, Connection};
+use fluxdeck::kube::oneshot;
 use fluxdeck::runtime::executor::{Executor, ExecutorOptions};
 use fluxdeck::sim::cluster::{SimCluster, SimOptions};
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
@@ -43,6 +44,7 @@ impl Live {
                 read_only: None,
                 config: Default::default(),
                 kubeconfig: None,
+                secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
                 audit: fluxdeck::actions::audit::Audit::to_file(&std::env::temp_dir().join(
                     format!("fluxdeck-app-live-audit-{}.log", std::process::id()),
                 )),
@@ -111,6 +113,11 @@ impl Live {
         tokio::time::timeout(Duration::from_secs(60), wait)
             .await
             .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    }
+
+    async fn press(&mut self, code: crossterm::event::KeyCode) {
+        let fx = app_support::press(&mut self.state, code);
+        self.apply(fx);
     }
 
     async fn keys(&mut self, text: &str) {
@@ -370,5 +377,134 @@ async fn switches_happen_in_the_background_and_failures_name_the_target() {
             && node(s, "HelmRelease/staging/redis").is_none()
     })
     .await;
+    cluster.shutdown().await;
+}
+
+/// A Kustomization whose inventory names a Secret (and a ConfigMap beside it).
+const SECRET_SCENARIO: &str = r#"
+name: secret-in-inventory
+objects:
+  - apiVersion: source.toolkit.fluxcd.io/v1
+    kind: GitRepository
+    metadata: {name: fleet, namespace: flux-system}
+    spec: {interval: 1m, url: "https://git.example.com/fleet", ref: {branch: main}}
+  - apiVersion: kustomize.toolkit.fluxcd.io/v1
+    kind: Kustomization
+    metadata: {name: apps, namespace: flux-system}
+    spec: {interval: 10m, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: fleet}}
+kustomizations:
+  flux-system/apps:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: settings, namespace: apps}
+      data: {mode: demo}
+    - apiVersion: v1
+      kind: Secret
+      metadata: {name: db-credentials, namespace: apps}
+      type: Opaque
+      stringData: {password: correct-horse-battery}
+"#;
+
+/// The requests of the access log that read Secrets.
+fn secret_requests(log: &std::path::Path) -> Vec<String> {
+    fluxdeck::sim::server::read_access_log(log)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.path.contains("/secrets"))
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect()
+}
+
+/// Secrets named by an inventory are shown without being listed or watched; the YAML view
+/// reads the one Secret (a single GET) and shows no value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_secrets_are_not_watched_and_their_yaml_hides_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario, SECRET_SCENARIO).unwrap();
+    let log = dir.path().join("access.log");
+    let cluster = SimCluster::start(SimOptions {
+        scenario: scenario.display().to_string(),
+        speed: 60.0,
+        access_log: Some(log.clone()),
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut live = Live::start(&cluster).await;
+
+    // The ConfigMap beside it is watched and live; the Secret has a row that claims nothing.
+    live.until(
+        "the ConfigMap live and the Secret shown as not watched",
+        |s| {
+            health(s, "ConfigMap/apps/settings") == Some(Health::Ready)
+                && node(s, "Secret/apps/db-credentials").is_some_and(|n| {
+                    n.health.health == Health::Unknown && n.health.reason == "NotWatched"
+                })
+        },
+    )
+    .await;
+    assert_eq!(
+        live.state.shown_tree().totals().failing(),
+        0,
+        "the Secret is not counted as a problem"
+    );
+    // `fluxdeck tree` loads the inventories' scopes the same way.
+    let conn = client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml())
+        .await
+        .unwrap();
+    let (snap, errors) = oneshot::load(&conn, None, true).await.unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(
+        snap.managed
+            .keys()
+            .any(|k| k.to_string() == "ConfigMap/apps/settings"),
+        "managed objects were loaded"
+    );
+    let configmaps = fluxdeck::sim::server::read_access_log(&log)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/api/v1/namespaces/apps/configmaps"))
+        .count();
+    assert!(configmaps >= 2, "the ConfigMaps were listed (TUI and tree)");
+    assert_eq!(
+        secret_requests(&log),
+        Vec::<String>::new(),
+        "no list or watch of Secrets"
+    );
+
+    // The YAML view of the Secret: one GET, values hidden, keys kept.
+    live.keys("/db-credentials").await;
+    live.press(crossterm::event::KeyCode::Enter).await;
+    live.press(crossterm::event::KeyCode::Home).await;
+    let want = Some("Secret/apps/db-credentials".to_string());
+    for _ in 0..live.state.rows.len() {
+        if live.state.selected_key().map(ToString::to_string) == want {
+            break;
+        }
+        live.keys("j").await;
+    }
+    assert_eq!(live.state.selected_key().map(ToString::to_string), want);
+    live.keys("y").await;
+    live.until("the Secret's YAML", |s| {
+        app_support::screen(s).contains("password:")
+    })
+    .await;
+    let screen = app_support::screen(&live.state);
+    assert!(screen.contains("password: <hidden, 21 bytes>"), "{screen}");
+    assert!(!screen.contains("correct-horse"), "{screen}");
+    let yaml = match &live.state.overlay {
+        Some(fluxdeck::app::state::Overlay::Yaml(v)) => format!("{:?}", v.content),
+        _ => panic!("no YAML view:\n{screen}"),
+    };
+    assert!(
+        !yaml.contains("correct-horse") && !yaml.contains("Y29ycmVjdC1ob3Jz"),
+        "{yaml}"
+    );
+    assert_eq!(
+        secret_requests(&log),
+        vec!["GET /api/v1/namespaces/apps/secrets/db-credentials".to_string()]
+    );
+
     cluster.shutdown().await;
 }

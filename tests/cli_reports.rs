@@ -181,3 +181,28 @@ fn connection_errors_exit_2_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("context \"nope\" not found"), "{err}");
 }
+
+/// `--speed` outside the simulated cluster's range is refused before anything starts (a
+/// speed of 1e-20 used to make the controllers panic on their first interval).
+#[test]
+fn bad_speed_exits_2_with_a_message() {
+    for args in [
+        ["demo", "--speed", "1e-20"],
+        ["sim", "--speed", "0"],
+        ["sim", "--speed", "nan"],
+        ["demo", "--speed", "inf"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fluxdeck"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--speed") && err.contains("must be a number from 0.01 to 10000"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing starts");
+    }
+}

@@ -625,3 +625,53 @@ async fn scale_seeds_and_reconciles() {
         hrs.len()
     );
 }
+
+/// A duration the CRD pattern lets through but Go's `time.Duration` cannot hold: the object
+/// gets Ready=False / Stalled=True with the parse error instead of taking the controllers
+/// down, and the controllers go on with the other objects.
+#[tokio::test]
+async fn absurd_interval_stalls_that_object_only() {
+    let (store, h) = boot("rollback", 600.0);
+    let hr = ids::helmreleases();
+    patch_hr(&store, "apps", "web", |n| {
+        n["spec"]["interval"] = json!("99999999999999999999h")
+    });
+    let expected = "spec.interval: time: invalid duration \"99999999999999999999h\"";
+    let ready = wait_cond(&store, &hr, "apps", "web", "Ready", "False", "InvalidSpec").await;
+    assert_eq!(ready["message"], expected);
+    let stalled = wait_cond(&store, &hr, "apps", "web", "Stalled", "True", "InvalidSpec").await;
+    assert_eq!(stalled["message"], expected);
+
+    // Another HelmRelease created afterwards is installed: the controllers still run.
+    let mut other = (*get(&store, &hr, "apps", "web").unwrap()).clone();
+    other["metadata"] = json!({"name": "other", "namespace": "apps"});
+    other["spec"]["interval"] = json!("10m");
+    other.as_object_mut().unwrap().remove("status");
+    store.create(&hr, other, WriteOpts::default()).unwrap();
+    wait_cond(
+        &store,
+        &hr,
+        "apps",
+        "other",
+        "Ready",
+        "True",
+        "InstallSucceeded",
+    )
+    .await;
+
+    // A valid interval again: web is reconciled and the stall is gone.
+    patch_hr(&store, "apps", "web", |n| {
+        n["spec"]["interval"] = json!("10m")
+    });
+    let ok = controllers::wait_for(&store, WAIT, |s| {
+        cond(s, &hr, "apps", "web", "Ready").is_some_and(|c| c["status"] == "True")
+            && cond(s, &hr, "apps", "web", "Stalled").is_none()
+    })
+    .await;
+    assert!(
+        ok,
+        "web never recovered: {:?}",
+        get(&store, &hr, "apps", "web").map(|o| o["status"].clone())
+    );
+    assert!(h.is_running(), "the controllers are still running");
+}

@@ -124,7 +124,9 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
 fn title(out: &mut Out, node: &Node, ascii: bool) {
     let h = node.health.health;
     let glyph = if ascii { h.ascii_glyph() } else { h.glyph() };
-    let word = if node.health.is_not_loaded() {
+    let word = if node.health.is_not_watched() {
+        "Not watched"
+    } else if node.health.is_not_loaded() {
         "Not loaded"
     } else {
         h.word()
@@ -162,7 +164,10 @@ fn title(out: &mut Out, node: &Node, ascii: bool) {
 
 fn absent(out: &mut Out, health: &HealthInfo) {
     out.section("Object");
-    let text = if health.is_not_loaded() {
+    let text = if health.is_not_watched() {
+        "Not watched: fluxdeck does not watch Secrets, so their content stays on the server. \
+         `y` reads this one, with its values hidden."
+    } else if health.is_not_loaded() {
         "Not loaded: this kind is not watched in this namespace yet (it is watched once the \
          tree around it is on screen)."
     } else if health.reason == reasons::NOT_FOUND {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::domain::flux::{FluxKind, ObjectKey, ObjectKind};
+use crate::domain::secrets;
 use crate::domain::tree::{Node, Relation};
 
 use super::msg::Effect;
@@ -265,10 +266,11 @@ impl AppState {
     }
 
     /// The managed (non-Flux) kinds per namespace the screen needs: objects on visible rows,
-    /// and the children of visible HelmReleases and Kustomizations (their readiness).
+    /// and the children of visible HelmReleases and Kustomizations (their readiness). Never
+    /// Secrets (see `domain::secrets`).
     pub fn needed_scopes(&self) -> BTreeSet<(ObjectKind, Option<String>)> {
         fn add(out: &mut BTreeSet<(ObjectKind, Option<String>)>, key: &ObjectKey) {
-            if key.flux_kind().is_none() {
+            if key.flux_kind().is_none() && !secrets::is_secret(key) {
                 let ns = (!key.namespace.is_empty()).then(|| key.namespace.clone());
                 out.insert((key.kind.clone(), ns));
             }

@@ -7,15 +7,39 @@ pub mod tui;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::runtime::{logging, panic};
 
-/// Run the parsed command line and return the process exit code.
-pub async fn run(cli: Cli) -> ExitCode {
+/// The whole process after parsing the command line: logging to the file, the panic policy
+/// (any panic restores the terminal, logs, prints one line and exits 101), the async
+/// runtime, the command. Returns the exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    let log = logging::init_logging(cli.global.log_file.as_deref());
+    panic::install(log.as_ref().ok().map(|g| g.path().to_path_buf()));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fluxdeck: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(run(cli, log));
+    // Stop the tasks still running (watches, the simulated cluster) before logging stops.
+    drop(runtime);
+    code
+}
+
+/// Run the parsed command line and return the process exit code. `log` is the file logging
+/// set up for the process (kept until the command ends), or why there is none.
+pub async fn run(cli: Cli, log: Result<logging::LogGuard, logging::LogError>) -> ExitCode {
     match cli.command {
         Some(Command::Sim(args)) => sim::run(args).await,
         Some(Command::Tree(args)) => report::tree(cli.global, args).await,
         Some(Command::Status(args)) => report::status(cli.global, args).await,
         Some(Command::Why(args)) => report::why(cli.global, args).await,
-        Some(Command::Demo(args)) => tui::demo(cli.global, args).await,
-        None => tui::tui(cli.global).await,
+        Some(Command::Demo(args)) => tui::demo(cli.global, args, log).await,
+        None => tui::tui(cli.global, log).await,
     }
 }

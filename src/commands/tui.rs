@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
+use crate::domain::secrets::SecretValues;
 use crate::kube::client::{self, Connection};
 use crate::runtime::event_loop::{self, TuiOptions};
 use crate::runtime::logging;
@@ -18,12 +19,15 @@ struct Setup {
     log: Option<logging::LogGuard>,
 }
 
-fn load_setup(global: &GlobalArgs) -> Result<Setup, String> {
+fn load_setup(
+    global: &GlobalArgs,
+    log: Result<logging::LogGuard, logging::LogError>,
+) -> Result<Setup, String> {
     let config = Config::load(global.config.as_deref()).map_err(|e| e.to_string())?;
     let theme_choice = global.theme.clone().or_else(|| config.theme.clone());
     let no_color = theme::no_color_requested(std::env::var_os("NO_COLOR").as_deref());
     let theme = Theme::load(theme_choice.as_deref(), no_color).map_err(|e| e.to_string())?;
-    let log = match logging::init_logging(global.log_file.as_deref()) {
+    let log = match log {
         Ok(g) => Some(g),
         Err(e) => {
             // Logging is optional: the TUI works without it, but say so before starting.
@@ -44,6 +48,11 @@ async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCod
         config: setup.config,
         log_path: setup.log.as_ref().map(|g| g.path().to_path_buf()),
         kubeconfig: global.kubeconfig.clone(),
+        secret_values: if global.show_secrets {
+            SecretValues::Shown
+        } else {
+            SecretValues::Hidden
+        },
     };
     match event_loop::run(conn, opts).await {
         Ok(event_loop::Ended::Quit) => ExitCode::SUCCESS,
@@ -56,8 +65,11 @@ async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCod
 }
 
 /// `fluxdeck` without a subcommand.
-pub async fn tui(global: GlobalArgs) -> ExitCode {
-    let setup = match load_setup(&global) {
+pub async fn tui(
+    global: GlobalArgs,
+    log: Result<logging::LogGuard, logging::LogError>,
+) -> ExitCode {
+    let setup = match load_setup(&global, log) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("fluxdeck: {e}");
@@ -76,8 +88,12 @@ pub async fn tui(global: GlobalArgs) -> ExitCode {
 }
 
 /// `fluxdeck demo`: the simulated cluster in-process, the TUI on it.
-pub async fn demo(global: GlobalArgs, args: DemoArgs) -> ExitCode {
-    let setup = match load_setup(&global) {
+pub async fn demo(
+    global: GlobalArgs,
+    args: DemoArgs,
+    log: Result<logging::LogGuard, logging::LogError>,
+) -> ExitCode {
+    let setup = match load_setup(&global, log) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("fluxdeck demo: {e}");

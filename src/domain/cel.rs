@@ -4,7 +4,6 @@
 //! cel-rust cannot parse or run is reported as "not evaluated here" rather than guessed.
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use cel::{Context, ExecutionError, Program, Value as CelValue};
 use serde_json::Value;
@@ -56,7 +55,7 @@ pub fn eval_ready_expr(expr: &str, self_obj: &Value, dep_obj: &Value) -> ExprOut
             Err(e) => ExprOutcome::Unevaluated(e.to_string()),
         }
     };
-    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| {
+    super::contain::contain(run).unwrap_or_else(|| {
         ExprOutcome::Unevaluated("the CEL evaluator failed on this expression".to_string())
     })
 }

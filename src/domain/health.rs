@@ -119,6 +119,8 @@ pub mod reasons {
     pub const NOT_FOUND: &str = "NotFound";
     /// The object's kind/namespace is not watched (yet), so its state is not known.
     pub const NOT_LOADED: &str = "NotLoaded";
+    /// The object is of a kind fluxdeck never watches (Secrets), so its state is not known.
+    pub const NOT_WATCHED: &str = "NotWatched";
 }
 
 /// The state of one object with the reason, message and time behind it.
@@ -151,8 +153,26 @@ impl HealthInfo {
         Self::new(Health::Unknown, reasons::NOT_LOADED, "not loaded", None)
     }
 
+    /// A Secret named in an inventory: never watched, so nothing is claimed about it.
+    pub fn not_watched() -> Self {
+        Self::new(
+            Health::Unknown,
+            reasons::NOT_WATCHED,
+            "Secrets are not watched: their content stays on the server",
+            None,
+        )
+    }
+
+    /// Whether the state is unknown because fluxdeck does not have the object: not loaded
+    /// yet, or of a kind it never watches ([`HealthInfo::is_not_watched`]).
     pub fn is_not_loaded(&self) -> bool {
-        self.health == Health::Unknown && self.reason == reasons::NOT_LOADED
+        self.health == Health::Unknown
+            && (self.reason == reasons::NOT_LOADED || self.reason == reasons::NOT_WATCHED)
+    }
+
+    /// Whether the object is of a kind fluxdeck never watches (Secrets).
+    pub fn is_not_watched(&self) -> bool {
+        self.health == Health::Unknown && self.reason == reasons::NOT_WATCHED
     }
 
     /// A problem worth showing in problems mode: a problem state that is not merely

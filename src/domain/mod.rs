@@ -1,6 +1,7 @@
 //! Pure functions over plain data: no I/O, no clock, no kube client, no terminal.
 
 pub mod cel;
+pub mod contain;
 pub mod deps;
 pub mod flux;
 pub mod health;
@@ -8,6 +9,7 @@ pub mod helm_storage;
 pub mod inventory;
 pub mod kstatus;
 pub mod report;
+pub mod secrets;
 pub mod tree;
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::discovery::{Discovery, DiscoveryError, Resolved};
 use super::watch::{self, Notifier, Reflector, WatchKey, WatchState};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKind};
+use crate::domain::secrets;
 use crate::domain::tree::Snapshot;
 
 /// A managed-object scope: a kind (not a Flux kind) in a namespace (`None` = all / cluster).
@@ -148,9 +149,14 @@ impl ClusterWatch {
                 self.cache.retain(|(k, _, _), _| *k != r.key);
             }
         }
+        // Secrets are never watched (domain::secrets): one is read when it is shown.
         scopes
             .iter()
-            .filter(|s| !self.managed.contains_key(*s) && s.0.flux().is_none())
+            .filter(|s| {
+                !self.managed.contains_key(*s)
+                    && s.0.flux().is_none()
+                    && secrets::is_watchable(&s.0)
+            })
             .cloned()
             .collect()
     }

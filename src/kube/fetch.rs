@@ -9,6 +9,7 @@ use super::client::error_chain;
 use super::discovery::{Discovery, Resolved};
 use crate::app::msg::EventRow;
 use crate::domain::flux::ObjectKey;
+use crate::domain::secrets::{self, SecretValues};
 
 /// How many Events the details pane shows.
 const MAX_EVENTS: usize = 20;
@@ -68,11 +69,14 @@ pub async fn events(client: Client, key: &ObjectKey) -> Result<Vec<EventRow>, St
     Ok(rows)
 }
 
-/// The object as YAML, without `metadata.managedFields`.
+/// The object as YAML, without `metadata.managedFields`, its secret content masked
+/// ([`secrets::mask`]: Secret values unless `values` shows them, Helm release records always).
+/// One GET of that object, also for Secrets, which are never watched.
 pub async fn yaml(
     client: Client,
     discovery: &Discovery,
     key: &ObjectKey,
+    values: SecretValues,
 ) -> Result<String, String> {
     let preferred: Vec<&str> = key
         .kind
@@ -104,5 +108,6 @@ pub async fn yaml(
         m.entry("kind")
             .or_insert_with(|| resource.kind.clone().into());
     }
+    secrets::mask(&mut value, values);
     serde_yaml::to_string(&value).map_err(|e| e.to_string())
 }

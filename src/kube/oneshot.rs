@@ -11,6 +11,7 @@ use super::client::Connection;
 use super::cluster::{ClusterWatch, Scope};
 use super::watch::{Notifier, WatchState};
 use crate::domain::flux::ObjectKind;
+use crate::domain::secrets;
 use crate::domain::tree::Snapshot;
 
 /// How long to wait for the first lists before giving up.
@@ -24,14 +25,15 @@ pub enum LoadError {
     NotSynced(String),
 }
 
-/// Every managed (non-Flux) scope named by an inventory in the snapshot.
+/// Every managed (non-Flux) scope named by an inventory in the snapshot, but Secrets, which are
+/// never watched.
 pub fn inventory_scopes(snap: &Snapshot) -> BTreeSet<Scope> {
     let mut scopes = BTreeSet::new();
     for obj in snap.flux.values() {
         if let Some(inv) = obj.inventory() {
             for r in inv.refs() {
                 let kind = ObjectKind::new(&r.group, &r.kind);
-                if kind.flux().is_some() {
+                if kind.flux().is_some() || !secrets::is_watchable(&kind) {
                     continue;
                 }
                 let ns = (!r.namespace.is_empty()).then(|| r.namespace.clone());

@@ -19,6 +19,7 @@ use super::terminal::{ProcessSignal, Signals, TerminalGuard, TerminalOptions};
 use crate::app::msg::{Effect, Msg};
 use crate::app::{AppInit, AppState, update};
 use crate::config::{Config, ReadOnlyReason};
+use crate::domain::secrets::SecretValues;
 use crate::kube::client::Connection;
 use crate::theme::Theme;
 
@@ -49,6 +50,8 @@ pub struct TuiOptions {
     pub log_path: Option<PathBuf>,
     /// Where contexts come from for `:ctx`.
     pub kubeconfig: Option<PathBuf>,
+    /// Whether Secret values are shown (`--show-secrets`) or masked.
+    pub secret_values: SecretValues,
 }
 
 /// How the session ended.
@@ -85,6 +88,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
             config: opts.config.clone(),
             kubeconfig: opts.kubeconfig.clone(),
             audit: crate::actions::audit::Audit::default_file(),
+            secret_values: opts.secret_values,
         },
         tx,
     );

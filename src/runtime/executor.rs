@@ -28,6 +28,7 @@ use crate::actions::writer::{Writer, label};
 use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
 use crate::app::prepare::{Prepared, prepare};
 use crate::config::{Config, ReadOnlyReason};
+use crate::domain::secrets::SecretValues;
 use crate::kube::client::{self, Connection};
 use crate::kube::cluster::{self, ClusterWatch, Scope};
 use crate::kube::discovery::{DiscoveryError, Resolved};
@@ -60,6 +61,8 @@ pub struct ExecutorOptions {
     pub kubeconfig: Option<PathBuf>,
     /// Where actions are recorded.
     pub audit: Audit,
+    /// Whether Secret values are shown (`--show-secrets`) or masked.
+    pub secret_values: SecretValues,
 }
 
 fn to_scope(k: &WatchKey) -> WatchScope {
@@ -429,11 +432,12 @@ impl Core {
                 let client = w.client();
                 let discovery = w.discovery();
                 let tx = self.out.clone();
+                let values = self.opts.secret_values;
                 if let Some(t) = self.yaml_fetch.take() {
                     t.abort();
                 }
                 self.yaml_fetch = Some(tokio::spawn(async move {
-                    let result = fetch::yaml(client, &discovery, &key).await;
+                    let result = fetch::yaml(client, &discovery, &key, values).await;
                     let _ = tx.send(Msg::Yaml { key, result }).await;
                 }));
             }

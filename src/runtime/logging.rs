@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
@@ -43,10 +44,12 @@ pub enum LogError {
     AlreadySet,
 }
 
+/// The background log writer of the global logger; dropping it flushes the file.
+static WORKER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
 /// Keeps the background log writer alive; dropping it flushes the file.
 #[must_use = "logs are flushed and stop when the guard is dropped"]
 pub struct LogGuard {
-    _worker: WorkerGuard,
     path: PathBuf,
 }
 
@@ -55,6 +58,23 @@ impl LogGuard {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        flush();
+    }
+}
+
+/// Write out what is queued for the log file and stop the background writer (lines logged
+/// afterwards are dropped). For the way out of the process, e.g. before exiting on a panic.
+pub fn flush() {
+    let worker = match WORKER.try_lock() {
+        Ok(mut w) => w.take(),
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().take(),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    };
+    drop(worker);
 }
 
 /// The log file path for a given environment and home directory.
@@ -140,10 +160,11 @@ pub fn init_logging_with(path: Option<&Path>, filter: Option<&str>) -> Result<Lo
     let file = open_log(&path)?;
     let (subscriber, worker) = file_subscriber(file, filter);
     tracing::subscriber::set_global_default(subscriber).map_err(|_| LogError::AlreadySet)?;
-    Ok(LogGuard {
-        _worker: worker,
-        path,
-    })
+    match WORKER.lock() {
+        Ok(mut w) => *w = Some(worker),
+        Err(p) => *p.into_inner() = Some(worker),
+    }
+    Ok(LogGuard { path })
 }
 
 #[cfg(test)]

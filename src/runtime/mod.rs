@@ -1,7 +1,8 @@
 //! Process plumbing around the UI: the terminal (raw mode, alternate screen, restore on panic,
-//! signals, Ctrl-Z) and logging to a file.
+//! signals, Ctrl-Z), logging to a file, and what a panic does to the process.
 
 pub mod event_loop;
 pub mod executor;
 pub mod logging;
+pub mod panic;
 pub mod terminal;

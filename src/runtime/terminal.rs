@@ -96,9 +96,13 @@ pub fn restore_terminal() -> io::Result<()> {
 }
 
 /// Chain a panic hook that restores the terminal, then runs the previous hook (which prints
-/// the message on the normal screen). Installed once however often it is called.
+/// the message on the normal screen). Installed once however often it is called; not at all
+/// when the process-wide hook of [`super::panic`] is in place (it restores the terminal too).
 pub fn install_panic_hook() {
     static ONCE: Once = Once::new();
+    if super::panic::is_installed() {
+        return;
+    }
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {

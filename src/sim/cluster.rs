@@ -42,8 +42,22 @@ pub enum SimError {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Server(#[from] ServerError),
-    #[error("--speed must be a positive number, got {0}")]
+    #[error("--speed must be a number from {MIN_SPEED} to {MAX_SPEED}, got {0}")]
     BadSpeed(f64),
+}
+
+/// The slowest speed: a nominal minute takes 100 real minutes.
+pub const MIN_SPEED: f64 = 0.01;
+/// The fastest speed: a nominal 10-minute interval takes 60 ms.
+pub const MAX_SPEED: f64 = 10_000.0;
+
+/// Check a speed factor: finite and within [`MIN_SPEED`]..=[`MAX_SPEED`].
+pub fn check_speed(speed: f64) -> Result<f64, SimError> {
+    if speed.is_finite() && (MIN_SPEED..=MAX_SPEED).contains(&speed) {
+        Ok(speed)
+    } else {
+        Err(SimError::BadSpeed(speed))
+    }
 }
 
 /// A running simulated cluster. Dropping it stops the controllers and the server.
@@ -58,9 +72,7 @@ pub struct SimCluster {
 impl SimCluster {
     /// Load the scenario, seed the store, start the server and the controllers.
     pub async fn start(opts: SimOptions) -> Result<SimCluster, SimError> {
-        if !(opts.speed.is_finite() && opts.speed > 0.0) {
-            return Err(SimError::BadSpeed(opts.speed));
-        }
+        check_speed(opts.speed)?;
         let scenario = scenario::load(&opts.scenario)?;
         let store = Arc::new(Store::new());
         let registry = Arc::new(Registry::new(scenario.api_level()));

@@ -40,6 +40,17 @@ pub struct PtyApp {
 impl PtyApp {
     /// Start the binary with `args` in a `cols`x`rows` terminal.
     pub fn spawn(args: &[&str], cols: u16, rows: u16, env: &[(&str, &str)]) -> PtyApp {
+        PtyApp::spawn_program(&binary(), args, cols, rows, env)
+    }
+
+    /// Start `program` with `args` in a `cols`x`rows` terminal.
+    pub fn spawn_program(
+        program: &std::path::Path,
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        env: &[(&str, &str)],
+    ) -> PtyApp {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -49,7 +60,7 @@ impl PtyApp {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(binary());
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");

@@ -296,6 +296,8 @@ impl Builder<'_> {
     fn absent(&self, key: &ObjectKey) -> HealthInfo {
         if self.snap.is_loaded(key) {
             HealthInfo::not_found()
+        } else if crate::domain::secrets::is_secret(key) {
+            HealthInfo::not_watched()
         } else {
             HealthInfo::not_loaded()
         }

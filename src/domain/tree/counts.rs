@@ -9,7 +9,8 @@ use crate::domain::health::{Health, HealthInfo};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateCounts {
-    /// Indexed like [`Health::ALL`]; not-loaded objects are counted in `not_loaded` only.
+    /// Indexed like [`Health::ALL`]; not-loaded objects are counted in `not_loaded` only, and
+    /// objects never watched (Secrets) not at all.
     pub by_health: [u32; 10],
     pub not_loaded: u32,
 }
@@ -24,6 +25,9 @@ impl StateCounts {
     }
 
     pub fn add(&mut self, info: &HealthInfo) {
+        if info.is_not_watched() {
+            return;
+        }
         if info.is_not_loaded() {
             self.not_loaded += 1;
         } else {

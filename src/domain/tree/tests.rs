@@ -214,12 +214,34 @@ fn summaries_and_totals_count_objects_once() {
     assert_eq!(totals.get(Health::Failed), 4);
     assert_eq!(totals.get(Health::Unknown), 1);
     assert_eq!(totals.get(Health::Suspended), 1);
-    assert_eq!(totals.not_loaded, 3);
+    // Not loaded: two objects; web's Secret is never watched and counted nowhere.
+    assert_eq!(totals.not_loaded, 2);
     assert_eq!(totals.failing(), 5);
     let apps = tree
         .find(&path(&[&ks("flux-system"), &ks("apps")]))
         .unwrap();
-    assert_eq!(apps.summary.describe(), "3 failing, 2 not loaded");
+    assert_eq!(apps.summary.describe(), "3 failing, 1 not loaded");
+}
+
+#[test]
+fn secrets_are_shown_as_not_watched_without_claiming_a_state() {
+    let tree = build(&fixture_snapshot());
+    let rows = tree.all_rows();
+    let secret = rows
+        .iter()
+        .find(|r| r.node.label() == "Secret/apps/web-tls")
+        .expect("the Secret in web's manifest has a row");
+    assert_eq!(secret.node.health.health, Health::Unknown);
+    assert_eq!(secret.node.health.reason, reasons::NOT_WATCHED);
+    assert!(!secret.node.health.is_problem());
+    // Problems mode does not list it.
+    let problems = build(&fixture_snapshot()).problems();
+    assert!(
+        problems
+            .all_rows()
+            .iter()
+            .all(|r| r.node.label() != "Secret/apps/web-tls")
+    );
 }
 
 #[test]

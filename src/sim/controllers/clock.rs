@@ -5,7 +5,17 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 
-/// Parse a Go duration (`10m`, `1h30m`, `2.5s`, `500ms`). `None` when malformed.
+/// The longest duration Go's `time.Duration` holds (an int64 of nanoseconds, about 292
+/// years): `time.ParseDuration` rejects longer ones as invalid, so the controllers cannot
+/// read an object that asks for one.
+const GO_MAX_SECONDS: f64 = i64::MAX as f64 / 1e9;
+
+/// The longest real delay the controllers schedule; longer nominal waits are cut to it
+/// (ten years is "never" for a simulation, and keeps timer arithmetic far from overflow).
+pub const MAX_REAL_DELAY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Parse a Go duration (`10m`, `1h30m`, `2.5s`, `500ms`). `None` when malformed or longer
+/// than Go's `time.Duration` can hold (as `time.ParseDuration` answers "invalid duration").
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     if s.is_empty() {
@@ -40,7 +50,35 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         total += n * mult;
         rest = &rest[unit_end..];
     }
-    Some(Duration::from_secs_f64(total))
+    if !(total.is_finite() && total <= GO_MAX_SECONDS) {
+        return None;
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
+
+/// The spec fields holding Go durations that the controllers read.
+const DURATION_FIELDS: [&str; 5] = [
+    "/spec/interval",
+    "/spec/timeout",
+    "/spec/retryInterval",
+    "/spec/install/strategy/retryInterval",
+    "/spec/upgrade/strategy/retryInterval",
+];
+
+/// The first duration field of `obj`'s spec a controller could not parse, as the error a Flux
+/// controller's decoder gives (`spec.interval: time: invalid duration "99999999999999999999h"`).
+/// The CRDs' pattern `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$` lets values through that Go cannot
+/// hold, so the API server accepts such an object and only the controller finds out.
+pub fn invalid_duration(obj: &serde_json::Value) -> Option<String> {
+    DURATION_FIELDS.iter().find_map(|pointer| {
+        let value = obj.pointer(pointer)?;
+        let text = value.as_str().unwrap_or_default();
+        if parse_duration(text).is_some() {
+            return None;
+        }
+        let field = pointer.trim_start_matches('/').replace('/', ".");
+        Some(format!("{field}: time: invalid duration {value}"))
+    })
 }
 
 /// Format like Go's `time.Duration.String()`: `5m0s`, `1h0m0s`, `30s`, `2.5s`, `150ms`.
@@ -88,9 +126,19 @@ impl Clock {
         Self { speed }
     }
 
-    /// Real time for a nominal duration (at least one millisecond).
+    /// Real time for a nominal duration (at least one millisecond, at most
+    /// [`MAX_REAL_DELAY`]).
     pub fn scaled(&self, nominal: Duration) -> Duration {
-        Duration::from_secs_f64((nominal.as_secs_f64() / self.speed).max(0.001))
+        let secs = (nominal.as_secs_f64() / self.speed).max(0.001);
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(MAX_REAL_DELAY)
+            .min(MAX_REAL_DELAY)
+    }
+
+    /// Nominal time for a real duration (how long an action took, as the controllers report
+    /// it); saturates instead of overflowing.
+    pub fn nominal(&self, real: Duration) -> Duration {
+        Duration::try_from_secs_f64(real.as_secs_f64() * self.speed).unwrap_or(Duration::MAX)
     }
 
     /// Real time for a nominal Go duration string, with a default when absent or malformed.
@@ -121,6 +169,14 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration(""), None);
+        // Longer than Go's time.Duration (about 292 years): invalid, as in Go.
+        assert_eq!(parse_duration("99999999999999999999h"), None);
+        assert_eq!(
+            parse_duration("2562047h"),
+            Some(Duration::from_secs(2562047 * 3600))
+        );
+        assert_eq!(parse_duration("2562048h"), None);
+        assert_eq!(parse_duration("1e400s"), None);
         assert_eq!(format_duration(Duration::from_secs(300)), "5m0s");
         assert_eq!(format_duration(Duration::from_secs(3600)), "1h0m0s");
         assert_eq!(format_duration(Duration::from_secs(30)), "30s");
@@ -133,5 +189,31 @@ mod tests {
         let c = Clock::new(30.0);
         assert_eq!(c.scaled(Duration::from_secs(300)), Duration::from_secs(10));
         assert_eq!(Clock::new(0.0).speed, 1.0);
+        // Huge nominal waits and tiny speeds saturate instead of panicking.
+        let slow = Clock::new(1e-20);
+        assert_eq!(slow.scaled(Duration::from_secs(300)), MAX_REAL_DELAY);
+        assert_eq!(slow.scaled(Duration::MAX), MAX_REAL_DELAY);
+        assert_eq!(
+            Clock::new(1e300).nominal(Duration::from_secs(1)),
+            Duration::MAX
+        );
+        assert_eq!(c.nominal(Duration::from_secs(2)), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn invalid_durations_are_named_with_their_field() {
+        let ok = serde_json::json!({"spec": {"interval": "5m", "timeout": "1h30m"}});
+        assert_eq!(invalid_duration(&ok), None);
+        assert_eq!(invalid_duration(&serde_json::json!({"spec": {}})), None);
+        let huge = serde_json::json!({"spec": {"interval": "99999999999999999999h"}});
+        assert_eq!(
+            invalid_duration(&huge).as_deref(),
+            Some("spec.interval: time: invalid duration \"99999999999999999999h\"")
+        );
+        let bad = serde_json::json!({"spec": {"interval": "1m", "upgrade": {"strategy": {"retryInterval": 5}}}});
+        assert_eq!(
+            invalid_duration(&bad).as_deref(),
+            Some("spec.upgrade.strategy.retryInterval: time: invalid duration 5")
+        );
     }
 }

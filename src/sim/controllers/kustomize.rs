@@ -316,7 +316,7 @@ impl Ctx {
         st.insert("observedGeneration".into(), json!(generation));
         st.insert("lastAppliedRevision".into(), json!(revision));
         st.insert("inventory".into(), json!({"entries": entries}));
-        let elapsed = started.elapsed().mul_f64(self.clock.speed);
+        let elapsed = self.clock.nominal(started.elapsed());
         let digest = format!(
             "sha256:{}",
             hex::encode(Sha256::digest(Value::Array(entries).to_string()))

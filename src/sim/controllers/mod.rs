@@ -29,6 +29,9 @@ use super::store::{ChangeEvent, EventType, ObjKey, ResourceId, Store};
 use clock::Clock;
 use queue::{Queue, Work};
 
+/// The reason of the conditions of an object whose spec the controller cannot read.
+pub const INVALID_SPEC: &str = "InvalidSpec";
+
 /// Options of the simulated controllers.
 #[derive(Clone, Copy, Debug)]
 pub struct ControllerOptions {
@@ -48,6 +51,12 @@ pub struct ControllersHandle {
 }
 
 impl ControllersHandle {
+    /// Whether the controllers' task is still running (it ends only when stopped, or by a
+    /// panic).
+    pub fn is_running(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     pub fn stop(mut self) {
         if let Some(t) = self.task.take() {
             t.abort();
@@ -330,6 +339,17 @@ impl Ctx {
     }
 
     fn run_work(&mut self, w: Work) {
+        let flux = match &w {
+            Work::Source(res, key) => Some((res.clone(), key, events::SOURCE)),
+            Work::Ks(key) => Some((ids::kustomizations(), key, events::KUSTOMIZE)),
+            Work::Hr(key) => Some((ids::helmreleases(), key, events::HELM)),
+            Work::Workload(..) | Work::Step(_) => None,
+        };
+        if let Some((res, key, component)) = flux
+            && self.stalled_on_invalid_spec(&res, key, component)
+        {
+            return;
+        }
         match w {
             Work::Source(res, key) => self.reconcile_source(&res, &key),
             Work::Ks(key) => self.reconcile_kustomization(&key),
@@ -337,6 +357,58 @@ impl Ctx {
             Work::Workload(res, key) => self.reconcile_workload(&res, &key),
             Work::Step(i) => self.run_step(i),
         }
+    }
+
+    /// A Flux object whose spec holds a duration the controller cannot read (longer than Go's
+    /// `time.Duration`, or not a duration) is not reconciled: it gets `Ready=False` and
+    /// `Stalled=True` with reason `InvalidSpec` and the parse error, and waits for a spec
+    /// change. Returns whether that happened.
+    fn stalled_on_invalid_spec(&mut self, res: &ResourceId, key: &ObjKey, component: &str) -> bool {
+        let Some(obj) = self.store.get(res, key) else {
+            return false;
+        };
+        let Some(message) = clock::invalid_duration(&obj) else {
+            return false;
+        };
+        if conditions::suspended(&obj) || obj.pointer("/metadata/deletionTimestamp").is_some() {
+            return true;
+        }
+        let generation = conditions::generation(&obj);
+        let mut st = conditions::status_of(&obj);
+        let was = conditions::is_true(&obj, "Stalled");
+        conditions::set(
+            &mut st,
+            "Ready",
+            "False",
+            INVALID_SPEC,
+            &message,
+            generation,
+        );
+        conditions::set(
+            &mut st,
+            "Stalled",
+            "True",
+            INVALID_SPEC,
+            &message,
+            generation,
+        );
+        conditions::remove(&mut st, "Reconciling");
+        st.insert("observedGeneration".into(), serde_json::json!(generation));
+        if let Err(e) = self.write_status(res, key, st) {
+            tracing::warn!("writing the status of {}/{}: {e}", key.namespace, key.name);
+        }
+        if !was {
+            self.events.emit(
+                &self.store,
+                &obj,
+                events::Kind::Warning,
+                INVALID_SPEC,
+                &message,
+                component,
+                serde_json::Map::new(),
+            );
+        }
+        true
     }
 
     async fn run(&mut self, mut rx: tokio::sync::broadcast::Receiver<Arc<ChangeEvent>>) {

@@ -37,7 +37,10 @@ impl Queue {
 
     /// Run `w` after `delay`, unless it is already due earlier.
     pub fn push_after(&mut self, w: Work, delay: Duration) {
-        let at = Instant::now() + delay;
+        let now = Instant::now();
+        let at = now
+            .checked_add(delay)
+            .unwrap_or_else(|| now + super::clock::MAX_REAL_DELAY);
         if let Some(t) = self.due.get(&w)
             && *t <= at
         {

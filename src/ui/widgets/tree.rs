@@ -81,7 +81,13 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         node.health.health
     };
     let not_loaded = node.health.is_not_loaded() && !node.cycle;
-    let word = if not_loaded { "not loaded" } else { h.word() };
+    let word = if node.health.is_not_watched() {
+        "not watched"
+    } else if not_loaded {
+        "not loaded"
+    } else {
+        h.word()
+    };
     let (kind, name) = match &node.key {
         Some(key) => {
             let name = if key.namespace.is_empty() {

@@ -300,13 +300,11 @@ impl Ctx {
         let st = c::status_of(hr);
         if not_ready.is_empty() || disable_wait {
             self.helm.inflight.remove(key);
-            let secs = op.started.elapsed().as_secs_f64() * self.clock.speed;
+            let took = self.clock.nominal(op.started.elapsed());
             let mut st = st;
             st.insert(
                 "lastAttemptedReleaseActionDuration".into(),
-                json!(clock::format_duration(std::time::Duration::from_secs_f64(
-                    secs
-                ))),
+                json!(clock::format_duration(took)),
             );
             return self.finish_success(&d, st, rel, op.upgrade, &recs);
         }
