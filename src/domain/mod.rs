@@ -8,6 +8,7 @@ pub mod helm_storage;
 pub mod inventory;
 pub mod kstatus;
 pub mod report;
+pub mod text;
 pub mod tree;
 
 #[cfg(test)]

@@ -152,7 +152,8 @@ pub fn why_text(why: &Why, ascii: bool) -> String {
     }
     list(&mut out, "upstream", &why.upstream);
     list(&mut out, "downstream (blast radius)", &why.downstream);
-    out
+    // Keys and expressions come from the cluster too.
+    crate::domain::text::sanitize(&out).into_owned()
 }
 
 fn key_json(k: &ObjectKey) -> Value {
