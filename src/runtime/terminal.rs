@@ -200,6 +200,23 @@ impl ProcessSignal {
     pub fn is_termination(self) -> bool {
         !matches!(self, ProcessSignal::Continue)
     }
+
+    /// The signal number.
+    pub fn number(self) -> i32 {
+        match self {
+            ProcessSignal::Terminate => signal_hook::consts::SIGTERM,
+            ProcessSignal::Hangup => signal_hook::consts::SIGHUP,
+            ProcessSignal::Interrupt => signal_hook::consts::SIGINT,
+            ProcessSignal::Continue => signal_hook::consts::SIGCONT,
+        }
+    }
+
+    /// The exit status of a process ended by this signal, as shells report it: 128 + the
+    /// signal number (130 for SIGINT, 143 for SIGTERM).
+    pub fn exit_code(self) -> std::process::ExitCode {
+        let code = 128 + self.number();
+        std::process::ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
+    }
 }
 
 /// The signals the event loop listens to. Create it inside the tokio runtime, before entering
@@ -255,6 +272,14 @@ mod tests {
         assert!(ProcessSignal::Hangup.is_termination());
         assert!(ProcessSignal::Interrupt.is_termination());
         assert!(!ProcessSignal::Continue.is_termination());
+    }
+
+    #[test]
+    fn exit_codes_are_128_plus_the_signal() {
+        use std::process::ExitCode;
+        assert_eq!(ProcessSignal::Interrupt.exit_code(), ExitCode::from(130));
+        assert_eq!(ProcessSignal::Terminate.exit_code(), ExitCode::from(143));
+        assert_eq!(ProcessSignal::Hangup.exit_code(), ExitCode::from(129));
     }
 
     #[tokio::test]
