@@ -235,7 +235,9 @@ fn describe_tls(e: &rustls::Error) -> String {
     match e {
         rustls::Error::InvalidCertificate(c) => {
             let what = match c {
-                C::UnknownIssuer | C::BadSignature => {
+                // `Other` carries the verifier's own reasons (e.g. a self-signed CA
+                // certificate presented as the server's).
+                C::UnknownIssuer | C::BadSignature | C::Other(_) => {
                     "the server's certificate is not trusted (signed by an authority not in the \
                      kubeconfig's certificate-authority-data or the system roots)"
                 }
