@@ -46,7 +46,7 @@ pub struct GlobalArgs {
     pub context: Option<String>,
 
     /// Only show objects in this namespace (default: all namespaces).
-    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    #[arg(short = 'n', long, global = true, value_name = "NAME", value_parser = namespace_name)]
     pub namespace: Option<String>,
 
     /// Start read-only: no action can write to the cluster, and it cannot be switched off in-session.
@@ -73,6 +73,27 @@ pub struct GlobalArgs {
     /// Read the config from this file instead of the default location.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+}
+
+/// A namespace name: an RFC 1123 label (lower-case letters, digits and `-`, starting and
+/// ending with a letter or digit, at most 63 characters).
+pub fn namespace_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(
+            "not a namespace name: use at most 63 lower-case letters, digits and '-', \
+             starting and ending with a letter or digit"
+                .to_string(),
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +214,28 @@ mod tests {
             Some(Command::Sim(s)) => assert_eq!(s.speed, 0.5),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn namespaces_must_be_dns_labels() {
+        for good in ["apps", "a", "flux-system", "x1", &"a".repeat(63)] {
+            assert!(namespace_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "a/b",
+            "Apps",
+            "-a",
+            "a-",
+            "a.b",
+            "a b",
+            &"a".repeat(64),
+            "ä",
+        ] {
+            assert!(namespace_name(bad).is_err(), "{bad}");
+        }
+        let err = Cli::try_parse_from(["fluxdeck", "status", "-n", "a/b"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

@@ -41,13 +41,22 @@ pub enum ConfigError {
         #[source]
         source: io::Error,
     },
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message}{}", path.display(), line_note(message, *line))]
     Parse {
         path: PathBuf,
         line: Option<usize>,
         column: Option<usize>,
         message: String,
     },
+}
+
+/// ` (line N)` when the parser's message does not say the line itself (it leaves out line 1,
+/// column 1).
+fn line_note(message: &str, line: Option<usize>) -> String {
+    match line {
+        Some(n) if !message.contains(" line ") => format!(" (line {n})"),
+        _ => String::new(),
+    }
 }
 
 impl ConfigError {

@@ -2,7 +2,10 @@
 //! segments carry a [`Tone`] that the view maps to a theme style, and lines wrap at word
 //! boundaries so nothing is cut off.
 
+use std::borrow::Cow;
+
 use crate::domain::health::Health;
+use crate::domain::text::sanitize_line;
 
 use super::format::width;
 
@@ -26,11 +29,15 @@ pub struct Seg {
 }
 
 impl Seg {
+    /// A segment of `text`, sanitised: cluster text reaches the panes through here, so no
+    /// control character, escape sequence or bidi control becomes a screen cell.
     pub fn new(text: impl Into<String>, tone: Tone) -> Seg {
-        Seg {
-            text: text.into(),
-            tone,
-        }
+        let text = text.into();
+        let text = match sanitize_line(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(clean) => clean,
+        };
+        Seg { text, tone }
     }
 }
 

@@ -2,6 +2,7 @@
 //! next/previous match.
 
 use crate::domain::flux::ObjectKey;
+use crate::domain::text::sanitize_line;
 
 /// What the YAML view has to show.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +55,11 @@ impl YamlView {
     /// Set the text (or the error) that arrived.
     pub fn set_result(&mut self, result: Result<String, String>) {
         self.content = match result {
-            Ok(text) => YamlContent::Lines(text.lines().map(str::to_string).collect()),
+            Ok(text) => YamlContent::Lines(
+                text.lines()
+                    .map(|l| sanitize_line(l).into_owned())
+                    .collect(),
+            ),
             Err(e) => YamlContent::Failed(e),
         };
         let search = std::mem::take(&mut self.search);

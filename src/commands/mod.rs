@@ -1,5 +1,6 @@
 //! What each subcommand does, called by the thin `main`.
 
+pub mod output;
 pub mod report;
 pub mod sim;
 pub mod tui;

@@ -1,128 +1,160 @@
 //! `fluxdeck tree`, `fluxdeck status` and `fluxdeck why`: print once and exit.
+//!
+//! Exit status: 0 and 1 are the report's verdict (see each command); 2 means the report could
+//! not be made: a bad config file, no connection, or any list it needs failed or was
+//! forbidden. A report never shows what it could not read as healthy or empty.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use serde_json::Value;
+
+use super::output::{error, finish};
 use crate::cli::{GlobalArgs, OutputArgs, OutputFormat, TreeArgs, WhyArgs};
+use crate::config::{Config, ReadOnlyReason};
 use crate::domain::deps;
 use crate::domain::report::{self, TextOptions};
-use crate::domain::tree;
+use crate::domain::text::json_text;
+use crate::domain::tree::{self, Snapshot};
 use crate::kube::{client, oneshot};
 
-async fn load(
-    global: &GlobalArgs,
-    managed: bool,
-) -> Result<(crate::domain::tree::Snapshot, Vec<String>), String> {
-    let conn = client::connect(global.kubeconfig.as_deref(), global.context.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
-    oneshot::load(&conn, global.namespace.clone(), managed)
-        .await
-        .map_err(|e| e.to_string())
+/// How long a one-shot command waits for the API server to answer at all.
+pub const CONNECT_LIMIT: Duration = Duration::from_secs(5);
+
+/// What a report command runs with: the config file and flags combined, and what it read.
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    /// Objects that could not be read, Flux APIs that are not installed.
+    pub warnings: Vec<String>,
+    /// ASCII glyphs (`--ascii` or `ascii: true`).
+    pub ascii: bool,
+    /// Whether the session is read-only and why (for commands that write).
+    pub read_only: Option<ReadOnlyReason>,
 }
 
-fn print_errors(errors: &[String]) {
-    for e in errors {
-        eprintln!("warning: {e}");
+async fn load(global: &GlobalArgs, managed: bool) -> Result<Loaded, String> {
+    let config = Config::load(global.config.as_deref()).map_err(|e| e.to_string())?;
+    let conn = client::connect_within(
+        global.kubeconfig.as_deref(),
+        global.context.as_deref(),
+        CONNECT_LIMIT,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let (snapshot, warnings) = oneshot::load(&conn, global.namespace.clone(), managed)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Loaded {
+        snapshot,
+        warnings,
+        ascii: global.ascii || config.ascii,
+        read_only: config.read_only_for(global.read_only, &conn.context),
+    })
+}
+
+/// Load, print the warnings; on failure print the error and return exit status 2.
+async fn load_or_exit(cmd: &str, global: &GlobalArgs, managed: bool) -> Result<Loaded, ExitCode> {
+    match load(global, managed).await {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                error(&format!(
+                    "warning: {}",
+                    crate::domain::text::sanitize_line(w)
+                ));
+            }
+            Ok(loaded)
+        }
+        Err(e) => {
+            error(&format!(
+                "fluxdeck {cmd}: {}",
+                crate::domain::text::sanitize(&e)
+            ));
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Print JSON (terminal-safe, see [`json_text`]) and return `code`.
+fn finish_json(cmd: &str, value: &Value, code: ExitCode) -> ExitCode {
+    match json_text(value) {
+        Ok(text) => finish(&format!("{text}\n"), code),
+        Err(e) => {
+            error(&format!("fluxdeck {cmd}: {e}"));
+            ExitCode::from(2)
+        }
     }
 }
 
 pub async fn tree(global: GlobalArgs, args: TreeArgs) -> ExitCode {
-    let (snap, errors) = match load(&global, true).await {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("fluxdeck tree: {e}");
-            return ExitCode::from(2);
-        }
+    let loaded = match load_or_exit("tree", &global, true).await {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    print_errors(&errors);
-    let t = tree::build(&snap);
+    let t = tree::build(&loaded.snapshot);
     match args.out.output {
-        OutputFormat::Text => print!(
-            "{}",
-            report::tree_text(
+        OutputFormat::Text => finish(
+            &report::tree_text(
                 &t,
                 TextOptions {
-                    ascii: global.ascii
-                }
-            )
+                    ascii: loaded.ascii,
+                },
+            ),
+            ExitCode::SUCCESS,
         ),
-        OutputFormat::Json => match serde_json::to_string_pretty(&report::tree_json(&t)) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("fluxdeck tree: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        OutputFormat::Json => finish_json("tree", &report::tree_json(&t), ExitCode::SUCCESS),
     }
-    ExitCode::SUCCESS
 }
 
 pub async fn status(global: GlobalArgs, args: OutputArgs) -> ExitCode {
-    let (snap, errors) = match load(&global, false).await {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("fluxdeck status: {e}");
-            return ExitCode::from(2);
-        }
+    let loaded = match load_or_exit("status", &global, false).await {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    print_errors(&errors);
-    let rep = report::status_report(&snap);
+    let rep = report::status_report(&loaded.snapshot);
+    let code = ExitCode::from(rep.exit_code());
     match args.output {
-        OutputFormat::Text => print!(
-            "{}",
-            rep.text(TextOptions {
-                ascii: global.ascii
-            })
+        OutputFormat::Text => finish(
+            &rep.text(TextOptions {
+                ascii: loaded.ascii,
+            }),
+            code,
         ),
-        OutputFormat::Json => match serde_json::to_string_pretty(&rep.json()) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("fluxdeck status: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        OutputFormat::Json => finish_json("status", &rep.json(), code),
     }
-    ExitCode::from(rep.exit_code())
 }
 
 pub async fn why(global: GlobalArgs, args: WhyArgs) -> ExitCode {
     let key = match report::parse_why_target(&args.object) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("fluxdeck why: {e}");
+            error(&format!(
+                "fluxdeck why: {}",
+                crate::domain::text::sanitize(&e)
+            ));
             return ExitCode::from(2);
         }
     };
-    let (snap, errors) = match load(&global, false).await {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("fluxdeck why: {e}");
-            return ExitCode::from(2);
-        }
+    let loaded = match load_or_exit("why", &global, false).await {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    print_errors(&errors);
-    let Some(why) = deps::analyze(&snap).why(&key) else {
+    let Some(why) = deps::analyze(&loaded.snapshot).why(&key) else {
         let scope = global
             .namespace
             .as_deref()
             .map_or_else(|| "the cluster".to_string(), |ns| format!("namespace {ns}"));
-        eprintln!(
+        let line = format!(
             "fluxdeck why: {} {}/{} not found in {scope}",
             key.kind.kind(),
             key.namespace,
             key.name
         );
+        error(&crate::domain::text::sanitize_line(&line));
         return ExitCode::from(2);
     };
+    let code = ExitCode::from(report::why_exit_code(&why));
     match args.out.output {
-        OutputFormat::Text => print!("{}", report::why_text(&why, global.ascii)),
-        OutputFormat::Json => match serde_json::to_string_pretty(&report::why_json(&why)) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("fluxdeck why: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        OutputFormat::Text => finish(&report::why_text(&why, loaded.ascii), code),
+        OutputFormat::Json => finish_json("why", &report::why_json(&why), code),
     }
-    ExitCode::from(report::why_exit_code(&why))
 }

@@ -1,9 +1,11 @@
-//! `fluxdeck sim`: run the simulated cluster until SIGINT/SIGTERM.
+//! `fluxdeck sim`: run the simulated cluster until SIGINT, SIGTERM or SIGHUP, then exit with
+//! 128 + the signal number, as a process ended by that signal.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::SimArgs;
+use crate::runtime::terminal::Signals;
 use crate::sim::cluster::{SimCluster, SimOptions};
 use crate::sim::kubeconfig;
 
@@ -31,32 +33,29 @@ pub async fn run(args: SimArgs) -> ExitCode {
         cluster.shutdown().await;
         return ExitCode::from(2);
     }
+    // Listen before announcing READY, so a signal right after it is not lost.
+    let signals = Signals::new();
     let mut out = std::io::stdout();
     let _ = writeln!(out, "READY {}", cluster.url());
     let _ = out.flush();
-    wait_for_shutdown().await;
+    let code = match signals {
+        Ok(mut signals) => wait_for_termination(&mut signals).await,
+        Err(e) => {
+            super::output::error(&format!("fluxdeck sim: cannot listen for signals: {e}"));
+            ExitCode::from(2)
+        }
+    };
     cluster.shutdown().await;
-    ExitCode::SUCCESS
+    code
 }
 
-async fn wait_for_shutdown() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Wait for SIGINT, SIGTERM or SIGHUP; the exit status is 128 + its number.
+async fn wait_for_termination(signals: &mut Signals) -> ExitCode {
+    loop {
+        match signals.recv().await {
+            Some(sig) if sig.is_termination() => return sig.exit_code(),
+            Some(_) => {}
+            None => return ExitCode::from(2),
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -56,7 +56,7 @@ async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCod
     };
     match event_loop::run(conn, opts).await {
         Ok(event_loop::Ended::Quit) => ExitCode::SUCCESS,
-        Ok(event_loop::Ended::Signal(s)) => ExitCode::from(s.exit_status()),
+        Ok(event_loop::Ended::Signal(s)) => s.exit_code(),
         Err(e) => {
             eprintln!("fluxdeck: terminal error: {e}");
             ExitCode::from(2)

@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod kstatus;
 pub mod report;
 pub mod secrets;
+pub mod text;
 pub mod tree;
 
 #[cfg(test)]

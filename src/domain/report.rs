@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::domain::flux::ObjectKey;
 use crate::domain::health::{Health, HealthInfo, flux_health};
+use crate::domain::text::sanitize_line;
 use crate::domain::tree::{Node, Relation, Snapshot, Tree};
 
 /// Output options for text reports.
@@ -35,11 +36,13 @@ pub fn short_revision(revision: &str, ascii: bool) -> String {
     format!("{}{}{ellipsis}", &revision[..colon + 1], &digest[..KEEP])
 }
 
-/// Text from the cluster for ASCII output: the product's own punctuation spelled in ASCII,
-/// anything else outside ASCII shown as `?`.
+/// Text from the cluster for one line of output: sanitised (no controls, escape sequences or
+/// bidi controls; line breaks become spaces), and for ASCII output the product's own
+/// punctuation spelled in ASCII, anything else outside ASCII shown as `?`.
 pub(crate) fn ascii_text(text: &str, ascii: bool) -> String {
+    let text = sanitize_line(text);
     if !ascii {
-        return text.to_string();
+        return text.into_owned();
     }
     let spelled = text
         .replace('—', "-")
@@ -81,7 +84,8 @@ fn node_line(node: &Node, opts: TextOptions) -> String {
             line.push_str(&ascii_text(&detail, opts.ascii));
         }
     }
-    line
+    // Names and revisions come from the cluster too.
+    sanitize_line(&line).into_owned()
 }
 
 /// `Reason: first message line`, or whichever of the two is present.
@@ -203,7 +207,11 @@ impl StatusReport {
         if self.entries.is_empty() {
             return format!("All {} Flux objects are ready.\n", self.total);
         }
-        let labels: Vec<String> = self.entries.iter().map(|e| e.key.to_string()).collect();
+        let labels: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| sanitize_line(&e.key.to_string()).into_owned())
+            .collect();
         let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
         let word_width = self
             .entries
@@ -220,7 +228,7 @@ impl StatusReport {
                 h.word(),
                 ascii_text(&detail(&entry.health), opts.ascii)
             );
-            out.push_str(line.trim_end());
+            out.push_str(sanitize_line(line.trim_end()).trim_end());
             out.push('\n');
         }
         out.push_str(&format!(

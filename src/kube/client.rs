@@ -3,6 +3,7 @@
 //! TUI takes over the terminal.
 
 use std::path::Path;
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -32,8 +33,10 @@ pub enum ConnectError {
     BadConfig { context: String, message: String },
     #[error("cannot reach the API server {server}: {message}")]
     Unreachable { server: String, message: String },
-    #[error("TLS error talking to {server}: {message}")]
+    #[error("TLS: {message} (API server {server})")]
     Tls { server: String, message: String },
+    #[error("the API server {server} did not answer within {seconds} s")]
+    Timeout { server: String, seconds: u64 },
     #[error("the API server {server} rejected our credentials ({code}): {message}")]
     Unauthorized {
         server: String,
@@ -113,6 +116,29 @@ pub async fn connect(
     connect_with(cfg, context).await
 }
 
+/// [`connect`] for one-shot commands: gives up when the server has not answered within
+/// `limit` (the TCP connect and the first request), instead of the client's long defaults.
+pub async fn connect_within(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+    limit: Duration,
+) -> Result<Connection, ConnectError> {
+    let (mut cfg, context) = configure(kubeconfig, context).await?;
+    cfg.connect_timeout = Some(limit);
+    let server = cfg
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    match tokio::time::timeout(limit, connect_with(cfg, context)).await {
+        Ok(result) => result,
+        Err(_) => Err(ConnectError::Timeout {
+            server,
+            seconds: limit.as_secs(),
+        }),
+    }
+}
+
 /// Connect with an in-memory kubeconfig (its current context), e.g. the simulated cluster's.
 pub async fn connect_kubeconfig_yaml(yaml: &str) -> Result<Connection, ConnectError> {
     let kc = Kubeconfig::from_yaml(yaml).map_err(|e| ConnectError::BadKubeconfig {
@@ -166,10 +192,68 @@ fn classify(server: &str, e: kube::Error) -> ConnectError {
             code: 401,
             message: err.to_string(),
         },
-        other => ConnectError::Unreachable {
-            server,
-            message: error_chain(&other),
+        other => match tls_problem(&other) {
+            Some(message) => ConnectError::Tls { server, message },
+            None => ConnectError::Unreachable {
+                server,
+                message: error_chain(&other),
+            },
         },
+    }
+}
+
+/// The errors under `e`, `e` first. An I/O error's inner error counts as its source (the
+/// standard library's `source` skips it), so a TLS error carried by an I/O error is found.
+fn chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        out.push(err);
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    out
+}
+
+/// A TLS failure anywhere in the chain of `e`, in words that say what is wrong.
+fn tls_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    chain(e)
+        .into_iter()
+        .find_map(|err| err.downcast_ref::<rustls::Error>())
+        .map(describe_tls)
+}
+
+fn describe_tls(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => {
+            let what = match c {
+                // `Other` carries the verifier's own reasons (e.g. a self-signed CA
+                // certificate presented as the server's).
+                C::UnknownIssuer | C::BadSignature | C::Other(_) => {
+                    "the server's certificate is not trusted (signed by an authority not in the \
+                     kubeconfig's certificate-authority-data or the system roots)"
+                }
+                C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired",
+                C::NotValidYet | C::NotValidYetContext { .. } => {
+                    "the server's certificate is not valid yet (check the clock)"
+                }
+                C::NotValidForName | C::NotValidForNameContext { .. } => {
+                    "the server's certificate is not valid for the server name in the kubeconfig"
+                }
+                C::Revoked => "the server's certificate has been revoked",
+                _ => "the server's certificate was rejected",
+            };
+            format!("{what}: {c}")
+        }
+        other => format!("the TLS handshake failed: {other}"),
     }
 }
 

@@ -205,20 +205,21 @@ impl ProcessSignal {
         !matches!(self, ProcessSignal::Continue)
     }
 
-    /// The signal's number (the exit status after it is 128 + this).
+    /// The signal number.
     pub fn number(self) -> i32 {
-        use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM};
         match self {
-            ProcessSignal::Terminate => SIGTERM,
-            ProcessSignal::Hangup => SIGHUP,
-            ProcessSignal::Interrupt => SIGINT,
-            ProcessSignal::Continue => SIGCONT,
+            ProcessSignal::Terminate => signal_hook::consts::SIGTERM,
+            ProcessSignal::Hangup => signal_hook::consts::SIGHUP,
+            ProcessSignal::Interrupt => signal_hook::consts::SIGINT,
+            ProcessSignal::Continue => signal_hook::consts::SIGCONT,
         }
     }
 
-    /// The conventional exit status after this signal: 128 + its number.
-    pub fn exit_status(self) -> u8 {
-        u8::try_from(128 + self.number()).unwrap_or(u8::MAX)
+    /// The exit status of a process ended by this signal, as shells report it: 128 + the
+    /// signal number (130 for SIGINT, 143 for SIGTERM).
+    pub fn exit_code(self) -> std::process::ExitCode {
+        let code = 128 + self.number();
+        std::process::ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
     }
 }
 
@@ -275,6 +276,14 @@ mod tests {
         assert!(ProcessSignal::Hangup.is_termination());
         assert!(ProcessSignal::Interrupt.is_termination());
         assert!(!ProcessSignal::Continue.is_termination());
+    }
+
+    #[test]
+    fn exit_codes_are_128_plus_the_signal() {
+        use std::process::ExitCode;
+        assert_eq!(ProcessSignal::Interrupt.exit_code(), ExitCode::from(130));
+        assert_eq!(ProcessSignal::Terminate.exit_code(), ExitCode::from(143));
+        assert_eq!(ProcessSignal::Hangup.exit_code(), ExitCode::from(129));
     }
 
     #[tokio::test]

@@ -6,15 +6,35 @@
 pub mod widgets;
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 
 use crate::app::layout::screen_in;
 use crate::app::state::{AppState, Overlay};
+use crate::domain::text::{is_unsafe_char, sanitize_line};
 use crate::theme::Theme;
 
 use widgets::{details, header, help, hints, prompt, tree, why, yaml};
 
-/// Draw the whole screen.
+/// Draw the whole screen. Cluster text is sanitised where it is prepared (rows, segments,
+/// YAML lines); as the last step every cell is checked once more, so no control character,
+/// escape sequence or bidi control reaches the terminal whatever path a string took.
 pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
+    draw(state, theme, frame);
+    sanitize_cells(frame.buffer_mut());
+}
+
+/// Replace every cell whose symbol holds a character that must not reach the terminal.
+pub fn sanitize_cells(buf: &mut Buffer) {
+    for cell in &mut buf.content {
+        let symbol = cell.symbol();
+        if symbol.chars().any(is_unsafe_char) {
+            let clean = sanitize_line(symbol).into_owned();
+            cell.set_symbol(if clean.is_empty() { " " } else { &clean });
+        }
+    }
+}
+
+fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
     let screen = screen_in(state, area);
     if screen.too_small {

@@ -152,7 +152,10 @@ pub fn why_text(why: &Why, ascii: bool) -> String {
     }
     list(&mut out, "upstream", &why.upstream);
     list(&mut out, "downstream (blast radius)", &why.downstream);
-    out
+    // Keys and expressions come from the cluster too: every line is one line of text.
+    out.lines()
+        .map(|l| crate::domain::text::sanitize_line(l) + "\n")
+        .collect()
 }
 
 fn key_json(k: &ObjectKey) -> Value {

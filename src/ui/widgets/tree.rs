@@ -16,6 +16,7 @@ use crate::app::state::{AppState, Focus, VisibleRow};
 use crate::domain::flux::FluxKind;
 use crate::domain::health::Health;
 use crate::domain::report::ascii_text;
+use crate::domain::text::sanitize_line;
 use crate::domain::tree::{Node, Relation};
 use crate::theme::Theme;
 
@@ -95,7 +96,10 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             } else {
                 format!("{}/{}", key.namespace, key.name)
             };
-            (key.kind_name().to_string(), name)
+            (
+                sanitize_line(key.kind_name()).into_owned(),
+                sanitize_line(&name).into_owned(),
+            )
         }
         None => (
             node.kind_label.clone(),
@@ -120,7 +124,7 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         revision: node
             .revision
             .as_deref()
-            .map(short_revision)
+            .map(|r| short_revision(&sanitize_line(r)))
             .unwrap_or_default(),
         age: node
             .health
