@@ -108,6 +108,12 @@ pub enum Command {
     Status(OutputArgs),
     /// Print why a Kustomization or HelmRelease is not ready: the dependency chain to the root cause.
     Why(WhyArgs),
+    /// Ask Flux to reconcile an object now and wait for the outcome (exit 0 Ready, 1 failed or timed out, 2 error).
+    Reconcile(ReconcileArgs),
+    /// Suspend an object: Flux leaves it alone until it is resumed.
+    Suspend(TargetArgs),
+    /// Resume a suspended object and wait for the reconcile that follows.
+    Resume(ResumeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +195,90 @@ pub struct WhyArgs {
     pub out: OutputArgs,
 }
 
+/// A duration as Flux and Go write them: `30s`, `5m`, `1h30m`, `1.5h`, `500ms`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DurationArg(pub std::time::Duration);
+
+impl std::str::FromStr for DurationArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not a duration (e.g. 30s, 5m, 1h30m)");
+        let mut total = 0f64;
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return Err(bad());
+        }
+        while !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(bad)?;
+            let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+            rest = &rest[digits..];
+            let (unit, len) = if rest.starts_with("ms") {
+                (0.001, 2)
+            } else if rest.starts_with('s') {
+                (1.0, 1)
+            } else if rest.starts_with('m') {
+                (60.0, 1)
+            } else if rest.starts_with('h') {
+                (3600.0, 1)
+            } else {
+                return Err(bad());
+            };
+            total += number * unit;
+            rest = &rest[len..];
+        }
+        // At most a week: longer waits are surely a typo.
+        std::time::Duration::try_from_secs_f64(total)
+            .ok()
+            .filter(|d| !d.is_zero() && d.as_secs() <= 7 * 24 * 3600)
+            .map(DurationArg)
+            .ok_or_else(|| format!("{text:?}: a duration from 1ms to 168h"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The object: KIND/NAMESPACE/NAME; KIND is any Flux kind, plural or short name (hr, ks, gitrepo, helmrepo, ocirepo, hc, bucket).
+    #[arg(value_name = "KIND/NAMESPACE/NAME")]
+    pub object: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The object: KIND/NAMESPACE/NAME; KIND is any Flux kind, plural or short name (hr, ks, gitrepo, helmrepo, ocirepo, hc, bucket).
+    #[arg(value_name = "KIND/NAMESPACE/NAME")]
+    pub object: String,
+
+    /// How long to wait for Flux to handle the request and the object to become Ready.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: DurationArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The object: KIND/NAMESPACE/NAME; KIND is any Flux kind, plural or short name (hr, ks, gitrepo, helmrepo, ocirepo, hc, bucket).
+    #[arg(value_name = "KIND/NAMESPACE/NAME")]
+    pub object: String,
+
+    /// Reconcile the object's sources first, one after the other (Kustomization, HelmRelease).
+    #[arg(long, conflicts_with_all = ["force", "reset"])]
+    pub with_source: bool,
+
+    /// HelmRelease: force a one-off install/upgrade (forceAt).
+    #[arg(long, conflicts_with = "reset")]
+    pub force: bool,
+
+    /// HelmRelease: reset the remediation retry counters (resetAt).
+    #[arg(long)]
+    pub reset: bool,
+
+    /// How long to wait for Flux to handle the request and the object to become Ready.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: DurationArg,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +303,19 @@ mod tests {
         {
             Some(Command::Sim(s)) => assert_eq!(s.speed, 0.5),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations_as_flux_writes_them() {
+        use std::time::Duration;
+        let d = |s: &str| s.parse::<DurationArg>().map(|d| d.0);
+        assert_eq!(d("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(d("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(d("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(d("500ms"), Ok(Duration::from_millis(500)));
+        for bad in ["", "5", "m", "5x", "-1s", "0s", "200h", "1e9h"] {
+            assert!(d(bad).is_err(), "{bad}");
         }
     }
 

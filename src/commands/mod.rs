@@ -1,5 +1,6 @@
 //! What each subcommand does, called by the thin `main`.
 
+pub mod act;
 pub mod output;
 pub mod report;
 pub mod sim;
@@ -40,6 +41,9 @@ pub async fn run(cli: Cli, log: Result<logging::LogGuard, logging::LogError>) ->
         Some(Command::Tree(args)) => report::tree(cli.global, args).await,
         Some(Command::Status(args)) => report::status(cli.global, args).await,
         Some(Command::Why(args)) => report::why(cli.global, args).await,
+        Some(Command::Reconcile(args)) => act::reconcile(cli.global, args).await,
+        Some(Command::Suspend(args)) => act::suspend(cli.global, args).await,
+        Some(Command::Resume(args)) => act::resume(cli.global, args).await,
         Some(Command::Demo(args)) => tui::demo(cli.global, args, log).await,
         None => tui::tui(cli.global, log).await,
     }

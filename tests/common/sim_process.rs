@@ -9,6 +9,8 @@ pub struct SimProcess {
     child: Child,
     pub url: String,
     pub kubeconfig: PathBuf,
+    /// Every request the simulated API server answered (see `fluxdeck::sim::server::read_access_log`).
+    pub access_log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -17,6 +19,7 @@ impl SimProcess {
     pub fn start(scenario: &str, speed: &str) -> SimProcess {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
+        let access_log = dir.path().join("access.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_fluxdeck"))
             .args([
                 "sim",
@@ -27,6 +30,8 @@ impl SimProcess {
                 "--kubeconfig-out",
             ])
             .arg(&kubeconfig)
+            .arg("--access-log")
+            .arg(&access_log)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -43,6 +48,7 @@ impl SimProcess {
             child,
             url,
             kubeconfig,
+            access_log,
             _dir: dir,
         }
     }
