@@ -356,6 +356,13 @@ fn helm_release_spec(out: &mut Out, obj: &FluxObject, hr: &HelmRelease) {
         .and_then(|d| d.mode.clone())
         .unwrap_or_else(|| "disabled".into());
     out.kv("driftDetection", drift);
+    for setting in hr.settings() {
+        if setting.warn {
+            out.kv_tone(setting.label, setting.value, Tone::Warning);
+        } else {
+            out.kv(setting.label, setting.value);
+        }
+    }
     if hr.spec.kube_config.is_some() {
         out.kv("kubeConfig", "set: applies to a remote cluster");
     }
@@ -369,16 +376,6 @@ fn helm_release_status(out: &mut Out, hr: &HelmRelease) {
     );
     if let Some(action) = &s.last_attempted_release_action {
         out.kv("last action", action);
-    }
-    if s.failures > 0 {
-        out.kv_tone(
-            "failures",
-            format!(
-                "{} (install {}, upgrade {})",
-                s.failures, s.install_failures, s.upgrade_failures
-            ),
-            Tone::Warning,
-        );
     }
     out.kv("helmChart", s.helm_chart.clone().unwrap_or_default());
 }

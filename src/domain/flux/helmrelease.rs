@@ -239,3 +239,270 @@ pub struct TestHookStatus {
     pub last_completed: Option<Time>,
     pub phase: Option<String>,
 }
+
+/// helm-controller's default for `spec.timeout` (and every action's timeout).
+pub const DEFAULT_TIMEOUT: &str = "5m0s";
+
+/// One setting of a HelmRelease as the details pane shows it: a label and its effective
+/// value, defaults spelled out (`5m0s (default)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub label: &'static str,
+    pub value: String,
+    /// A value an operator should notice (remediation retries used up).
+    pub warn: bool,
+}
+
+fn setting(label: &'static str, value: String) -> Setting {
+    Setting {
+        label,
+        value,
+        warn: false,
+    }
+}
+
+fn or_default(v: Option<&str>, default: &str) -> String {
+    match v.filter(|s| !s.is_empty()) {
+        Some(v) => v.to_string(),
+        None => format!("{default} (default)"),
+    }
+}
+
+/// `3 retries`, `unlimited retries`, `no retries`.
+fn retries(n: i64) -> String {
+    match n {
+        n if n < 0 => "unlimited retries".into(),
+        0 => "no retries".into(),
+        1 => "1 retry".into(),
+        n => format!("{n} retries"),
+    }
+}
+
+/// `strategy: {name, retryInterval}` of install/upgrade (helm-controller v1.4+), if set.
+fn strategy(extra: &Map<String, Value>) -> Option<String> {
+    let s = extra.get("strategy")?;
+    let name = s
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("RemediateOnFailure");
+    Some(match s.get("retryInterval").and_then(Value::as_str) {
+        Some(i) => format!("{name} (retry every {i})"),
+        None => name.to_string(),
+    })
+}
+
+/// What one post-renderer does, in a few words.
+fn post_renderer(p: &Value) -> String {
+    let Some(k) = p.get("kustomize") else {
+        return "unknown post-renderer".into();
+    };
+    let count = |f: &str| k.get(f).and_then(Value::as_array).map_or(0, Vec::len);
+    let mut parts = Vec::new();
+    for (field, one, many) in [
+        ("patches", "patch", "patches"),
+        (
+            "patchesStrategicMerge",
+            "strategic-merge patch",
+            "strategic-merge patches",
+        ),
+        ("patchesJson6902", "JSON 6902 patch", "JSON 6902 patches"),
+        ("images", "image override", "image overrides"),
+    ] {
+        match count(field) {
+            0 => {}
+            1 => parts.push(format!("1 {one}")),
+            n => parts.push(format!("{n} {many}")),
+        }
+    }
+    if parts.is_empty() {
+        "kustomize (empty)".into()
+    } else {
+        format!("kustomize: {}", parts.join(", "))
+    }
+}
+
+impl HelmRelease {
+    /// The settings operators tune and ask about, with the defaults that apply: timeout,
+    /// install and upgrade remediation (retries, strategy, remediateLastFailure, the failure
+    /// counters), tests and post-renderers.
+    pub fn settings(&self) -> Vec<Setting> {
+        let spec = &self.spec;
+        let status = self.status.as_ref();
+        let mut out = vec![setting(
+            "timeout",
+            or_default(spec.timeout.as_deref(), DEFAULT_TIMEOUT),
+        )];
+
+        let install = spec.install.clone().unwrap_or_default();
+        let ir = install.remediation.clone().unwrap_or_default();
+        let mut text = retries(ir.retries);
+        if let Some(s) = strategy(&install.extra) {
+            text.push_str(&format!(", strategy {s}"));
+        }
+        if ir.remediate_last_failure == Some(true) {
+            text.push_str(", remediateLastFailure");
+        }
+        let used = status.map_or(0, |s| s.install_failures);
+        text.push_str(&format!(", {used} failure(s) so far"));
+        out.push(Setting {
+            label: "install",
+            value: text,
+            warn: used > 0 && ir.retries >= 0 && used > ir.retries,
+        });
+        if install.timeout.is_some() {
+            out.push(setting(
+                "install timeout",
+                or_default(install.timeout.as_deref(), DEFAULT_TIMEOUT),
+            ));
+        }
+
+        let upgrade = spec.upgrade.clone().unwrap_or_default();
+        let ur = upgrade.remediation.clone().unwrap_or_default();
+        let mut text = retries(ur.retries);
+        let remediation_strategy = ur.strategy.clone().unwrap_or_else(|| "rollback".into());
+        text.push_str(&format!(", on failure {remediation_strategy}"));
+        if let Some(s) = strategy(&upgrade.extra) {
+            text.push_str(&format!(", strategy {s}"));
+        }
+        // Defaults to true when retries > 0 (helm-controller).
+        let last = ur.remediate_last_failure.unwrap_or(ur.retries > 0);
+        let explicit = ur.remediate_last_failure.is_some();
+        text.push_str(&format!(
+            ", remediateLastFailure {last}{}",
+            if explicit { "" } else { " (default)" }
+        ));
+        let used = status.map_or(0, |s| s.upgrade_failures);
+        text.push_str(&format!(", {used} failure(s) so far"));
+        out.push(Setting {
+            label: "upgrade",
+            value: text,
+            warn: used > 0 && ur.retries >= 0 && used > ur.retries,
+        });
+        if upgrade.timeout.is_some() {
+            out.push(setting(
+                "upgrade timeout",
+                or_default(upgrade.timeout.as_deref(), DEFAULT_TIMEOUT),
+            ));
+        }
+        if let Some(s) = status
+            && s.failures > 0
+        {
+            out.push(Setting {
+                label: "failures",
+                value: format!("{} since the last success", s.failures),
+                warn: true,
+            });
+        }
+
+        let test = spec.test.as_ref();
+        let enabled = test
+            .and_then(|t| t.get("enable"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut text = if enabled {
+            "enabled".to_string()
+        } else {
+            "disabled (default)".to_string()
+        };
+        if enabled
+            && test
+                .and_then(|t| t.get("ignoreFailures"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        {
+            text.push_str(", failures ignored");
+        }
+        out.push(setting("tests", text));
+
+        let renderers = if spec.post_renderers.is_empty() {
+            "none".to_string()
+        } else {
+            spec.post_renderers
+                .iter()
+                .map(post_renderer)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        out.push(setting("postRenderers", renderers));
+        out
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    fn hr(spec: Value, status: Value) -> HelmRelease {
+        serde_json::from_value(json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": spec,
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    fn value(settings: &[Setting], label: &str) -> String {
+        settings
+            .iter()
+            .find(|s| s.label == label)
+            .map(|s| s.value.clone())
+            .unwrap_or_else(|| panic!("no {label} in {settings:?}"))
+    }
+
+    #[test]
+    fn defaults_are_spelled_out() {
+        let s = hr(json!({"interval": "10m"}), json!({})).settings();
+        assert_eq!(value(&s, "timeout"), "5m0s (default)");
+        assert_eq!(value(&s, "install"), "no retries, 0 failure(s) so far");
+        assert_eq!(
+            value(&s, "upgrade"),
+            "no retries, on failure rollback, remediateLastFailure false (default), 0 failure(s) so far"
+        );
+        assert_eq!(value(&s, "tests"), "disabled (default)");
+        assert_eq!(value(&s, "postRenderers"), "none");
+        assert!(s.iter().all(|x| !x.warn));
+    }
+
+    #[test]
+    fn tuned_releases_show_what_was_set_and_what_was_used() {
+        let s = hr(
+            json!({
+                "interval": "10m",
+                "timeout": "10m",
+                "install": {"remediation": {"retries": 3},
+                            "strategy": {"name": "RetryOnFailure", "retryInterval": "2m"}},
+                "upgrade": {"remediation": {"retries": -1, "strategy": "uninstall"}, "timeout": "15m"},
+                "test": {"enable": true, "ignoreFailures": true},
+                "postRenderers": [{"kustomize": {"patches": [{"patch": "x"}, {"patch": "y"}],
+                                                 "images": [{"name": "a"}]}}],
+            }),
+            json!({"failures": 4, "installFailures": 4, "upgradeFailures": 0}),
+        )
+        .settings();
+        assert_eq!(value(&s, "timeout"), "10m");
+        assert_eq!(
+            value(&s, "install"),
+            "3 retries, strategy RetryOnFailure (retry every 2m), 4 failure(s) so far"
+        );
+        assert!(
+            s.iter().find(|x| x.label == "install").unwrap().warn,
+            "retries used up"
+        );
+        assert_eq!(
+            value(&s, "upgrade"),
+            "unlimited retries, on failure uninstall, remediateLastFailure false (default), 0 failure(s) so far"
+        );
+        assert_eq!(value(&s, "upgrade timeout"), "15m");
+        assert_eq!(value(&s, "failures"), "4 since the last success");
+        assert_eq!(value(&s, "tests"), "enabled, failures ignored");
+        assert_eq!(
+            value(&s, "postRenderers"),
+            "kustomize: 2 patches, 1 image override"
+        );
+    }
+}
