@@ -19,6 +19,61 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Global flags that mean nothing to the simulated cluster (`fluxdeck sim`): hidden from its
+/// help, refused when given.
+const NOT_FOR_SIM: [&str; 8] = [
+    "kubeconfig",
+    "context",
+    "namespace",
+    "read_only",
+    "theme",
+    "show_secrets",
+    "ascii",
+    "config",
+];
+
+/// The command line as clap sees it: [`Cli`], with the flags that do not apply to `sim`
+/// hidden from its help.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    // Building propagates the global flags into the subcommands, where they can be hidden.
+    cmd.build();
+    cmd.mut_subcommand("sim", |sim| {
+        sim.mut_args(|a| {
+            let hide = NOT_FOR_SIM.contains(&a.get_id().as_str());
+            a.hide(hide)
+        })
+    })
+}
+
+/// Parse the process's arguments (exits with usage on errors, as clap does).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let mut matches = command().get_matches();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
+}
+
+impl GlobalArgs {
+    /// The flags given that the simulated cluster ignores (`--theme`, …), as typed.
+    pub fn not_for_sim(&self) -> Vec<&'static str> {
+        let given = [
+            (self.kubeconfig.is_some(), "--kubeconfig"),
+            (self.context.is_some(), "--context"),
+            (self.namespace.is_some(), "--namespace"),
+            (self.read_only, "--read-only"),
+            (self.theme.is_some(), "--theme"),
+            (self.show_secrets, "--show-secrets"),
+            (self.ascii, "--ascii"),
+            (self.config.is_some(), "--config"),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(set, flag)| set.then_some(flag))
+            .collect()
+    }
+}
+
 fn after_help() -> String {
     format!(
         "Logs are written to {} (override with --log-file; level with FLUXDECK_LOG).\n\
@@ -304,6 +359,35 @@ mod tests {
             Some(Command::Sim(s)) => assert_eq!(s.speed, 0.5),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn sim_help_lists_only_its_own_flags() {
+        let mut cmd = command();
+        let sim = cmd.find_subcommand_mut("sim").unwrap();
+        let help = sim.render_help().to_string();
+        for flag in [
+            "--theme",
+            "--read-only",
+            "--ascii",
+            "--kubeconfig <",
+            "--namespace",
+        ] {
+            assert!(!help.contains(flag), "{flag} in sim help:\n{help}");
+        }
+        assert!(
+            help.contains("--listen") && help.contains("--log-file"),
+            "{help}"
+        );
+        // The TUI and the commands still list them.
+        let tree = cmd
+            .find_subcommand_mut("tree")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(tree.contains("--ascii"), "{tree}");
+        let cli = Cli::try_parse_from(["fluxdeck", "sim", "--theme", "light"]).unwrap();
+        assert_eq!(cli.global.not_for_sim(), ["--theme"]);
     }
 
     #[test]

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    fluxdeck::commands::main(fluxdeck::cli::Cli::parse())
+    fluxdeck::commands::main(fluxdeck::cli::parse())
 }

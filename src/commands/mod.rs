@@ -37,7 +37,17 @@ pub fn main(cli: Cli) -> ExitCode {
 /// set up for the process (kept until the command ends), or why there is none.
 pub async fn run(cli: Cli, log: Result<logging::LogGuard, logging::LogError>) -> ExitCode {
     match cli.command {
-        Some(Command::Sim(args)) => sim::run(args).await,
+        Some(Command::Sim(args)) => {
+            let ignored = cli.global.not_for_sim();
+            if !ignored.is_empty() {
+                output::error(&format!(
+                    "fluxdeck sim: not for the simulated cluster: {} (see fluxdeck sim --help)",
+                    ignored.join(", ")
+                ));
+                return ExitCode::from(2);
+            }
+            sim::run(args).await
+        }
         Some(Command::Tree(args)) => report::tree(cli.global, args).await,
         Some(Command::Status(args)) => report::status(cli.global, args).await,
         Some(Command::Why(args)) => report::why(cli.global, args).await,
