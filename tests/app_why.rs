@@ -79,7 +79,7 @@ fn why_blocked_release_80x24_and_160x48() {
     let mut state = why_of(80, 24, "staging", "backend");
     let text = why_text(&state);
     for want in [
-        "HelmRelease/staging/backend  ⧗ Blocked",
+        "HelmRelease/staging/backend  ⊘ Blocked",
         "Blocked: something it needs is stuck",
         "in Kustomization flux-system/staging",
         "1. HelmRelease/staging/backend → HelmRelease/staging/redis",
@@ -303,7 +303,7 @@ fn why_view_follows_live_snapshots() {
     assert_eq!(why_view(&state).key, hr("staging", "backend"));
     let text = why_text(&state);
     assert!(!text.contains("RetriesExceeded"), "{text}");
-    assert!(!text.contains("⧗ Blocked\n"), "{text}");
+    assert!(!text.contains("⊘ Blocked\n"), "{text}");
     assert!(
         text.contains("✓ Ready       HelmRelease/staging/redis"),
         "{text}"
@@ -350,7 +350,7 @@ fn why_view_of_an_object_that_goes_away() {
         &mut state,
         Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
     );
-    assert!(why_text(&state).contains("⧗ Blocked"));
+    assert!(why_text(&state).contains("⊘ Blocked"));
 }
 
 #[test]
@@ -412,7 +412,7 @@ fn keys_in_the_why_view() {
     ch(&mut state, 'w');
     assert_eq!(why_view(&state).key, hr("staging", "redis"));
     assert!(why_text(&state).contains("This object is the root cause"));
-    assert!(why_text(&state).contains("⧗ Blocked     HelmRelease/staging/backend"));
+    assert!(why_text(&state).contains("⊘ Blocked     HelmRelease/staging/backend"));
     // The help screen lists it, from the keymap.
     let help: Vec<String> = fluxdeck::app::help::lines(&state)
         .iter()

@@ -88,7 +88,7 @@ fn why_reports_the_demo(sim: &SimProcess) {
     let (text, _, code) = why(sim, &["hr/staging/backend"]);
     assert_eq!(code, 1, "{text}");
     let first = text.lines().next().unwrap();
-    assert_eq!(first, "HelmRelease/staging/backend ⧗ Blocked", "{text}");
+    assert_eq!(first, "HelmRelease/staging/backend ⊘ Blocked", "{text}");
     assert!(
         text.contains("1. HelmRelease/staging/backend → HelmRelease/staging/redis [dependsOn: Ready is not True]"),
         "{text}"

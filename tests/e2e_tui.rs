@@ -79,7 +79,7 @@ fn demo_tree_navigate_filter_problems_help_quit() {
         },
     );
     let backend = row(&screen, "HelmRelease staging/backend");
-    assert!(backend.contains("⧗ Blocked"), "{screen}");
+    assert!(backend.contains("⊘ Blocked"), "{screen}");
     assert!(backend.contains("Blocked by staging/redis"), "{screen}");
     let screen = app.wait_text("Dependency cycle: loop/backend → loop/redis → loop/backend");
     assert!(
@@ -135,7 +135,7 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     // with a dependency in another namespace.
     let screen = why_of(&mut app, "staging/backend");
     assert!(
-        screen.contains("HelmRelease/staging/backend  ⧗ Blocked"),
+        screen.contains("HelmRelease/staging/backend  ⊘ Blocked"),
         "{screen}"
     );
     assert!(

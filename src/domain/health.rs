@@ -56,14 +56,15 @@ impl Health {
         }
     }
 
-    /// The Unicode glyph.
+    /// The Unicode glyph. Every glyph is in DejaVu Sans Mono (the font most Linux terminals
+    /// fall back to), Menlo and Consolas; `tests/glyphs.rs` checks the first with fontconfig.
     pub fn glyph(self) -> &'static str {
         match self {
             Health::Ready => "✓",
             Health::Failed => "✗",
-            Health::Reconciling => "⟳",
-            Health::Suspended => "⏸",
-            Health::Blocked => "⧗",
+            Health::Reconciling => "◴",
+            Health::Suspended => "‖",
+            Health::Blocked => "⊘",
             Health::Cycle => "↻",
             Health::Drifted => "≠",
             Health::Pending => "…",

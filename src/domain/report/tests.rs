@@ -55,7 +55,7 @@ const EXPECTED_TREE: &str = r#"Kustomization/flux-system/flux-system ✓ Ready m
 ├── GitRepository/flux-system/flux-system ✓ Ready main@sha1:132f4e719209…
 └── Namespace/apps ✓ Ready
 Not managed by a Kustomization (3) ✗ Failed
-├── HelmRelease/team/orphan ⏸ Suspended - Suspended
+├── HelmRelease/team/orphan ‖ Suspended - Suspended
 │   └── source HelmChart/flux-system/team-orphan ? Unknown - NotFound: not found
 ├── GitRepository/team/other ✗ Failed - GitOperationFailed: failed to checkout and determine revision: authentication required
 └── OCIRepository/apps/web ✓ Ready 1.2.0@sha256:77aa
@@ -153,7 +153,7 @@ fn status_lists_objects_that_are_not_ready() {
     let first = text.lines().next().unwrap();
     assert_eq!(
         first,
-        "Kustomization/flux-system/ks-blocked          ⧗ Blocked      DependencyNotReady: dependency 'flux-system/infra' is not ready"
+        "Kustomization/flux-system/ks-blocked          ⊘ Blocked      DependencyNotReady: dependency 'flux-system/infra' is not ready"
     );
     assert!(text.ends_with("20 of 25 Flux objects not ready.\n"));
     assert!(report.text(TextOptions { ascii: true }).is_ascii());

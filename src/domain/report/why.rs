@@ -283,7 +283,7 @@ mod tests {
             ))
             .unwrap();
         let text = why_text(&why, false);
-        let expected_head = "HelmRelease/staging/backend ⧗ Blocked\n  own state: Blocked DependencyNotReady: dependency 'staging/redis' is not ready\n  path:\n  1. HelmRelease/staging/backend → HelmRelease/staging/redis [dependsOn: Ready is not True]\n     dependency 'staging/redis' is not ready\n  root cause: staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)\n  upstream (";
+        let expected_head = "HelmRelease/staging/backend ⊘ Blocked\n  own state: Blocked DependencyNotReady: dependency 'staging/redis' is not ready\n  path:\n  1. HelmRelease/staging/backend → HelmRelease/staging/redis [dependsOn: Ready is not True]\n     dependency 'staging/redis' is not ready\n  root cause: staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)\n  upstream (";
         assert!(text.starts_with(expected_head), "{text}");
         assert!(text.contains("    HelmRelease/staging/redis\n"));
         assert!(
