@@ -174,7 +174,7 @@ async fn controller_written_flux_objects_match_the_crds() {
             Arc::new(sc),
             ControllerOptions { speed: 600.0 },
         );
-        controllers::wait_for(&store, Duration::from_secs(30), |s| {
+        let settled = controllers::wait_for(&store, Duration::from_secs(30), |s| {
             s.list(&ids::helmreleases(), None)
                 .0
                 .iter()
@@ -182,6 +182,23 @@ async fn controller_written_flux_objects_match_the_crds() {
                 .all(|h| conditions::get(h, "Ready").is_some())
         })
         .await;
+        let without_ready: Vec<String> = store
+            .list(&ids::helmreleases(), None)
+            .0
+            .iter()
+            .filter(|h| !conditions::suspended(h) && conditions::get(h, "Ready").is_none())
+            .map(|h| {
+                format!(
+                    "{}/{}",
+                    h["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    h["metadata"]["name"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        assert!(
+            settled,
+            "{name}: every unsuspended HelmRelease should get a Ready condition; still without: {without_ready:?}"
+        );
         let mut errs = Vec::new();
         let mut checked = 0;
         for res in [
@@ -197,7 +214,7 @@ async fn controller_written_flux_objects_match_the_crds() {
                 }
             }
         }
-        assert!(checked > 0);
+        assert!(checked > 0, "{name}: no Flux object matched a CRD schema");
         assert!(errs.is_empty(), "{name}: {errs:#?}");
     }
 }
