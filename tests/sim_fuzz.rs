@@ -337,6 +337,10 @@ fn request() -> impl Strategy<Value = Req> {
 /// What every answer must be like.
 fn check(req: &Req, r: &RawResponse) -> Result<(), TestCaseError> {
     prop_assert!(r.status != 0, "no answer to {req:?}: {r:?}");
+    prop_assert!(
+        r.read_error.is_none(),
+        "the answer to {req:?} broke off: {r:?}"
+    );
     prop_assert!(r.status < 500, "server error for {req:?}: {r:?}");
     if r.status >= 400 && req.method != "HEAD" {
         let s: Value = serde_json::from_str(&r.body)
