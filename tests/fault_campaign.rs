@@ -416,6 +416,8 @@ fn fluxdeck_survives_faults_and_converges() {
     app.send("q");
     assert_eq!(app.wait_exit(Duration::from_secs(30)), 0, "exit code");
     rt.block_on(cluster.shutdown());
+    // Kept only for failed runs.
+    let _ = std::fs::remove_file(&log);
 }
 
 #[test]
