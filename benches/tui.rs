@@ -59,7 +59,7 @@ async fn in_process(report: &mut Report) -> Result<()> {
     .context("starting the simulated cluster")?;
     let store = cluster.store.clone();
     let t = Instant::now();
-    controllers::wait_for(&store, Duration::from_secs(90), |s| {
+    let ready = controllers::wait_for(&store, Duration::from_secs(90), |s| {
         s.list(&ids::helmreleases(), None)
             .0
             .iter()
@@ -68,6 +68,10 @@ async fn in_process(report: &mut Report) -> Result<()> {
             >= HELM_RELEASES * 99 / 100
     })
     .await;
+    anyhow::ensure!(
+        ready,
+        "99% of the {HELM_RELEASES} HelmReleases did not become Ready within 90 s"
+    );
     report.add(
         "in-process sim: HelmReleases Ready",
         format!("{:.1} s", t.elapsed().as_secs_f64()),

@@ -133,11 +133,17 @@ async fn demo_sources_kustomizations_and_installs() {
         "flux-system"
     );
     // OCI HelmRepository is static.
-    controllers::wait_for(&store, WAIT, |s| {
+    let ok = controllers::wait_for(&store, WAIT, |s| {
         get(s, &ids::helmrepositories(), "flux-system", "podinfo")
             .is_some_and(|o| o["status"] == json!({}))
     })
     .await;
+    assert!(
+        ok,
+        "the OCI HelmRepository flux-system/podinfo never had an empty status; now {:?}",
+        get(&store, &ids::helmrepositories(), "flux-system", "podinfo")
+            .map(|o| o["status"].clone())
+    );
     // redis installs; storage record decodes.
     let hr = ids::helmreleases();
     let c = wait_cond(
@@ -304,7 +310,12 @@ async fn drift_warn_and_enabled_with_ignore_rule() {
         })
     })
     .await;
-    assert!(ok, "drift was not corrected");
+    assert!(
+        ok,
+        "drift of Deployment apps/corrected was not corrected (env value back to \"hello\"); now {:?}",
+        get(&store, &ids::deployments(), "apps", "corrected")
+            .map(|d| d["spec"]["template"]["spec"]["containers"][0]["env"].clone())
+    );
     let d = get(&store, &ids::deployments(), "apps", "corrected").unwrap();
     assert_eq!(d["spec"]["replicas"], 4, "ignored path must stay");
     let (evs, _) = store.list(&ids::events(), Some("apps"));
@@ -449,13 +460,14 @@ async fn requested_at_suspend_resume_and_manual_rollback() {
     patch_hr(&store, "apps", "web", |n| {
         n["metadata"]["annotations"] = json!({"reconcile.fluxcd.io/requestedAt": "t1"})
     });
+    let handled = controllers::wait_for(&store, WAIT, |s| {
+        get(s, &hr, "apps", "web").unwrap()["status"]["lastHandledReconcileAt"] == "t1"
+    })
+    .await;
     assert!(
-        controllers::wait_for(
-            &store,
-            WAIT,
-            |s| get(s, &hr, "apps", "web").unwrap()["status"]["lastHandledReconcileAt"] == "t1"
-        )
-        .await
+        handled,
+        "apps/web never handled the reconcile request t1; status now {:?}",
+        get(&store, &hr, "apps", "web").map(|o| o["status"].clone())
     );
     // Suspend, then a manual rollback (a record the controller did not write): left alone.
     patch_hr(&store, "apps", "web", |n| {
@@ -510,7 +522,11 @@ async fn workloads_get_status_and_bad_images_never_become_available() {
         })
     })
     .await;
-    assert!(ok);
+    assert!(
+        ok,
+        "Deployment apps/failing never reported ProgressDeadlineExceeded; status now {:?}",
+        get(&store, &ids::deployments(), "apps", "failing").map(|d| d["status"].clone())
+    );
     let d = get(&store, &ids::deployments(), "apps", "failing").unwrap();
     assert_eq!(d["status"]["availableReplicas"], 0);
     assert_eq!(conditions::get(&d, "Available").unwrap()["status"], "False");

@@ -3,7 +3,10 @@
 //! `helm get values`, `helm get manifest`, `helm status` and `helm list` agree with the
 //! storage Secrets, with the HelmRelease status (history and inventory) and with what the
 //! scenario declared. Skips with a notice when no helm is installed (`scripts/get-clients`
-//! installs one into `.tools/bin`).
+//! installs one into `.tools/bin`), or fails when `FLUXDECK_REQUIRE_CLIENTS=1`.
+
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -27,18 +30,6 @@ use tokio::process::Command;
 
 /// Upper bound of every wait and every helm run.
 const WAIT: Duration = Duration::from_secs(60);
-
-fn find_helm() -> Option<PathBuf> {
-    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/helm");
-    if local.is_file() {
-        return Some(local);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("helm"))
-            .find(|p| p.is_file())
-    })
-}
 
 /// The helm binary with a kubeconfig for the simulated cluster and its own cache, config
 /// and data directories.
@@ -219,8 +210,7 @@ fn manifest_ids(manifest: &str, ns: &str) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_reads_release_records() {
-    let Some(bin) = find_helm() else {
-        eprintln!("skipped: helm not found (run scripts/get-clients)");
+    let Some(bin) = skip::client_or_skip("helm") else {
         return;
     };
     let cluster = SimCluster::start(SimOptions {

@@ -1,10 +1,13 @@
 //! The real `kubectl` against the simulated API server: discovery, Table output, watch,
 //! patches, annotate, client- and server-side apply and server dry runs. Skips with a notice
-//! when no kubectl is installed (`scripts/get-clients` installs one into `.tools/bin`).
+//! when no kubectl is installed (`scripts/get-clients` installs one into `.tools/bin`), or fails
+//! when `FLUXDECK_REQUIRE_CLIENTS=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "common/sim_server.rs"]
 mod sim_server;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -18,18 +21,6 @@ use sim_server::{Sim, WAIT, wait_until};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-fn find_kubectl() -> Option<PathBuf> {
-    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/kubectl");
-    if local.is_file() {
-        return Some(local);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("kubectl"))
-            .find(|p| p.is_file())
-    })
-}
-
 struct Kubectl {
     bin: PathBuf,
     kubeconfig: PathBuf,
@@ -38,10 +29,7 @@ struct Kubectl {
 
 impl Kubectl {
     fn new(sim: &Sim) -> Option<Self> {
-        let Some(bin) = find_kubectl() else {
-            eprintln!("skipped: kubectl not found (run scripts/get-clients)");
-            return None;
-        };
+        let bin = skip::client_or_skip("kubectl")?;
         let kubeconfig = sim.dir.path().join("kubeconfig");
         write_kubeconfig(&kubeconfig, &sim.handle.url()).unwrap();
         let home = sim.dir.path().join("home");
@@ -416,11 +404,9 @@ async fn kubectl_protobuf_writes_fail_clearly_and_policy_forbids() {
 async fn helm_lists_releases_from_secrets() {
     let sim = Sim::start().await;
     let Some(k) = Kubectl::new(&sim) else { return };
-    let helm = k.bin.with_file_name("helm");
-    if !helm.is_file() {
-        eprintln!("skipped: helm not found next to kubectl (run scripts/get-clients)");
+    let Some(helm) = skip::client_or_skip("helm") else {
         return;
-    }
+    };
     let out = tokio::time::timeout(
         WAIT,
         Command::new(&helm)
@@ -445,4 +431,48 @@ async fn helm_lists_releases_from_secrets() {
             .iter()
             .any(|e| e.path.contains("labelSelector=owner%3Dhelm"))
     );
+}
+
+/// The client's version line (`helm version --template`, `kubectl version --client -o json`).
+fn client_version(bin: &std::path::Path, name: &str) -> String {
+    let args: &[&str] = if name == "helm" {
+        &["version", "--template", "{{.Version}}"]
+    } else {
+        &["version", "--client", "-o", "json"]
+    };
+    let out = std::process::Command::new(bin).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed: {}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if name == "helm" {
+        return text.trim().to_string();
+    }
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["clientVersion"]["gitVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The cross-checks are written against helm v4 and kubectl v1.35 (what `scripts/get-clients`
+/// installs); other versions are reported, and fail when clients are required.
+#[test]
+fn clients_are_the_versions_the_cross_checks_expect() {
+    for (name, prefix) in [("helm", "v4."), ("kubectl", "v1.35.")] {
+        let Some(bin) = skip::client_or_skip(name) else {
+            continue;
+        };
+        let version = client_version(&bin, name);
+        if !version.starts_with(prefix) {
+            skip::skip_or_fail(
+                &format!("{name} at the version the cross-checks expect"),
+                &format!("{} is {version}, expected {prefix}x", bin.display()),
+                skip::REQUIRE_CLIENTS,
+            );
+        }
+    }
 }

@@ -29,7 +29,16 @@ pub enum HelmStorageError {
     Gzip(std::io::Error),
     #[error("release JSON is invalid: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("release data is larger than {limit} bytes once decompressed; refused")]
+    TooLarge { limit: usize },
 }
+
+/// Largest release JSON [`decode_release`] accepts (after gunzip). Kubernetes refuses a Secret
+/// over 1 MiB, so a stored record is at most 1 MiB of gzip; Helm writes records at best
+/// compression, and chart files are base64 inside the JSON, so real records decompress to a
+/// few times their stored size. 32 MiB leaves room for that and refuses gzip bombs before
+/// they cost memory.
+pub const MAX_RELEASE_JSON: usize = 32 * 1024 * 1024;
 
 /// `info.status` of a release record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -287,8 +296,13 @@ pub fn encode_release(release: &Release) -> Result<String, HelmStorageError> {
 }
 
 /// Decode Helm's layer of a record (the API's base64 layer already removed): base64, then
-/// gunzip when the data starts with the gzip magic, then JSON.
+/// gunzip when the data starts with the gzip magic, then JSON. Refuses JSON larger than
+/// [`MAX_RELEASE_JSON`].
 pub fn decode_release(helm_b64: &[u8]) -> Result<Release, HelmStorageError> {
+    decode_release_limited(helm_b64, MAX_RELEASE_JSON)
+}
+
+fn decode_release_limited(helm_b64: &[u8], limit: usize) -> Result<Release, HelmStorageError> {
     let trimmed: Vec<u8> = helm_b64
         .iter()
         .copied()
@@ -296,14 +310,19 @@ pub fn decode_release(helm_b64: &[u8]) -> Result<Release, HelmStorageError> {
         .collect();
     let raw = STANDARD.decode(trimmed)?;
     let json = if raw.starts_with(&[0x1f, 0x8b, 0x08]) {
+        // Read at most one byte past the limit: enough to tell that it is over.
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(raw.as_slice())
+            .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
             .read_to_end(&mut out)
             .map_err(HelmStorageError::Gzip)?;
         out
     } else {
         raw
     };
+    if json.len() > limit {
+        return Err(HelmStorageError::TooLarge { limit });
+    }
     Ok(serde_json::from_slice(&json)?)
 }
 
@@ -488,5 +507,320 @@ mod tests {
         assert_eq!(observation_digest(&r), observation_digest(&r2));
         r2.info.status = ReleaseStatus::Superseded;
         assert_ne!(observation_digest(&r), observation_digest(&r2));
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// A record whose `manifest` holds `size` bytes, gzipped in pieces (never whole in memory).
+    fn gzip_record_with_manifest(size: usize) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(br#"{"name":"bomb","version":1,"manifest":""#)
+            .unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            gz.write_all(&chunk[..n]).unwrap();
+            left -= n;
+        }
+        gz.write_all(br#""}"#).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_with_a_clear_error() {
+        // 50 MB of manifest: about 50 KB stored, over the limit once decompressed.
+        let bomb = gzip_record_with_manifest(50 * 1000 * 1000);
+        assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+        let err = decode_release(STANDARD.encode(&bomb).as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, HelmStorageError::TooLarge { limit } if limit == MAX_RELEASE_JSON),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("larger than 33554432 bytes"),
+            "{err}"
+        );
+        // Plain (not gzipped) JSON over the limit is refused the same way.
+        let err = decode_release_limited(STANDARD.encode("{}").as_bytes(), 1).unwrap_err();
+        assert!(
+            matches!(err, HelmStorageError::TooLarge { limit: 1 }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn records_up_to_the_limit_decode() {
+        // A large but plausible record (4 MB of manifest) decodes.
+        let r = decode_release(
+            STANDARD
+                .encode(gzip_record_with_manifest(4_000_000))
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(r.manifest.len(), 4_000_000);
+        // The limit is inclusive: exactly `limit` bytes of JSON pass, one more is refused.
+        let json = br#"{"name":"x","version":1}"#;
+        let b64 = STANDARD.encode(gzip(json));
+        assert!(decode_release_limited(b64.as_bytes(), json.len()).is_ok());
+        assert!(matches!(
+            decode_release_limited(b64.as_bytes(), json.len() - 1),
+            Err(HelmStorageError::TooLarge { .. })
+        ));
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+
+        /// JSON values without floats (whose text form need not round-trip exactly).
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                "\\PC{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    btree_map("[a-zA-Z_.-]{1,8}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn json_map() -> impl Strategy<Value = Map<String, Value>> {
+            btree_map("[a-zA-Z_.-]{1,8}", json_value(), 0..4).prop_map(|m| m.into_iter().collect())
+        }
+
+        fn status() -> impl Strategy<Value = ReleaseStatus> {
+            prop_oneof![
+                Just(ReleaseStatus::Unknown),
+                Just(ReleaseStatus::Deployed),
+                Just(ReleaseStatus::Uninstalled),
+                Just(ReleaseStatus::Superseded),
+                Just(ReleaseStatus::Failed),
+                Just(ReleaseStatus::Uninstalling),
+                Just(ReleaseStatus::PendingInstall),
+                Just(ReleaseStatus::PendingUpgrade),
+                Just(ReleaseStatus::PendingRollback),
+            ]
+        }
+
+        /// Times with a random instant (to the nanosecond) and offset, or none.
+        fn time() -> impl Strategy<Value = HelmTime> {
+            proptest::option::of(
+                (0i64..4_102_444_800, 0u32..1_000_000_000, -840i32..=840).prop_map(
+                    |(secs, nanos, offset_minutes)| {
+                        // RFC 3339 offsets are whole minutes.
+                        let utc = DateTime::from_timestamp(secs, nanos).unwrap();
+                        let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap();
+                        Some(utc.with_timezone(&offset))
+                    },
+                ),
+            )
+            .prop_map(Option::flatten)
+        }
+
+        fn chart_file() -> impl Strategy<Value = ChartFile> {
+            ("[a-z/._-]{1,20}", vec(any::<u8>(), 0..40)).prop_map(|(name, data)| ChartFile {
+                name,
+                data: STANDARD.encode(data),
+            })
+        }
+
+        fn release() -> impl Strategy<Value = Release> {
+            let info = (
+                (time(), time(), time()),
+                "\\PC{0,30}",
+                status(),
+                proptest::option::of(1i64..100),
+                "\\PC{0,30}",
+            )
+                .prop_map(
+                    |((first, last, deleted), description, status, rb, notes)| Info {
+                        first_deployed: first,
+                        last_deployed: last,
+                        deleted,
+                        description,
+                        status,
+                        rollback_revision: rb,
+                        notes,
+                    },
+                );
+            let chart = (
+                (
+                    "[a-z0-9-]{0,12}",
+                    "[0-9.+a-z-]{0,12}",
+                    "[0-9.]{0,6}",
+                    "\\PC{0,20}",
+                ),
+                btree_map("x-[a-z]{1,6}", json_value(), 0..3),
+                vec(chart_file(), 0..3),
+                json_map(),
+                vec(chart_file(), 0..2),
+            )
+                .prop_map(
+                    |((name, version, app, desc), extra, templates, values, files)| Chart {
+                        metadata: ChartMetadata {
+                            name,
+                            version,
+                            app_version: app,
+                            api_version: "v2".into(),
+                            description: desc,
+                            type_: String::new(),
+                            extra: extra.into_iter().collect(),
+                        },
+                        lock: Value::Null,
+                        templates,
+                        values,
+                        schema: Value::Null,
+                        files,
+                    },
+                );
+            (
+                ("[a-z0-9-]{1,20}", "[a-z0-9-]{0,20}", 1i64..10_000),
+                info,
+                chart,
+                json_map(),
+                "\\PC{0,200}",
+                vec(json_value(), 0..2),
+                proptest::option::of(prop_oneof![
+                    Just("ssa".to_string()),
+                    Just("csa".to_string())
+                ]),
+            )
+                .prop_map(
+                    |((name, namespace, version), info, chart, config, manifest, hooks, apply)| {
+                        Release {
+                            name,
+                            info,
+                            chart,
+                            config,
+                            manifest,
+                            hooks,
+                            version,
+                            namespace,
+                            apply_method: apply,
+                        }
+                    },
+                )
+        }
+
+        /// A release as Helm 3 writes it (zero times as `""`, no Helm 4 fields) or as Helm 4
+        /// does (zero times omitted, `apply_method`, `rollback_revision`).
+        fn helm_shape(r: &Release, helm3: bool) -> Value {
+            let mut v = serde_json::to_value(r).unwrap();
+            if helm3 {
+                let info = v["info"].as_object_mut().unwrap();
+                for t in ["first_deployed", "last_deployed", "deleted"] {
+                    info.entry(t).or_insert(json!(""));
+                }
+                info.remove("rollback_revision");
+                v.as_object_mut().unwrap().remove("apply_method");
+            }
+            v
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn encode_then_decode_is_identity(r in release()) {
+                let enc = encode_release(&r).unwrap();
+                prop_assert_eq!(decode_release(enc.as_bytes()).unwrap(), r);
+            }
+
+            #[test]
+            fn helm3_and_helm4_shapes_decode(r in release(), helm3 in any::<bool>(), gz in any::<bool>()) {
+                let v = helm_shape(&r, helm3);
+                let json = serde_json::to_vec(&v).unwrap();
+                let data = if gz { gzip(&json) } else { json };
+                let got = decode_release(STANDARD.encode(data).as_bytes()).unwrap();
+                let mut want = r;
+                if helm3 {
+                    want.info.rollback_revision = None;
+                    want.apply_method = None;
+                }
+                prop_assert_eq!(got, want);
+            }
+
+            #[test]
+            fn random_bytes_are_an_error_or_a_record(bytes in vec(any::<u8>(), 0..600)) {
+                // Never a panic: as given, as base64, and behind the gzip magic.
+                let _ = decode_release(&bytes);
+                let _ = decode_release(STANDARD.encode(&bytes).as_bytes());
+                let mut magic = vec![0x1f, 0x8b, 0x08];
+                magic.extend_from_slice(&bytes);
+                prop_assert!(decode_release(STANDARD.encode(&magic).as_bytes()).is_err());
+            }
+
+            #[test]
+            fn truncated_gzip_is_an_error(r in release(), cut in 0.0f64..1.0) {
+                let gz = STANDARD.decode(encode_release(&r).unwrap()).unwrap();
+                let at = ((gz.len() as f64) * cut) as usize;
+                let res = decode_release(STANDARD.encode(&gz[..at.min(gz.len() - 1)]).as_bytes());
+                prop_assert!(res.is_err(), "{} of {} bytes decoded", at, gz.len());
+            }
+
+            #[test]
+            fn gzip_of_invalid_json_is_a_json_error(text in "\\PC{0,200}") {
+                prop_assume!(serde_json::from_str::<Release>(&text).is_err());
+                let res = decode_release(STANDARD.encode(gzip(text.as_bytes())).as_bytes());
+                prop_assert!(matches!(res, Err(HelmStorageError::Json(_))), "{:?}", res);
+            }
+
+            #[test]
+            fn missing_or_null_fields_take_defaults(
+                r in release(),
+                drop in vec(any::<bool>(), 9),
+                null in any::<bool>(),
+            ) {
+                // Drop (or null) any of the optional fields: still a record; without
+                // `name` or `version` it is an error.
+                let mut v = serde_json::to_value(&r).unwrap();
+                let fields = ["info", "chart", "config", "manifest", "hooks", "namespace",
+                              "apply_method", "name", "version"];
+                let obj = v.as_object_mut().unwrap();
+                for (f, d) in fields.iter().zip(&drop) {
+                    if *d {
+                        if null && !matches!(*f, "info" | "chart" | "name" | "version") {
+                            obj.insert(f.to_string(), Value::Null);
+                        } else {
+                            obj.remove(*f);
+                        }
+                    }
+                }
+                let required_missing = drop[7] || drop[8];
+                let res = decode_release(STANDARD.encode(gzip(&serde_json::to_vec(&v).unwrap())).as_bytes());
+                if required_missing {
+                    prop_assert!(matches!(res, Err(HelmStorageError::Json(_))), "{:?}", res);
+                } else {
+                    let got = res.unwrap();
+                    prop_assert_eq!(&got.name, &r.name);
+                    prop_assert_eq!(got.version, r.version);
+                    if drop[2] { prop_assert!(got.config.is_empty()); }
+                    if drop[3] { prop_assert_eq!(got.manifest, ""); }
+                    if drop[0] { prop_assert_eq!(got.info, Info::default()); }
+                }
+            }
+
+            #[test]
+            fn deep_nesting_is_an_error_not_a_stack_overflow(depth in 200usize..5000) {
+                let json = format!(
+                    "{{\"name\":\"x\",\"version\":1,\"config\":{{\"a\":{}{}}}}}",
+                    "[".repeat(depth),
+                    "]".repeat(depth)
+                );
+                let res = decode_release(STANDARD.encode(gzip(json.as_bytes())).as_bytes());
+                prop_assert!(matches!(res, Err(HelmStorageError::Json(_))), "{:?}", res);
+            }
+        }
     }
 }

@@ -193,6 +193,15 @@ impl PtyApp {
         }
     }
 
+    /// The exit code if the process has ended, without waiting.
+    pub fn exited(&mut self) -> Option<u32> {
+        self.child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|status| status.exit_code())
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.process_id()
     }

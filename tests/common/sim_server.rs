@@ -107,6 +107,8 @@ pub struct RawResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Reading the answer failed (e.g. the connection was reset) after these bytes.
+    pub read_error: Option<String>,
 }
 
 impl RawResponse {
@@ -135,6 +137,8 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> RawResponse {
     tokio::time::timeout(WAIT, async {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (mut r, mut w) = s.split();
+        // A write may fail once the server has answered and closed (e.g. a 413 before the
+        // whole body was sent); the answer is what counts.
         let write = async {
             let _ = w.write_all(request).await;
             let _ = w.shutdown().await;
@@ -142,8 +146,9 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> RawResponse {
         let mut out = Vec::new();
         let read = r.read_to_end(&mut out);
         let (_, res) = tokio::join!(write, read);
-        let _ = res;
-        parse_response(&out)
+        let mut resp = parse_response(&out);
+        resp.read_error = res.err().map(|e| e.to_string());
+        resp
     })
     .await
     .expect("raw request timed out")
@@ -156,6 +161,7 @@ fn parse_response(out: &[u8]) -> RawResponse {
             status: 0,
             headers: vec![],
             body: text,
+            read_error: None,
         };
     };
     let mut lines = head.lines();
@@ -180,6 +186,7 @@ fn parse_response(out: &[u8]) -> RawResponse {
         status,
         headers,
         body,
+        read_error: None,
     }
 }
 

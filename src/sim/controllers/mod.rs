@@ -88,6 +88,7 @@ pub fn start(
 
 /// Wait until `pred` holds over the store, re-checking after every change; `false` when
 /// `timeout` passes first.
+#[must_use = "a wait that times out returns false; assert it"]
 pub async fn wait_for<F>(store: &Store, timeout: Duration, mut pred: F) -> bool
 where
     F: FnMut(&Store) -> bool,
