@@ -86,7 +86,11 @@ fn a_read_only_session_sends_only_gets_whatever_is_pressed() {
     );
     // Views reached from the tree: none (the tree), details, YAML, why, help, problems.
     let openers = ["", "\r", "y", "w", "?", "p"];
-    for target in ["kind:hr staging/backend", "kind:ks flux-system/apps", "kind:helmrepo bitnami"] {
+    for target in [
+        "kind:hr staging/backend",
+        "kind:ks flux-system/apps",
+        "kind:helmrepo bitnami",
+    ] {
         for opener in openers {
             // Select the object: filter to it and go to its row; open the view.
             app.send("/");

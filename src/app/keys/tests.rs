@@ -330,8 +330,11 @@ mod roundtrip {
 
     fn any_code() -> impl Strategy<Value = KeyCode> {
         prop_oneof![
+            // Whitespace other than the space key (e.g. U+00A0) has no spelling in the config
+            // file: key names are trimmed.
             any::<char>()
-                .prop_filter("printable", |c| !c.is_control())
+                .prop_filter("printable", |c| !c.is_control()
+                    && (*c == ' ' || !c.is_whitespace()))
                 .prop_map(KeyCode::Char),
             (1u8..=24).prop_map(KeyCode::F),
             prop::sample::select(vec![
