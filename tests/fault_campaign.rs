@@ -200,18 +200,23 @@ fn tui_tree(app: &mut PtyApp) -> (Objects, String) {
     (set, screens)
 }
 
+/// Whether problems mode is on: the header says so, and so does the tree's title (the header
+/// line can be cut off by a long watch error).
+fn problems_mode(screen: &str) -> bool {
+    header(screen).contains("problems only") || screen.contains("Flux · problems")
+}
+
 /// Close whatever view is open and leave filter and problems mode: the plain tree.
 fn back_to_tree(app: &mut PtyApp) {
     for _ in 0..4 {
         app.escape();
     }
     let s = app.screen();
-    if header(&s).contains("problems only") {
+    if problems_mode(&s) {
         app.send("p");
     }
     app.wait_for("the plain tree", Duration::from_secs(30), |s| {
-        let h = header(s);
-        !h.contains("problems only") && !h.contains("filter:") && s.contains("Kustomization")
+        !problems_mode(s) && !header(s).contains("filter:") && s.contains("Kustomization")
     });
 }
 

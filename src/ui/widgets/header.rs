@@ -82,7 +82,7 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
                 "reconnecting since {} ({}): {}",
                 age(now - since),
                 kinds.join(", "),
-                first_line(error)
+                first_line(error, state.ascii)
             ),
             theme.warning(),
         ));
@@ -114,9 +114,10 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
     spans
 }
 
-/// The first line of an error, for a one-line header.
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or_default()
+/// The first line of an error, shortened for a one-line header (the details are in the log),
+/// so what follows it on the line (problems mode, the filter) stays visible.
+fn first_line(s: &str, ascii: bool) -> String {
+    truncate(s.lines().next().unwrap_or_default(), 48, ascii)
 }
 
 /// Second line: counts, watch health, problems with the data, narrowing.
