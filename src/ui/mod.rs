@@ -1,7 +1,7 @@
 //! Drawing the state: [`view`] lays out the header, the tree and details panes (or an
-//! overlay: YAML, why, help) and the bottom line (hints, flash message or prompt). No I/O, no
-//! clock, no mutation: everything shown comes from the state, and only visible rows are
-//! drawn.
+//! overlay: YAML, why, help), a dialog over them (reconcile menu, confirmation) and the bottom
+//! line (hints, flash message or prompt). No I/O, no clock, no mutation: everything shown
+//! comes from the state, and only visible rows are drawn.
 
 pub mod widgets;
 
@@ -11,7 +11,7 @@ use crate::app::layout::screen_in;
 use crate::app::state::{AppState, Overlay};
 use crate::theme::Theme;
 
-use widgets::{details, header, help, hints, prompt, tree, why, yaml};
+use widgets::{details, dialog, header, help, hints, prompt, tree, why, yaml};
 
 /// Draw the whole screen.
 pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
@@ -34,6 +34,9 @@ pub fn view(state: &AppState, theme: &Theme, frame: &mut Frame) {
                 details::render(state, pane, theme, frame, area);
             }
         }
+    }
+    if let Some(modal) = &state.modal {
+        dialog::render(modal, state.ascii, theme, frame, screen.body);
     }
     match (&state.prompt, &state.flash) {
         (Some(p), _) => prompt::render(p, theme, frame, screen.bottom),
