@@ -210,7 +210,8 @@ fn a_tick_that_changes_no_shown_age_does_not_redraw() {
 #[test]
 fn flash_expires_with_the_clock() {
     let mut state = demo(80, 24);
-    ch(&mut state, 'R');
+    // Rollback is not carried out yet: it answers with a flash.
+    ch(&mut state, 'B');
     assert!(state.flash.is_some());
     state.mark_drawn();
     update(&mut state, Msg::Tick(ts("2026-11-22T06:45:30Z")));

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crossterm::event::KeyCode;
+use fluxdeck::actions::intent::Intent;
+use fluxdeck::actions::run::Outcome;
 use fluxdeck::app::msg::{Effect, EventRow, Msg, WatchScope, WatchStatus};
-use fluxdeck::app::state::{AppInit, AppState, Focus};
+use fluxdeck::app::state::{AppInit, AppState, Focus, Modal};
 use fluxdeck::app::update;
 use fluxdeck::config::ReadOnlyReason;
 use fluxdeck::domain::flux::{FluxKind, ObjectKey, ObjectKind};
@@ -224,6 +226,17 @@ fn help_read_only_80x24() {
         end.contains("/home/op/.local/state/fluxdeck/fluxdeck.log"),
         "{end}"
     );
+    let help: Vec<String> = fluxdeck::app::help::lines(&state)
+        .iter()
+        .map(|l| l.text())
+        .collect();
+    for id in ["reconcile", "suspend-resume"] {
+        assert!(
+            help.iter()
+                .any(|l| l.contains(id) && l.contains("(unavailable: read-only)")),
+            "{id} is listed as unavailable: {help:#?}"
+        );
+    }
     assert_snapshot!("help_read_only_80x24_end", end);
 }
 
@@ -400,15 +413,199 @@ fn read_only_flashes_on_dangerous_keys() {
         );
     }
     assert_snapshot!("read_only_flash_80x24", screen(&state));
+    assert!(state.modal.is_none());
+    assert!(state.actions.is_empty());
     // The next key clears it.
     ch(&mut state, 'j');
     assert!(state.flash.is_none());
-    // Not read-only: the action is named as not available yet.
+    // Not read-only: R opens the reconcile menu.
     let mut state = demo(80, 24);
-    ch(&mut state, 'R');
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    assert!(ch(&mut state, 'R').is_empty());
+    assert!(matches!(state.modal, Some(Modal::Reconcile(_))));
+}
+
+fn reconcile_redis(state: &mut AppState, mode: char) -> Intent {
+    select(state, FluxKind::HelmRelease, "staging", "redis");
+    ch(state, 'R');
+    match ch(state, mode).as_slice() {
+        [Effect::Execute(intent)] => intent.clone(),
+        other => panic!("expected one Execute, got {other:?}"),
+    }
+}
+
+#[test]
+fn reconcile_menu_80x24() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    assert!(ch(&mut state, 'R').is_empty());
+    ch(&mut state, 'j');
+    let text = screen(&state);
+    assert!(
+        text.contains("Reconcile HelmRelease/staging/redis"),
+        "{text}"
+    );
+    for label in [
+        "r reconcile",
+        "s reconcile with source",
+        "f force",
+        "x reset remediation retries",
+    ] {
+        assert!(text.contains(label), "{label}: {text}");
+    }
+    assert!(
+        text.contains("enter ok"),
+        "the hint bar has the dialog's keys: {text}"
+    );
+    assert!(!text.contains("/ filter"), "{text}");
+    assert_snapshot!("reconcile_menu_80x24", text);
+}
+
+#[test]
+fn reconcile_menu_of_a_suspended_object_80x24() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "default", "legacy-app");
+    assert!(ch(&mut state, 'R').is_empty());
+    let text = screen(&state);
+    assert!(text.contains("Flux ignores reconcile"), "{text}");
+    assert!(text.contains("resume and reconcile"), "{text}");
+    assert!(!text.contains("with source"), "{text}");
+    assert_snapshot!("reconcile_menu_suspended_80x24", text);
+}
+
+#[test]
+fn confirm_suspend_80x24() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    assert!(ch(&mut state, 'T').is_empty());
+    let text = screen(&state);
+    assert!(text.contains("Suspend HelmRelease/staging/redis"), "{text}");
+    assert!(text.contains("in context fluxdeck-demo"), "{text}");
+    assert!(
+        text.contains("field manager flux-client-side-apply"),
+        "{text}"
+    );
+    assert!(text.contains(r#""suspend": true"#), "{text}");
+    assert_snapshot!("confirm_suspend_80x24", text);
+    assert_snapshot!(
+        "confirm_suspend_80x24_mono_styled",
+        format!("{:?}", buffer(&state, "mono"))
+    );
+    assert!(press(&mut state, KeyCode::Esc).is_empty());
+    assert!(state.modal.is_none());
+}
+
+#[test]
+fn confirm_resume_80x24() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "default", "legacy-app");
+    assert!(ch(&mut state, 'T').is_empty());
+    let text = screen(&state);
+    assert!(
+        text.contains("Resume HelmRelease/default/legacy-app"),
+        "{text}"
+    );
+    assert!(text.contains(r#""suspend": null"#), "{text}");
+    assert!(text.contains("reconcile.fluxcd.io/requestedAt"), "{text}");
+    assert!(text.contains("<time of sending>"), "{text}");
+    assert_snapshot!("confirm_resume_80x24", text);
+    let effects = ch(&mut state, 'y');
     assert_eq!(
-        state.flash.as_ref().unwrap().text,
-        "reconcile: not available yet in this version"
+        effects,
+        vec![Effect::Execute(Intent::Resume {
+            target: ObjectKey::flux(FluxKind::HelmRelease, "default", "legacy-app"),
+        })]
+    );
+}
+
+#[test]
+fn row_shows_the_progress_of_an_action_160x30() {
+    let mut state = demo(160, 30);
+    let intent = reconcile_redis(&mut state, 's');
+    update(
+        &mut state,
+        Msg::ActionProgress {
+            intent,
+            text: "step 1/3: reconciling HelmRepository/flux-system/bitnami".into(),
+        },
+    );
+    ch(&mut state, 'x'); // any key clears the flash; the row keeps the progress
+    let text = screen(&state);
+    let row = text
+        .lines()
+        .find(|l| l.contains("HelmRelease staging/redis"))
+        .unwrap();
+    assert!(row.contains("reconcile --with-source: step 1/3"), "{text}");
+    assert!(
+        !row.contains("RetriesExceeded"),
+        "the message is replaced: {text}"
+    );
+    assert_snapshot!("row_progress_160x30", text);
+}
+
+#[test]
+fn row_shows_a_failed_outcome_then_the_message_again() {
+    let mut state = demo(120, 30);
+    let intent = reconcile_redis(&mut state, 'r');
+    update(
+        &mut state,
+        Msg::ActionDone {
+            intent,
+            result: Ok(Outcome {
+                ok: false,
+                message: "HelmRelease reconciliation failed: RetriesExceeded: Failed to install \
+                          after 3 attempt(s)"
+                    .into(),
+                timed_out: false,
+            }),
+        },
+    );
+    ch(&mut state, 'x'); // clears the flash (which says the same)
+    let text = screen(&state);
+    let row = text
+        .lines()
+        .find(|l| l.contains("HelmRelease staging/redis"))
+        .unwrap();
+    assert!(row.contains("reconcile failed: HelmRelease"), "{text}");
+    assert_snapshot!("row_failed_outcome_120x30", text);
+    assert_snapshot!(
+        "row_failed_outcome_120x30_dark_styled",
+        format!("{:?}", buffer(&state, "dark"))
+    );
+    update(
+        &mut state,
+        Msg::Resize {
+            cols: 160,
+            rows: 48,
+        },
+    );
+    press(&mut state, KeyCode::Enter);
+    update(
+        &mut state,
+        Msg::Events {
+            key: ObjectKey::flux(FluxKind::HelmRelease, "staging", "redis"),
+            result: Ok(Vec::new()),
+        },
+    );
+    let text = screen(&state);
+    let row = text
+        .lines()
+        .find(|l| l.contains("HelmRelease staging/redis"))
+        .unwrap();
+    assert!(row.contains("reconcile failed:"), "{text}");
+    assert!(text.contains("Action"), "the details show it: {text}");
+    assert_snapshot!("row_failed_outcome_details_160x48", text);
+    // A minute later the row shows the object's message again; the details keep the action.
+    update(&mut state, Msg::Tick(ts("2026-11-22T06:46:10Z")));
+    let text = screen(&state);
+    let row = text
+        .lines()
+        .find(|l| l.contains("HelmRelease staging/redis"))
+        .unwrap();
+    assert!(!row.contains("reconcile failed"), "{text}");
+    assert!(
+        text.contains("reconcile failed"),
+        "still in the details: {text}"
     );
 }
 

@@ -251,17 +251,27 @@ struct Sim {
 
 impl Sim {
     fn start() -> Sim {
+        Sim::start_with(false)
+    }
+
+    /// With an access log of every request the server answered ([`Sim::requests`]).
+    fn start_logged() -> Sim {
+        Sim::start_with(true)
+    }
+
+    fn start_with(access_log: bool) -> Sim {
         let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
         let cluster = runtime
             .block_on(fluxdeck::sim::cluster::SimCluster::start(
                 fluxdeck::sim::cluster::SimOptions {
                     scenario: "demo".into(),
                     speed: 60.0,
+                    access_log: access_log.then(|| dir.path().join("access.log")),
                     ..Default::default()
                 },
             ))
             .unwrap();
-        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kubeconfig");
         std::fs::write(&path, cluster.kubeconfig_yaml()).unwrap();
         Sim {
@@ -277,7 +287,23 @@ impl Sim {
     }
 
     fn tui(&self) -> PtyApp {
-        PtyApp::spawn(&["--kubeconfig", &self.kubeconfig], 120, 40, &[])
+        self.tui_with(&[])
+    }
+
+    fn tui_with(&self, extra: &[&str]) -> PtyApp {
+        let mut args = vec!["--kubeconfig", self.kubeconfig.as_str()];
+        args.extend(extra);
+        PtyApp::spawn(&args, 120, 40, &[])
+    }
+
+    /// The requests the server answered, as `METHOD path`.
+    fn requests(&self) -> Vec<String> {
+        let path = self._dir.path().join("access.log");
+        fluxdeck::sim::server::read_access_log(&path)
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{} {}", e.method, e.path))
+            .collect()
     }
 }
 
@@ -329,4 +355,143 @@ fn termination_signals_exit_with_128_plus_the_signal() {
         );
         assert_restored(&app);
     }
+}
+
+/// Filter the tree to one HelmRelease and select it (the last row: its parents come first).
+fn select_release(app: &mut PtyApp, object: &str) {
+    app.send("/");
+    app.send(&format!("kind:hr {object}"));
+    app.send("\r");
+    app.wait_text(&format!("filter: kind:hr {object}"));
+    app.send("G");
+}
+
+/// The row of the HelmRelease `object` on the screen, if shown.
+fn release_row(screen: &str, object: &str) -> Option<String> {
+    let label = format!("HelmRelease {object}");
+    screen
+        .lines()
+        .find(|l| l.contains(&label))
+        .map(str::to_string)
+}
+
+#[test]
+fn suspend_resume_and_reconcile_from_the_keyboard() {
+    let sim = Sim::start_logged();
+    let mut app = sim.tui();
+    app.wait_text("Kustomization flux-system/apps");
+    select_release(&mut app, "staging/backend");
+
+    // T: the dialog names the object and the context and shows the patch; y sends it.
+    app.send("T");
+    let screen = app.wait_text("Suspend HelmRelease/staging/backend");
+    assert!(screen.contains("in context fluxdeck-sim"), "{screen}");
+    assert!(screen.contains(r#""suspend": true"#), "{screen}");
+    assert!(screen.contains("flux-client-side-apply"), "{screen}");
+    app.send("y");
+    let screen = app.wait_for("staging/backend suspended", Duration::from_secs(60), |s| {
+        release_row(s, "staging/backend").is_some_and(|r| r.contains("‖ Suspended"))
+    });
+    let patches: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert_eq!(patches.len(), 1, "{patches:#?}\n{screen}");
+    assert!(
+        patches[0].starts_with(
+            "PATCH /apis/helm.toolkit.fluxcd.io/v2/namespaces/staging/helmreleases/backend?"
+        ),
+        "{patches:#?}"
+    );
+
+    // T again: resume, confirmed; the row leaves Suspended and shows the action.
+    app.send("T");
+    let screen = app.wait_text("Resume HelmRelease/staging/backend");
+    assert!(screen.contains(r#""suspend": null"#), "{screen}");
+    app.send("y");
+    let screen = app.wait_for("staging/backend resumed", Duration::from_secs(60), |s| {
+        release_row(s, "staging/backend")
+            .is_some_and(|r| !r.contains("Suspended") && r.contains("resume"))
+    });
+    assert!(
+        !screen.contains("Resume HelmRelease"),
+        "dialog closed: {screen}"
+    );
+    // Still blocked by staging/redis, so the resume waits for Flux: a second action on the
+    // same object is refused until it ends.
+    app.send("R");
+    app.wait_text("reconcile: resume is still running on HelmRelease/staging/backend");
+
+    // R on the root cause: the menu, then reconcile; the row shows the outcome.
+    app.send("\x1b");
+    app.wait_for("the filter cleared", Duration::from_secs(30), |s| {
+        !s.contains("filter: kind:hr")
+    });
+    select_release(&mut app, "staging/redis");
+    app.send("R");
+    let screen = app.wait_text("Reconcile HelmRelease/staging/redis");
+    assert!(screen.contains("reset remediation retries"), "{screen}");
+    app.send("r");
+    let screen = app.wait_for(
+        "the outcome of the reconcile",
+        Duration::from_secs(90),
+        |s| {
+            release_row(s, "staging/redis")
+                .is_some_and(|r| r.contains("reconcile failed:") || r.contains("reconcile done:"))
+        },
+    );
+    let writes: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert_eq!(
+        writes.len(),
+        3,
+        "suspend, resume, reconcile: {writes:#?}\n{screen}"
+    );
+    assert!(
+        writes[2].contains("/namespaces/staging/helmreleases/redis?"),
+        "{writes:#?}"
+    );
+    app.send("q");
+    assert_eq!(app.wait_exit(Duration::from_secs(30)), 0);
+    assert_restored(&app);
+}
+
+#[test]
+fn read_only_keys_send_nothing() {
+    let sim = Sim::start_logged();
+    let mut app = sim.tui_with(&["--read-only"]);
+    app.wait_text("READ-ONLY");
+    app.wait_text("Kustomization flux-system/apps");
+    select_release(&mut app, "staging/backend");
+    app.send("R");
+    let screen = app.wait_text("read-only: --read-only (reconcile is unavailable)");
+    assert!(
+        !screen.contains("Reconcile HelmRelease"),
+        "no menu: {screen}"
+    );
+    app.send("T");
+    let screen = app.wait_text("read-only: --read-only (suspend-resume is unavailable)");
+    assert!(
+        !screen.contains("Suspend HelmRelease"),
+        "no dialog: {screen}"
+    );
+    // Enter and y would confirm a dialog: none is open, so they open the details and the YAML.
+    app.send("y");
+    app.wait_text("YAML");
+    app.send("q");
+    assert_eq!(app.wait_exit(Duration::from_secs(30)), 0);
+    let requests = sim.requests();
+    assert!(!requests.is_empty(), "the access log is written");
+    let not_get: Vec<&String> = requests.iter().filter(|r| !r.starts_with("GET ")).collect();
+    assert!(not_get.is_empty(), "only GETs: {not_get:#?}");
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.contains("selfsubjectaccessreviews")),
+        "no access review either"
+    );
 }

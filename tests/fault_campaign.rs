@@ -428,9 +428,9 @@ fn fluxdeck_survives_faults_and_converges() {
 #[test]
 fn both_tree_forms_are_read() {
     let cli = "├── Kustomization/flux-system/apps ✓ Ready main@sha1:4d97…\n\
-               │   ├── HelmRelease/staging/backend ⧗ Blocked - DependencyNotReady: x\n\
+               │   ├── HelmRelease/staging/backend ⊘ Blocked - DependencyNotReady: x\n\
                │   │   └── source HelmChart/flux-system/staging-backend ✓ Ready 6.6.1\n";
-    let tui = "││   ├── ▸ ⧗ Blocked    HelmRelease staging/backend        1m  Blocked by staging/redis\n\
+    let tui = "││   ├── ▸ ⊘ Blocked    HelmRelease staging/backend        1m  Blocked by staging/redis\n\
                ││   │   └──   ✓ Ready     source HelmChart flux-system/staging-backend  6.6.1\n\
                ││   └──   ? not loaded HelmRelease a/b    not loaded\n";
     let t = |k: &str, n: &str, s: &str| (k.to_string(), n.to_string(), s.to_string());

@@ -1,15 +1,22 @@
 //! Actions in the app: what is under way per object (progress, then the outcome), from the
-//! executor's messages. Intents are plain data; `update` only asks for them with
-//! [`Effect::Execute`](super::msg::Effect::Execute), and never in a read-only session.
+//! executor's messages, and what the object's tree row shows of it. Intents are plain data;
+//! `update` only asks for them with [`Effect::Execute`](super::msg::Effect::Execute) (from the
+//! reconcile menu and the confirm dialog, [`super::confirm`]), and never in a read-only
+//! session.
 
 use k8s_openapi::jiff::Timestamp;
 
 use crate::actions::intent::Intent;
 use crate::actions::run::Outcome;
+use crate::domain::flux::ObjectKey;
 
 use super::msg::Effect;
 use super::state::{AppState, FlashLevel};
 use crate::actions::writer::Permission;
+
+/// How long an outcome stays on the object's row (by the app's clock); the details pane
+/// keeps the latest action.
+pub const OUTCOME_SECONDS: i64 = 60;
 
 /// Where one object's latest action stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,11 +28,27 @@ pub struct ActionStatus {
     pub progress: String,
     /// `None` while running; then the outcome (`Err`: it could not run).
     pub done: Option<Result<Outcome, String>>,
+    /// When the outcome arrived (the app's clock).
+    pub finished: Option<Timestamp>,
 }
 
 impl ActionStatus {
     pub fn running(&self) -> bool {
         self.done.is_none()
+    }
+
+    /// Whether it ended badly (failed, timed out or could not run).
+    pub fn failed(&self) -> bool {
+        matches!(&self.done, Some(Ok(o)) if !o.ok) || matches!(&self.done, Some(Err(_)))
+    }
+
+    /// Whether the object's row shows it at `now`: while it runs, and for
+    /// [`OUTCOME_SECONDS`] after it ended.
+    pub fn on_row(&self, now: Timestamp) -> bool {
+        match self.finished {
+            None => self.running(),
+            Some(at) => now.as_second() < at.as_second() + OUTCOME_SECONDS,
+        }
     }
 
     /// One line for the object's row and the details.
@@ -87,9 +110,21 @@ impl AppState {
                 started: self.now,
                 progress: "requested".into(),
                 done: None,
+                finished: None,
             },
         );
         self.dirty = true;
+        self.refresh_details_lines();
+    }
+
+    /// The action the object's row shows instead of its message, if any.
+    pub fn row_action(&self, key: &ObjectKey) -> Option<&ActionStatus> {
+        self.actions.get(key).filter(|a| a.on_row(self.now))
+    }
+
+    /// How many actions rows show now (to tell when the clock took an outcome off).
+    pub(crate) fn actions_on_rows(&self) -> usize {
+        self.actions.values().filter(|a| a.on_row(self.now)).count()
     }
 
     pub(crate) fn action_progress(&mut self, intent: Intent, text: String) {
@@ -99,6 +134,7 @@ impl AppState {
         {
             a.progress = text;
             self.dirty = true;
+            self.refresh_details_lines();
         }
     }
 
@@ -114,11 +150,14 @@ impl AppState {
             started: self.now,
             progress: String::new(),
             done: None,
+            finished: None,
         });
         status.intent = intent;
         status.done = Some(result);
+        status.finished = Some(self.now);
         let line = status.line();
         self.flash_with(level, line);
         self.dirty = true;
+        self.refresh_details_lines();
     }
 }

@@ -1,6 +1,7 @@
-//! The content of the details pane: state, conditions, key spec fields, history, inventory
-//! and events of a Flux object; kstatus and key fields of a managed object. Built in
-//! `update` (as theme-neutral lines) whenever the object, its events or the clock change.
+//! The content of the details pane: state, the latest action of this session, conditions, key
+//! spec fields, history, inventory and events of a Flux object; kstatus and key fields of a
+//! managed object. Built in `update` (as theme-neutral lines) whenever the object, its events,
+//! its action or the clock change.
 
 use serde_json::Value;
 
@@ -12,7 +13,7 @@ use crate::domain::kstatus;
 use crate::domain::tree::{Node, Relation, Snapshot};
 
 use super::format::age;
-use super::state::{AppState, DetailsPane, EventsState};
+use super::state::{ActionStatus, AppState, DetailsPane, EventsState};
 use super::text::{Seg, TextLine, Tone};
 
 /// Width of the label column of key/value lines.
@@ -100,6 +101,9 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
         out.message(&node.message, 2, Tone::Text);
         return out.lines;
     };
+    if let Some(status) = state.actions.get(key) {
+        action(&mut out, status);
+    }
     let snap = state.snapshot.as_deref();
     if node.cycle {
         out.message(
@@ -159,6 +163,22 @@ fn title(out: &mut Out, node: &Node, ascii: bool) {
     }
     if !node.summary.describe().is_empty() {
         out.kv_tone("below", node.summary.describe(), Tone::Warning);
+    }
+}
+
+/// The latest action on the object in this session: what it is doing, or how it ended.
+fn action(out: &mut Out, status: &ActionStatus) {
+    out.section("Action");
+    let tone = if status.failed() {
+        Tone::Error
+    } else {
+        Tone::Info
+    };
+    out.message(&status.line(), 2, tone);
+    let started = format!("{} ago", age(out.now - status.started.as_second()));
+    out.kv("started", started);
+    if let Some(at) = status.finished {
+        out.kv("ended", format!("{} ago", age(out.now - at.as_second())));
     }
 }
 

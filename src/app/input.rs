@@ -1,5 +1,6 @@
 //! What a key means in the current view, looked up in the keymap: navigation, panes,
-//! prompts, and the actions that are not available (yet, or in read-only mode).
+//! prompts, dialogs ([`super::confirm`]), and the actions that are not available (yet, or in
+//! read-only mode).
 
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -7,6 +8,7 @@ use crate::app::keys::{Action, Key, View};
 use crate::domain::tree::Filter;
 
 use super::command;
+use super::confirm;
 use super::help;
 use super::layout;
 use super::msg::Effect;
@@ -27,6 +29,9 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
     let action = state.keymap.lookup_key(view, key);
     if state.prompt.is_some() {
         return prompt_key(state, key, action);
+    }
+    if state.modal.is_some() {
+        return confirm::modal_key(state, key);
     }
     match action {
         Some(action) => {
@@ -114,12 +119,9 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         Action::OpenDetails => return open_details(state),
         Action::Yaml => return yaml(state, view),
         Action::Why => why(state, view),
-        Action::Reconcile
-        | Action::SuspendResume
-        | Action::Rollback
-        | Action::ValuesDiff
-        | Action::DriftDiff
-        | Action::History => {
+        Action::Reconcile => confirm::open_reconcile(state, view),
+        Action::SuspendResume => confirm::open_suspend_resume(state, view),
+        Action::Rollback | Action::ValuesDiff | Action::DriftDiff | Action::History => {
             state.flash_with(
                 FlashLevel::Info,
                 format!("{}: not available yet in this version", action.id()),

@@ -118,6 +118,12 @@ impl View {
         }
     }
 
+    /// Whether this view is a dialog: only its own keys (the prompt layer) and quitting
+    /// act, so the hint bar shows only those.
+    pub fn is_dialog(self) -> bool {
+        matches!(self, View::Confirm)
+    }
+
     /// Whether plain characters are typed text here rather than commands.
     pub fn is_text_input(self) -> bool {
         matches!(self, View::Filter | View::Command)
@@ -160,11 +166,11 @@ table! {
     Accept "accept" Prompt ["enter", "y"] "apply the filter or command, confirm the dialog" Some("ok"), false;
     Cancel "cancel" Prompt ["esc", "n"] "close the prompt or dialog without acting" Some("cancel"), false;
     Filter "filter" Global ["/"] "filter by name, namespace, kind, state:failed, ns:NAME, kind:hr" Some("filter"), false;
-    Reconcile "reconcile" Object ["R"] "reconcile the selected object (plain, with source, force, reset)" Some("reconcile"), true;
-    SuspendResume "suspend-resume" Object ["T"] "suspend or resume the selected object" Some("suspend/resume"), true;
     Why "why" Object ["w"] "why: follow the dependency chain to the root cause" Some("why"), false;
     Problems "problems" Global ["p"] "show only objects with problems (toggle)" Some("problems"), false;
     Yaml "yaml" Object ["y"] "show the YAML of the selected object" Some("yaml"), false;
+    Reconcile "reconcile" Object ["R"] "reconcile the selected object: a menu of plain, with source, force, reset" Some("reconcile"), true;
+    SuspendResume "suspend-resume" Object ["T"] "suspend or resume the selected object (asks to confirm)" Some("suspend"), true;
     ValuesDiff "values-diff" Object ["v"] "HelmRelease values diff: desired vs deployed" Some("values"), false;
     DriftDiff "drift-diff" Object ["D"] "drift diff: Helm manifest vs live objects" Some("drift"), false;
     History "history" Object ["H"] "HelmRelease history (revisions)" Some("history"), false;
@@ -209,17 +215,12 @@ impl Action {
         ACTIONS.iter().find(|s| s.id == id).map(|s| s.action)
     }
 
-    /// Whether this version carries the action out. The others (cluster writes and Helm
-    /// views that come later) stay out of the hint bar and the help screen.
+    /// Whether this version carries the action out. The others (rollback and the Helm views
+    /// that come later) stay out of the hint bar and the help screen.
     pub fn is_built(self) -> bool {
         !matches!(
             self,
-            Action::Reconcile
-                | Action::SuspendResume
-                | Action::Rollback
-                | Action::ValuesDiff
-                | Action::DriftDiff
-                | Action::History
+            Action::Rollback | Action::ValuesDiff | Action::DriftDiff | Action::History
         )
     }
 
@@ -413,6 +414,11 @@ impl Keymap {
             .find_map(|layer| self.dispatch.get(&(*layer, key)).copied())
     }
 
+    /// The action bound to `key` in one layer (dialogs look up navigation keys this way).
+    pub fn lookup_layer(&self, layer: Layer, key: Key) -> Option<Action> {
+        self.dispatch.get(&(layer, key)).copied()
+    }
+
     /// The keys bound to an action (empty when unbound).
     pub fn keys(&self, action: Action) -> &[Key] {
         self.entries
@@ -447,6 +453,9 @@ impl Keymap {
         self.entries
             .iter()
             .filter(|e| e.spec.action.is_built())
+            .filter(|e| {
+                !view.is_dialog() || e.spec.layer == Layer::Prompt || e.spec.action == Action::Quit
+            })
             .filter_map(|e| {
                 let label = e.spec.hint?;
                 let key = self.keys_in_view(view, e).into_iter().next()?;

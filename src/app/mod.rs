@@ -3,10 +3,13 @@
 //! - [`state`]: [`AppState`](state::AppState) and [`AppInit`](state::AppInit).
 //! - [`update`]: [`update`](update::update), the one place that decides what a message means.
 //! - [`keys`]: the keymap table; [`msg`]: messages in and effects out.
+//! - [`actions`]: progress and outcomes of actions; [`confirm`]: the reconcile menu and
+//!   the confirm dialog of the actions that write.
 //! - [`why`]: the why view of one object; [`problems`]: problems mode grouped by root cause.
 
 pub mod actions;
 mod command;
+pub mod confirm;
 pub mod details;
 pub mod format;
 pub mod help;

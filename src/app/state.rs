@@ -19,6 +19,7 @@ use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::{Filter, Node, Snapshot, StateCounts, Tree};
 
 pub use super::actions::ActionStatus;
+pub use super::confirm::Modal;
 use super::layout;
 use super::text::TextLine;
 use super::why::WhyView;
@@ -223,6 +224,8 @@ pub struct AppState {
     pub focus: Focus,
     pub details: Option<DetailsPane>,
     pub overlay: Option<Overlay>,
+    /// A dialog over everything (the reconcile menu, a confirmation); it has the keyboard.
+    pub modal: Option<Modal>,
     pub prompt: Option<Prompt>,
     pub flash: Option<Flash>,
 
@@ -272,6 +275,7 @@ impl AppState {
             focus: Focus::Tree,
             details: None,
             overlay: None,
+            modal: None,
             actions: BTreeMap::new(),
             access: BTreeMap::new(),
             prompt: None,
@@ -340,6 +344,9 @@ impl AppState {
                 PromptKind::Filter | PromptKind::Search => View::Filter,
                 PromptKind::Command => View::Command,
             };
+        }
+        if self.modal.is_some() {
+            return View::Confirm;
         }
         match &self.overlay {
             Some(Overlay::Help { .. }) => return View::Help,

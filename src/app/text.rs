@@ -17,6 +17,8 @@ pub enum Tone {
     Title,
     Key,
     State(Health),
+    /// Something under way or just done (an action's progress and outcome).
+    Info,
     Warning,
     Error,
 }

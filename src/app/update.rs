@@ -99,6 +99,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::ReadOnly(reason) => {
             let (keymap, _) = Keymap::new(&state.keymap_overrides, true);
             state.keymap = keymap;
+            // A dialog opened before cannot send anything any more.
+            state.modal = None;
             state.flash_with(FlashLevel::Warning, format!("read-only: {reason}"));
             state.read_only = Some(reason);
             Vec::new()
@@ -148,9 +150,9 @@ fn on_clock(state: &mut AppState, now: Timestamp, snapshot: bool) {
     if now.as_second() < state.now.as_second() + step {
         return;
     }
-    let before = time_labels(state);
+    let before = (time_labels(state), state.actions_on_rows());
     state.now = now;
-    if before != time_labels(state) {
+    if before != (time_labels(state), state.actions_on_rows()) {
         state.dirty = true;
     }
     state.refresh_details_lines();
@@ -212,6 +214,7 @@ fn on_switched(
         state.scroll = 0;
         state.details = None;
         state.overlay = None;
+        state.modal = None;
     }
     state.sent_scopes = None;
     let ns = namespace

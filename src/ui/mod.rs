@@ -1,7 +1,7 @@
 //! Drawing the state: [`view`] lays out the header, the tree and details panes (or an
-//! overlay: YAML, why, help) and the bottom line (hints, flash message or prompt). No I/O, no
-//! clock, no mutation: everything shown comes from the state, and only visible rows are
-//! drawn.
+//! overlay: YAML, why, help), a dialog over them (reconcile menu, confirmation) and the bottom
+//! line (hints, flash message or prompt). No I/O, no clock, no mutation: everything shown
+//! comes from the state, and only visible rows are drawn.
 
 pub mod widgets;
 
@@ -13,7 +13,7 @@ use crate::app::state::{AppState, Overlay};
 use crate::domain::text::{is_unsafe_char, sanitize_line};
 use crate::theme::Theme;
 
-use widgets::{details, header, help, hints, prompt, tree, why, yaml};
+use widgets::{details, dialog, header, help, hints, prompt, tree, why, yaml};
 
 /// Draw the whole screen. Cluster text is sanitised where it is prepared (rows, segments,
 /// YAML lines); as the last step every cell is checked once more, so no control character,
@@ -54,6 +54,9 @@ fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) {
                 details::render(state, pane, theme, frame, area);
             }
         }
+    }
+    if let Some(modal) = &state.modal {
+        dialog::render(modal, state.ascii, theme, frame, screen.body);
     }
     match (&state.prompt, &state.flash) {
         (Some(p), _) => prompt::render(p, theme, frame, screen.bottom),

@@ -270,30 +270,79 @@ fn empty_override_unbinds() {
 
 #[test]
 fn read_only_drops_dangerous_actions_from_dispatch_and_hints() {
-    let (km, _) = Keymap::new(&BTreeMap::new(), true);
-    assert!(km.read_only());
-    for view in View::ALL {
-        for s in ["R", "T", "B"] {
-            assert_eq!(km.lookup_key(view, key(s)), None, "{view:?} {s}");
+    // Also with the user's own keys for them: read-only does not depend on the bindings.
+    let user = overrides(&[("reconcile", &["ctrl-r", "R"]), ("suspend-resume", &["f9"])]);
+    for bindings in [BTreeMap::new(), user] {
+        let (km, warnings) = Keymap::new(&bindings, true);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(km.read_only());
+        let (rw, _) = Keymap::new(&bindings, false);
+        let dangerous: Vec<&ActionSpec> = ACTIONS.iter().filter(|s| s.dangerous).collect();
+        assert!(dangerous.iter().any(|s| s.action == Action::Reconcile));
+        assert!(dangerous.iter().any(|s| s.action == Action::SuspendResume));
+        for spec in &dangerous {
+            assert!(!km.is_available(spec.action), "{}", spec.id);
+            let keys = rw.keys(spec.action);
+            assert!(!keys.is_empty(), "{} has keys when writable", spec.id);
+            assert_eq!(
+                km.keys(spec.action),
+                keys,
+                "the keys stay known (for the notice)"
+            );
+            for view in View::ALL {
+                for k in keys {
+                    let got = km.lookup_key(view, *k);
+                    assert!(
+                        got.is_none_or(|a| !a.is_dangerous()),
+                        "{view:?}: {k} dispatches {got:?} in read-only"
+                    );
+                }
+                let labels: Vec<&str> = km.hints(view).iter().map(|(_, l)| *l).collect();
+                if let Some(hint) = spec.hint {
+                    assert!(!labels.contains(&hint), "{view:?} hints {hint}");
+                }
+            }
+            // Writable: the same keys do dispatch the action in the tree.
+            assert!(
+                keys.iter()
+                    .any(|k| rw.lookup_key(View::Tree, *k) == Some(spec.action)),
+                "{} does not dispatch when writable",
+                spec.id
+            );
         }
-        assert!(km.hints(view).iter().all(|(_, l)| *l != "reconcile"));
+        assert_eq!(
+            km.lookup_key(View::Tree, key("v")),
+            Some(Action::ValuesDiff)
+        );
+        // Help lists what this version carries out, the writes as unavailable.
+        let rows = km.help_rows();
+        let built = ACTIONS.iter().filter(|s| s.action.is_built()).count();
+        assert_eq!(rows.len(), built);
+        for id in ["reconcile", "suspend-resume"] {
+            let row = rows.iter().find(|r| r.action == id).unwrap();
+            assert!(!row.available, "{id}");
+        }
+        assert!(
+            rows.iter()
+                .filter(|r| !r.available)
+                .all(|r| { Action::from_id(r.action).is_some_and(Action::is_dangerous) })
+        );
+        assert!(rows.iter().any(|r| r.action == "why" && r.available));
     }
-    assert!(!km.is_available(Action::Rollback));
-    assert_eq!(
-        km.lookup_key(View::Tree, key("v")),
-        Some(Action::ValuesDiff)
-    );
-    // Help lists what this version carries out; the cluster writes come later.
-    let rows = km.help_rows();
-    let built = ACTIONS.iter().filter(|s| s.action.is_built()).count();
-    assert_eq!(rows.len(), built);
-    assert!(rows.iter().all(|r| r.action != "reconcile"));
-    assert!(rows.iter().any(|r| r.action == "why"));
 
     let (rw, _) = Keymap::new(&BTreeMap::new(), false);
     assert!(rw.help_rows().iter().all(|r| r.available));
-    assert!(rw.hints(View::Tree).iter().all(|(_, l)| *l != "reconcile"));
-    assert!(rw.hints(View::Tree).contains(&("w".to_string(), "why")));
+    let tree = rw.hints(View::Tree);
+    assert!(tree.contains(&("R".to_string(), "reconcile")));
+    assert!(tree.contains(&("T".to_string(), "suspend")));
+    assert!(tree.contains(&("w".to_string(), "why")));
+}
+
+#[test]
+fn dialogs_hint_only_their_own_keys() {
+    let km = Keymap::default();
+    let labels: Vec<&str> = km.hints(View::Confirm).iter().map(|(_, l)| *l).collect();
+    assert_eq!(labels, ["ok", "cancel", "quit"]);
 }
 
 #[test]

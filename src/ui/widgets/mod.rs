@@ -1,6 +1,7 @@
 //! The widgets of the screen and the helpers they share (tones to styles, wrapped text).
 
 pub mod details;
+pub mod dialog;
 pub mod header;
 pub mod help;
 pub mod hints;
@@ -28,6 +29,7 @@ pub fn tone_style(theme: &Theme, tone: Tone) -> Style {
         Tone::Title => theme.title(),
         Tone::Key => theme.key_hint(),
         Tone::State(h) => theme.state(h),
+        Tone::Info => theme.info(),
         Tone::Warning => theme.warning(),
         Tone::Error => theme.error(),
     }

@@ -1,6 +1,7 @@
 //! The tree pane: one line per visible row (only the rows on screen are drawn): tree
 //! lines, state glyph and word, kind, namespace/name, short revision, age of the last
-//! Ready transition and the first line of the message, after `[blocks N]` for a root cause
+//! Ready transition and the first line of the message (or, while an action runs on the object
+//! and for a while after, its progress and outcome), after `[blocks N]` for a root cause
 //! others wait on and the summary of a collapsed subtree. Narrow panes drop the age, then
 //! the revision, then shrink the message; names are cut last.
 
@@ -63,6 +64,8 @@ struct Cells {
     /// `blocks N`: how many objects wait on this root cause (empty when none).
     blocks: String,
     message: String,
+    /// The message is an action's progress or outcome: `Some(failed)`.
+    action: Option<bool>,
     cycle: bool,
 }
 
@@ -106,8 +109,10 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             format!("({})", node.children.len()),
         ),
     };
+    let action = node.key.as_ref().and_then(|k| state.row_action(k));
     let collapsed = row.has_children && !row.expanded;
-    let summary = if collapsed && node.is_object() {
+    // An action on the row takes the whole message column.
+    let summary = if collapsed && node.is_object() && action.is_none() {
         node.summary.describe()
     } else {
         String::new()
@@ -133,14 +138,16 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             .unwrap_or_default(),
         summary,
         blocks: match blocks_outside_loop(state, node) {
+            _ if action.is_some() => String::new(),
             0 => String::new(),
             n => format!("blocks {n}"),
         },
-        message: if node.cycle {
-            "cycle: already shown above".to_string()
-        } else {
-            ascii_text(&node.message, ascii)
+        message: match action {
+            _ if node.cycle => "cycle: already shown above".to_string(),
+            Some(a) => ascii_text(&a.line(), ascii),
+            None => ascii_text(&node.message, ascii),
         },
+        action: action.map(|a| a.failed()),
         cycle: node.cycle,
     }
 }
@@ -305,6 +312,8 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
         }
         let style = if c.cycle {
             theme.state(Health::Cycle)
+        } else if let Some(failed) = c.action {
+            if failed { theme.error() } else { theme.info() }
         } else if c.health.is_problem() && !c.not_loaded {
             theme.state(c.health)
         } else {
