@@ -360,3 +360,47 @@ async fn a_read_only_session_sends_no_write() {
     assert_eq!(f.writes().len(), 1);
     f.cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_that_denies_patch_is_found_by_the_access_review() {
+    let mut f = start(None).await;
+    f.cluster.faults.update(|s| {
+        s.forbidden = vec![fluxdeck::sim::faults::ForbiddenRule {
+            resource: "helmreleases.helm.toolkit.fluxcd.io".into(),
+            namespace: Some("default".into()),
+            verbs: vec!["patch".into()],
+        }];
+    });
+    let denied = fluxdeck::actions::writer::Permission::patch(&hr("default", "redis")).unwrap();
+    let allowed = fluxdeck::actions::writer::Permission::patch(&hr("staging", "redis")).unwrap();
+    for (p, want) in [(denied.clone(), false), (allowed, true)] {
+        f.executor.send(Effect::CheckAccess(p.clone()));
+        let got = f
+            .next("the access review", |m| match m {
+                Msg::Access { permission, result } if *permission == p => Some(result.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(got, Ok(want), "{p}");
+    }
+    assert!(
+        f.writes()
+            .iter()
+            .any(|w| w.starts_with("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews")),
+        "{:#?}",
+        f.writes()
+    );
+    // Sent anyway, the API server refuses it and the outcome says so.
+    let (result, _) = f
+        .run(Intent::Suspend {
+            target: hr("default", "redis"),
+        })
+        .await;
+    let err = result.unwrap_err();
+    assert!(err.starts_with("forbidden"), "{err}");
+    assert_eq!(
+        denied.to_string(),
+        "patch helmreleases.helm.toolkit.fluxcd.io in namespace default"
+    );
+    f.cluster.shutdown().await;
+}

@@ -55,8 +55,9 @@ fn all_keys() -> Vec<(Action, String)> {
     keys
 }
 
-#[test]
-fn a_read_only_session_sends_only_gets_whatever_is_pressed() {
+/// Start a simulated cluster, run fluxdeck (with `extra` flags) in a pseudo-terminal, press
+/// every key in every view, quit; return the requests that were not GETs.
+fn press_everything(extra: &[&str]) -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
@@ -70,14 +71,14 @@ fn a_read_only_session_sends_only_gets_whatever_is_pressed() {
         .unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, cluster.kubeconfig_yaml()).unwrap();
-    let mut app = PtyApp::spawn(
-        &["--read-only", "--kubeconfig", kubeconfig.to_str().unwrap()],
-        120,
-        40,
-        &[],
-    );
-    app.wait_text("READ-ONLY");
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    let mut app = PtyApp::spawn(&args, 120, 40, &[]);
     app.wait_text("Kustomization flux-system/apps");
+    let read_only = extra.contains(&"--read-only");
+    if read_only {
+        app.wait_text("READ-ONLY");
+    }
 
     let keys = all_keys();
     assert!(
@@ -120,20 +121,38 @@ fn a_read_only_session_sends_only_gets_whatever_is_pressed() {
     let screen = app.wait_for("the last filter", Duration::from_secs(120), |s| {
         s.contains("filter: all-keys-pressed")
     });
-    assert!(screen.contains("READ-ONLY"), "{screen}");
+    assert_eq!(screen.contains("READ-ONLY"), read_only, "{screen}");
+    app.send("\x1b");
+    app.escape();
+    app.send("q");
+    assert_eq!(app.wait_exit(Duration::from_secs(20)), 0);
 
     let entries = read_access_log(&log).unwrap();
     assert!(
         entries.iter().any(|e| e.path.contains("watch=true")),
         "the session watched"
     );
-    let writes: Vec<String> = entries
+    runtime.block_on(cluster.shutdown());
+    entries
         .iter()
         .filter(|e| e.method != "GET")
         .map(|e| format!("{} {}", e.method, e.path))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_read_only_session_sends_only_gets_whatever_is_pressed() {
+    let writes = press_everything(&["--read-only"]);
     assert!(writes.is_empty(), "a read-only session sent: {writes:#?}");
-    app.send("q");
-    assert_eq!(app.wait_exit(Duration::from_secs(20)), 0);
-    runtime.block_on(cluster.shutdown());
+}
+
+/// The same keys in a session that is not read-only do write (so the test above would see a
+/// write that read-only failed to stop).
+#[test]
+fn the_same_keys_in_a_writable_session_do_write() {
+    let writes = press_everything(&[]);
+    assert!(
+        writes.iter().any(|w| w.starts_with("PATCH ")),
+        "expected patches: {writes:#?}"
+    );
 }

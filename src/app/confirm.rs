@@ -8,9 +8,11 @@ use crossterm::event::KeyCode;
 
 use crate::actions::intent::{Intent, ReconcileMode};
 use crate::actions::patch;
+use crate::actions::writer::Permission;
 use crate::app::keys::{Action, Key, Layer, View};
 use crate::domain::flux::ObjectKey;
 
+use super::actions::Allowed;
 use super::msg::Effect;
 use super::state::{AppState, FlashLevel, Overlay};
 use super::text::{Seg, TextLine, Tone};
@@ -20,6 +22,36 @@ use super::text::{Seg, TextLine, Tone};
 pub enum Modal {
     Reconcile(ReconcileMenu),
     Confirm(Confirm),
+}
+
+impl Modal {
+    /// The object the dialog acts on.
+    pub fn target(&self) -> &ObjectKey {
+        match self {
+            Modal::Reconcile(m) => &m.target,
+            Modal::Confirm(c) => c.intent.target(),
+        }
+    }
+}
+
+/// The line of a dialog that says whether the session may act on `target` (from the access
+/// review the dialog asked for when it opened).
+pub fn permission_line(state: &AppState, target: &ObjectKey) -> Option<TextLine> {
+    let p = Permission::patch(target)?;
+    Some(match state.access.get(&p) {
+        None | Some(None) => TextLine::plain(
+            format!("asking the API server whether you may {p}…"),
+            Tone::Dim,
+        ),
+        Some(Some(Ok(true))) => TextLine::plain(format!("allowed: {p}"), Tone::Dim),
+        Some(Some(Ok(false))) => {
+            TextLine::plain(format!("unavailable: missing permission {p}"), Tone::Error)
+        }
+        Some(Some(Err(e))) => TextLine::plain(
+            format!("could not check the permission ({e}); the API server decides"),
+            Tone::Warning,
+        ),
+    })
 }
 
 /// What a line of the reconcile menu does.
@@ -225,7 +257,11 @@ fn target(state: &AppState, view: View) -> Option<ObjectKey> {
 }
 
 /// The Flux object an action key is about, or a flash saying why there is none.
-fn flux_target(state: &mut AppState, view: View, what: &str) -> Option<(ObjectKey, bool)> {
+fn flux_target(
+    state: &mut AppState,
+    view: View,
+    what: &str,
+) -> Option<(ObjectKey, bool, Vec<Effect>)> {
     if let Some(reason) = &state.read_only {
         let text = format!("read-only: {reason} ({what} is unavailable)");
         state.flash_with(FlashLevel::Warning, text);
@@ -275,25 +311,45 @@ fn flux_target(state: &mut AppState, view: View, what: &str) -> Option<(ObjectKe
         );
         return None;
     }
-    Some((key, suspended))
+    // Ask the API server (once per kind and namespace) whether the session may patch it;
+    // the dialog shows the answer and refuses to act on a denial.
+    let effects = match Permission::patch(&key) {
+        Some(p) => match state.allowed(&p) {
+            (Allowed::No(why), _) => {
+                state.flash_with(FlashLevel::Error, format!("{what}: {why}"));
+                return None;
+            }
+            (_, effects) => effects,
+        },
+        None => Vec::new(),
+    };
+    Some((key, suspended, effects))
 }
 
 /// `R`: open the reconcile menu of the object in `view`.
-pub(crate) fn open_reconcile(state: &mut AppState, view: View) {
-    if let Some((key, suspended)) = flux_target(state, view, "reconcile") {
-        state.modal = Some(Modal::Reconcile(ReconcileMenu::new(key, suspended)));
+pub(crate) fn open_reconcile(state: &mut AppState, view: View) -> Vec<Effect> {
+    match flux_target(state, view, "reconcile") {
+        Some((key, suspended, effects)) => {
+            state.modal = Some(Modal::Reconcile(ReconcileMenu::new(key, suspended)));
+            effects
+        }
+        None => Vec::new(),
     }
 }
 
 /// `T`: open the confirm dialog to suspend the object in `view`, or resume it.
-pub(crate) fn open_suspend_resume(state: &mut AppState, view: View) {
-    if let Some((target, suspended)) = flux_target(state, view, "suspend-resume") {
-        let intent = if suspended {
-            Intent::Resume { target }
-        } else {
-            Intent::Suspend { target }
-        };
-        state.modal = Some(Modal::Confirm(Confirm::new(intent, &state.context)));
+pub(crate) fn open_suspend_resume(state: &mut AppState, view: View) -> Vec<Effect> {
+    match flux_target(state, view, "suspend-resume") {
+        Some((target, suspended, effects)) => {
+            let intent = if suspended {
+                Intent::Resume { target }
+            } else {
+                Intent::Suspend { target }
+            };
+            state.modal = Some(Modal::Confirm(Confirm::new(intent, &state.context)));
+            effects
+        }
+        None => Vec::new(),
     }
 }
 
@@ -382,6 +438,22 @@ fn execute(state: &mut AppState, intent: Intent, context: &str) -> Vec<Effect> {
         let text = format!("read-only: {reason} ({} is unavailable)", intent.verb());
         state.flash_with(FlashLevel::Warning, text);
         return Vec::new();
+    }
+    if let Some(p) = Permission::patch(intent.target()) {
+        match state.allowed(&p) {
+            (Allowed::Yes, _) => {}
+            (Allowed::Checking, effects) => {
+                state.flash_with(
+                    FlashLevel::Info,
+                    format!("not sent yet: still asking whether you may {p}; try again"),
+                );
+                return effects;
+            }
+            (Allowed::No(why), _) => {
+                state.flash_with(FlashLevel::Error, format!("not sent: {why}"));
+                return Vec::new();
+            }
+        }
     }
     if context != state.context {
         state.flash_with(

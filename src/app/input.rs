@@ -119,8 +119,8 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         Action::OpenDetails => return open_details(state),
         Action::Yaml => return yaml(state, view),
         Action::Why => why(state, view),
-        Action::Reconcile => confirm::open_reconcile(state, view),
-        Action::SuspendResume => confirm::open_suspend_resume(state, view),
+        Action::Reconcile => return confirm::open_reconcile(state, view),
+        Action::SuspendResume => return confirm::open_suspend_resume(state, view),
         Action::Rollback | Action::ValuesDiff | Action::DriftDiff | Action::History => {
             state.flash_with(
                 FlashLevel::Info,

@@ -56,7 +56,7 @@ fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) {
         }
     }
     if let Some(modal) = &state.modal {
-        dialog::render(modal, state.ascii, theme, frame, screen.body);
+        dialog::render(state, modal, theme, frame, screen.body);
     }
     match (&state.prompt, &state.flash) {
         (Some(p), _) => prompt::render(p, theme, frame, screen.bottom),

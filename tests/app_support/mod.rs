@@ -75,7 +75,29 @@ pub fn demo_with(init: AppInit) -> AppState {
         Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
     );
     update(&mut state, Msg::WatchHealth(connected()));
+    allow_all(&mut state);
     state
+}
+
+/// Answer the access reviews of every Flux object in the snapshot: the session may patch
+/// them (the RBAC tests answer differently).
+pub fn allow_all(state: &mut AppState) {
+    let keys: Vec<_> = state
+        .snapshot
+        .as_ref()
+        .map(|s| s.flux.keys().cloned().collect())
+        .unwrap_or_default();
+    for key in keys {
+        if let Some(permission) = fluxdeck::actions::writer::Permission::patch(&key) {
+            update(
+                state,
+                Msg::Access {
+                    permission,
+                    result: Ok(true),
+                },
+            );
+        }
+    }
 }
 
 pub fn demo(cols: u16, rows: u16) -> AppState {

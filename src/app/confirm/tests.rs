@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::actions::run::Outcome;
+use crate::actions::writer::Permission;
 use crate::app::keys::ACTIONS;
 use crate::app::msg::Msg;
 use crate::app::state::AppInit;
@@ -47,7 +48,88 @@ fn demo_with(read_only: Option<ReadOnlyReason>) -> AppState {
         size: (120, 40),
     });
     update(&mut state, Msg::Snapshot(std::sync::Arc::new(snap)));
+    allow_all(&mut state);
     state
+}
+
+/// The session may patch every Flux object (as the API server would answer).
+fn allow_all(state: &mut AppState) {
+    let keys: Vec<ObjectKey> = state
+        .snapshot
+        .as_ref()
+        .map(|s| s.flux.keys().cloned().collect())
+        .unwrap_or_default();
+    for key in keys {
+        if let Some(permission) = Permission::patch(&key) {
+            update(
+                state,
+                Msg::Access {
+                    permission,
+                    result: Ok(true),
+                },
+            );
+        }
+    }
+}
+
+#[test]
+fn actions_wait_for_the_access_review_and_a_denial_disables_them() {
+    let mut state = demo();
+    state.access.clear();
+    let target = hr("staging", "redis");
+    let permission = Permission::patch(&target).unwrap();
+    select(&mut state, &target, "kind:hr staging/redis");
+    // The first R asks the API server, once.
+    assert_eq!(
+        ch(&mut state, 'R'),
+        vec![Effect::CheckAccess(permission.clone())]
+    );
+    assert!(matches!(state.modal, Some(Modal::Reconcile(_))));
+    let line = permission_line(&state, &target).unwrap();
+    assert!(
+        format!("{line:?}").contains("asking the API server"),
+        "{line:?}"
+    );
+    // Choosing before the answer sends nothing.
+    assert!(ch(&mut state, 'r').is_empty());
+    let flash = state.flash.as_ref().unwrap().text.clone();
+    assert!(flash.contains("still asking"), "{flash}");
+    // Allowed: the same choice executes.
+    update(
+        &mut state,
+        Msg::Access {
+            permission: permission.clone(),
+            result: Ok(true),
+        },
+    );
+    assert!(matches!(ch(&mut state, 'R').as_slice(), []));
+    assert!(matches!(
+        ch(&mut state, 'r').as_slice(),
+        [Effect::Execute(Intent::Reconcile { .. })]
+    ));
+
+    // Denied: the keys say which permission is missing and open nothing.
+    let mut state = demo();
+    state.access.clear();
+    select(&mut state, &target, "kind:hr staging/redis");
+    update(
+        &mut state,
+        Msg::Access {
+            permission,
+            result: Ok(false),
+        },
+    );
+    for c in ['R', 'T'] {
+        assert!(ch(&mut state, c).is_empty());
+        assert!(state.modal.is_none());
+        let flash = state.flash.as_ref().unwrap().text.clone();
+        assert!(
+            flash.contains(
+                "missing permission: patch helmreleases.helm.toolkit.fluxcd.io in namespace staging"
+            ),
+            "{flash}"
+        );
+    }
 }
 
 fn demo() -> AppState {

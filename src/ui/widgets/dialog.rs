@@ -6,7 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::text::Span;
 use ratatui::widgets::{Clear, Paragraph};
 
-use crate::app::confirm::Modal;
+use crate::app::confirm::{Modal, permission_line};
+use crate::app::state::AppState;
 use crate::app::text::{TextLine, wrapped_len};
 use crate::theme::Theme;
 
@@ -15,11 +16,15 @@ use super::{pane, wrapped_rows};
 /// The widest a dialog gets (columns, borders included).
 const MAX_WIDTH: u16 = 76;
 
-pub fn render(modal: &Modal, ascii: bool, theme: &Theme, frame: &mut Frame, body: Rect) {
-    let (title, lines): (String, Vec<TextLine>) = match modal {
+pub fn render(state: &AppState, modal: &Modal, theme: &Theme, frame: &mut Frame, body: Rect) {
+    let ascii = state.ascii;
+    let (title, mut lines): (String, Vec<TextLine>) = match modal {
         Modal::Reconcile(menu) => (menu.title(), menu.lines(ascii)),
         Modal::Confirm(confirm) => (confirm.title(), confirm.lines()),
     };
+    if let Some(line) = permission_line(state, modal.target()) {
+        lines.push(line);
+    }
     let width = body.width.saturating_sub(4).min(MAX_WIDTH);
     let cols = usize::from(width.saturating_sub(4));
     let wanted = u16::try_from(wrapped_len(&lines, cols))
