@@ -388,14 +388,26 @@ fn suspend_resume_and_reconcile_from_the_keyboard() {
     assert!(screen.contains("in context fluxdeck-sim"), "{screen}");
     assert!(screen.contains(r#""suspend": true"#), "{screen}");
     assert!(screen.contains("flux-client-side-apply"), "{screen}");
+    // The dialog asked the API server whether the session may patch; confirm once allowed.
+    app.wait_text("allowed: patch helmreleases.helm.toolkit.fluxcd.io in namespace staging");
     app.send("y");
     let screen = app.wait_for("staging/backend suspended", Duration::from_secs(60), |s| {
         release_row(s, "staging/backend").is_some_and(|r| r.contains("‖ Suspended"))
     });
-    let patches: Vec<String> = sim
+    let reviews = |reqs: &[String]| {
+        reqs.iter()
+            .filter(|r| r.contains("/selfsubjectaccessreviews"))
+            .count()
+    };
+    let writes: Vec<String> = sim
         .requests()
         .into_iter()
         .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert_eq!(reviews(&writes), 1, "one access review: {writes:#?}");
+    let patches: Vec<String> = writes
+        .into_iter()
+        .filter(|r| !r.contains("/selfsubjectaccessreviews"))
         .collect();
     assert_eq!(patches.len(), 1, "{patches:#?}\n{screen}");
     assert!(
@@ -432,6 +444,7 @@ fn suspend_resume_and_reconcile_from_the_keyboard() {
     app.send("R");
     let screen = app.wait_text("Reconcile HelmRelease/staging/redis");
     assert!(screen.contains("reset remediation retries"), "{screen}");
+    app.wait_text("allowed: patch helmreleases");
     app.send("r");
     let screen = app.wait_for(
         "the outcome of the reconcile",
@@ -445,6 +458,15 @@ fn suspend_resume_and_reconcile_from_the_keyboard() {
         .requests()
         .into_iter()
         .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert_eq!(
+        reviews(&writes),
+        1,
+        "one access review per kind and namespace (both releases are in staging): {writes:#?}"
+    );
+    let writes: Vec<String> = writes
+        .into_iter()
+        .filter(|r| !r.contains("/selfsubjectaccessreviews"))
         .collect();
     assert_eq!(
         writes.len(),
