@@ -205,6 +205,27 @@ fn main() {
     app.send("p");
     pause();
 
+    // Actions: the reconcile menu, then the suspend dialog with its exact patch.
+    app.send("/");
+    app.send("kind:hr staging/redis");
+    app.send("\r");
+    app.wait_text("filter: kind:hr staging/redis");
+    app.send("G");
+    app.send("R");
+    app.wait_text("allowed: patch helmreleases");
+    pause();
+    save(&app, &dir, "reconcile");
+    app.escape();
+    pause();
+    app.send("T");
+    app.wait_text("allowed: patch helmreleases");
+    pause();
+    save(&app, &dir, "suspend");
+    app.escape();
+    pause();
+    app.escape();
+    pause();
+
     app.send("?");
     app.wait_text("Keys (from the keymap");
     pause();
