@@ -329,6 +329,12 @@ fn keys_answer_while_a_switch_waits_on_a_slow_server() {
     app.wait_text("Keys");
     app.escape();
     app.wait_text("Kustomization flux-system/apps");
+    // The header keeps saying so after the flash has gone.
+    app.wait_for(
+        "the flash gone, the header still switching",
+        Duration::from_secs(30),
+        |s| !s.contains("switching to default…") && s.contains("switching to namespace default"),
+    );
     // And quitting does not wait for the switch (a frozen loop would take minutes).
     app.send("q");
     assert_eq!(app.wait_exit(Duration::from_secs(20)), 0);

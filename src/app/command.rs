@@ -19,11 +19,13 @@ pub(crate) fn run(state: &mut AppState, line: &str) -> Vec<Effect> {
             let ns = arg.filter(|a| !matches!(*a, "all" | "-A" | "*"));
             let shown = ns.unwrap_or("all namespaces");
             state.flash_with(FlashLevel::Info, format!("switching to {shown}…"));
+            state.switching = Some(format!("namespace {shown}"));
             vec![Effect::SwitchNamespace(ns.map(str::to_string))]
         }
         "ctx" | "context" => match arg {
             Some(ctx) => {
                 state.flash_with(FlashLevel::Info, format!("switching to context {ctx}…"));
+                state.switching = Some(format!("context {ctx}"));
                 vec![Effect::SwitchContext(ctx.to_string())]
             }
             None => {

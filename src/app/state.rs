@@ -231,6 +231,9 @@ pub struct AppState {
 
     /// Permissions asked of the API server (SelfSubjectAccessReview): `None` while asked.
     pub access: BTreeMap<Permission, Option<Result<bool, String>>>,
+    /// A `:ctx`/`:ns` switch under way (what it switches to): the header says so until the
+    /// new watches are up or the switch failed; the old view stays usable meanwhile.
+    pub switching: Option<String>,
     /// Actions started in this session, by object: progress, then the outcome.
     pub actions: BTreeMap<ObjectKey, ActionStatus>,
 
@@ -277,6 +280,7 @@ impl AppState {
             overlay: None,
             modal: None,
             actions: BTreeMap::new(),
+            switching: None,
             access: BTreeMap::new(),
             prompt: None,
             flash: None,

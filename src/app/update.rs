@@ -190,6 +190,7 @@ fn on_switched(
     namespace: Option<String>,
     result: Result<(), String>,
 ) -> Vec<Effect> {
+    state.switching = None;
     if let Err(e) = result {
         state.flash_with(
             FlashLevel::Error,

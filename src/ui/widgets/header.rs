@@ -173,6 +173,13 @@ fn status(state: &AppState, theme: &Theme) -> Line<'static> {
             theme.warning(),
         ));
     }
+    if let Some(target) = &state.switching {
+        spans.push(sep(state.ascii, theme));
+        spans.push(Span::styled(
+            format!("switching to {target}{}", ellipsis(state.ascii)),
+            theme.info(),
+        ));
+    }
     if state.problems {
         spans.push(sep(state.ascii, theme));
         spans.push(Span::styled("problems only", theme.info()));
