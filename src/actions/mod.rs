@@ -4,7 +4,9 @@
 //! read-only) and the runs that wait for Flux to act ([`run`]).
 
 pub mod audit;
+pub mod history;
 pub mod intent;
 pub mod patch;
+pub mod rollback;
 pub mod run;
 pub mod writer;
