@@ -316,10 +316,12 @@ pub async fn release_steps(
         let current: Vec<ManifestObject> =
             p.current_objects.iter().map(|r| r.obj.clone()).collect();
         let target: Vec<ManifestObject> = p.target_objects.iter().map(|r| r.obj.clone()).collect();
+        // Whether a kind is namespaced, as discovery said for either manifest.
         let namespaced = |o: &ManifestObject| {
             p.current_objects
                 .iter()
-                .find(|r| r.obj == *o)
+                .chain(&p.target_objects)
+                .find(|r| r.obj.api_version == o.api_version && r.obj.kind == o.kind)
                 .is_some_and(|r| r.namespaced)
         };
         let (delete, keep) = helm_history::removed(&current, &target, |o| o.id(namespaced(o), ns));
