@@ -361,4 +361,21 @@ async fn a_change_after_the_plan_aborts_and_sends_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "release web has no revision 7");
+    // Without permission to list Secrets, the error names it.
+    f.cluster.faults.update(|spec| {
+        spec.forbidden.push(fluxdeck::sim::faults::ForbiddenRule {
+            resource: "secrets".into(),
+            namespace: Some("apps".into()),
+            verbs: vec!["list".into()],
+        })
+    });
+    let err = history::load(f.writer.reader(), &web())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "forbidden: cannot list secrets in namespace apps"
+    );
+    assert!(f.writes().is_empty(), "{:?}", f.writes());
 }
