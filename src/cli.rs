@@ -169,6 +169,35 @@ pub enum Command {
     Suspend(TargetArgs),
     /// Resume a suspended object and wait for the reconcile that follows.
     Resume(ResumeArgs),
+    /// Print the Helm release history of a HelmRelease (from its storage Secrets).
+    History(HistoryArgs),
+    /// Roll a HelmRelease back to an earlier Helm revision, Flux-safe: suspends it first and leaves it suspended.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The HelmRelease: hr/NAMESPACE/NAME.
+    #[arg(value_name = "hr/NAMESPACE/NAME")]
+    pub object: String,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The HelmRelease: hr/NAMESPACE/NAME.
+    #[arg(value_name = "hr/NAMESPACE/NAME")]
+    pub object: String,
+
+    /// The revision to roll back to (default: the newest deployed or superseded one older than the latest).
+    #[arg(long, value_name = "N")]
+    pub to: Option<i64>,
+
+    /// Do not ask: run the plan at once.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -128,3 +128,93 @@ fn read_only_commands_refuse_and_send_nothing() {
     assert_eq!(code, 2, "{err}");
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
 }
+
+fn prune_scenario() -> String {
+    format!(
+        "{}/tests/fixtures/scenarios/rollback-prune.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn history_and_rollback_from_the_command_line() {
+    let sim = SimProcess::start(&prune_scenario(), "60");
+    let state = tempfile::tempdir().unwrap();
+    let run_in = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = sim
+            .fluxdeck(args)
+            .env("XDG_STATE_HOME", state.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, out, err) = run(&sim, &["history", "hr/apps/web", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[1]["revision"], 2);
+    assert_eq!(rows[1]["current"], true);
+    assert_eq!(rows[0]["chart"], "app-1.0.0");
+    let (code, out, _) = run(&sim, &["history", "hr/apps/web"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().nth(2).unwrap().starts_with("* 2 "), "{out}");
+
+    // Read-only refuses before sending anything.
+    let before = requests(&sim);
+    let (code, _, err) = run(&sim, &["--read-only", "rollback", "hr/apps/web", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(requests(&sim), before);
+
+    // Declined at the prompt: the plan is shown, exit 1, nothing written.
+    let (code, out, err) = run_in(&["rollback", "hr/apps/web"], "no\n");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("revision 2 (app@2.0.0, deployed) → revision 1 (app@1.0.0)"),
+        "{out}"
+    );
+    assert!(out.contains(r#"{"spec":{"suspend":true}}"#), "{out}");
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+
+    // Confirmed: rolled back, and told that the HelmRelease stays suspended.
+    let (code, out, err) = run_in(&["rollback", "hr/apps/web", "--to", "1"], "y\n");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("as revision 3"), "{out}");
+    assert!(out.contains("stays suspended"), "{out}");
+    assert!(err.contains("► suspended the HelmRelease"), "{err}");
+    assert_eq!(writes(&sim).len(), 7, "{:?}", writes(&sim));
+    let audit = std::fs::read_to_string(state.path().join("fluxdeck/audit.log")).unwrap();
+    assert!(audit.contains(r#""action":"rollback --to 1""#), "{audit}");
+    assert!(audit.contains(r#""result":"ok: "#), "{audit}");
+
+    let (code, out, _) = run(&sim, &["history", "hr/apps/web"]);
+    assert_eq!(code, 0);
+    let top = out.lines().nth(2).unwrap();
+    assert!(
+        top.starts_with("* 3 ") && top.ends_with("Rollback to 1"),
+        "{out}"
+    );
+
+    // Errors: not a HelmRelease, missing revision.
+    let (code, _, err) = run(&sim, &["rollback", "ks/apps/web", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&sim, &["rollback", "hr/apps/web", "--to", "9", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no revision 9"), "{err}");
+}

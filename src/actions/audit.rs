@@ -35,11 +35,25 @@ impl Audit {
 
     /// Append one entry. Failing to write it is logged, never fatal.
     pub fn record(&self, context: &str, intent: &Intent, result: &str) {
+        let t = intent.target();
+        self.record_action(
+            context,
+            &format!("{}/{}/{}", t.kind.kind(), t.namespace, t.name),
+            intent.verb(),
+            result,
+        );
+    }
+
+    /// Append one entry for `action` on `object` (`Kind/namespace/name`).
+    pub fn record_action(&self, context: &str, object: &str, action: &str, result: &str) {
         let Some(path) = &self.path else {
-            tracing::warn!(%intent, "no state directory: audit entry not written");
+            tracing::warn!(
+                object,
+                action,
+                "no state directory: audit entry not written"
+            );
             return;
         };
-        let t = intent.target();
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .unwrap_or_default();
@@ -47,8 +61,8 @@ impl Audit {
             "time": k8s_openapi::jiff::Timestamp::now().to_string(),
             "context": context,
             "user": user,
-            "object": format!("{}/{}/{}", t.kind.kind(), t.namespace, t.name),
-            "action": intent.verb(),
+            "object": object,
+            "action": action,
             "result": result,
         });
         let written = (|| -> std::io::Result<()> {

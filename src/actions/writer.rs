@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
 use serde_json::Value;
 
 use super::patch::FIELD_MANAGER;
@@ -30,6 +32,9 @@ pub enum ActionError {
     Suspended(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The object changed between the plan shown and the run: nothing was sent.
+    #[error("{0}")]
+    Changed(String),
     #[error("{0}")]
     Api(String),
 }
@@ -91,6 +96,47 @@ impl Reader {
         })
     }
 
+    /// How to reach a kind named by a manifest (`apiVersion`, `kind`) and whether it is
+    /// namespaced.
+    pub async fn resolve(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<(ApiResource, bool), ActionError> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        match self
+            .discovery
+            .resolve(group, kind, &[version])
+            .await
+            .map_err(|e| ActionError::Api(e.to_string()))?
+        {
+            Resolved::Served {
+                resource,
+                namespaced,
+            } => Ok((resource, namespaced)),
+            Resolved::NotInstalled => Err(ActionError::Unsupported(format!(
+                "{api_version} {kind} is not served by this cluster"
+            ))),
+        }
+    }
+
+    /// The Secrets in `namespace` matching the label `selector`. A 403 is named as the
+    /// missing permission: `forbidden: cannot list secrets in namespace X`.
+    pub async fn list_secrets(
+        &self,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Vec<Secret>, ActionError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        match api.list(&ListParams::default().labels(selector)).await {
+            Ok(list) => Ok(list.items),
+            Err(kube::Error::Api(s)) if s.code == 403 => Err(ActionError::Forbidden(format!(
+                "cannot list secrets in namespace {namespace}"
+            ))),
+            Err(e) => Err(describe(e, &format!("secrets in namespace {namespace}"))),
+        }
+    }
+
     /// The object as JSON (with apiVersion and kind).
     pub async fn get(&self, key: &ObjectKey) -> Result<Value, ActionError> {
         let api = self.api(key).await?;
@@ -141,7 +187,12 @@ impl std::fmt::Display for Permission {
     }
 }
 
-/// Sends patches. Only [`Writer::for_session`] makes one.
+/// The field manager of the release objects a rollback applies: helm-controller's, so the
+/// controller keeps owning the fields it owned (flux-facts §6.3 "Native").
+pub const HELM_FIELD_MANAGER: &str = "helm-controller";
+
+/// Sends patches, and for a rollback: release records, server-side applies and deletes.
+/// Only [`Writer::for_session`] makes one.
 pub struct Writer {
     reader: Reader,
 }
@@ -204,5 +255,90 @@ impl Writer {
             .await
             .map_err(|e| describe(e, &label(key)))?;
         serde_json::to_value(&obj).map_err(|e| ActionError::Api(e.to_string()))
+    }
+
+    fn secrets(&self, namespace: &str) -> Api<Secret> {
+        Api::namespaced(self.reader.client.clone(), namespace)
+    }
+
+    /// Create a Secret (a Helm release record).
+    pub async fn create_secret(&self, secret: &Secret) -> Result<Secret, ActionError> {
+        let ns = secret.metadata.namespace.clone().unwrap_or_default();
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        self.secrets(&ns)
+            .create(&PostParams::default(), secret)
+            .await
+            .map_err(|e| describe(e, &format!("Secret/{ns}/{name}")))
+    }
+
+    /// Replace a Secret; its `metadata.resourceVersion` makes the update conditional.
+    pub async fn replace_secret(&self, secret: &Secret) -> Result<Secret, ActionError> {
+        let ns = secret.metadata.namespace.clone().unwrap_or_default();
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        self.secrets(&ns)
+            .replace(&name, &PostParams::default(), secret)
+            .await
+            .map_err(|e| describe(e, &format!("Secret/{ns}/{name}")))
+    }
+
+    /// Server-side apply `obj` as [`HELM_FIELD_MANAGER`] with conflicts forced, as
+    /// helm-controller applies release objects.
+    pub async fn apply(
+        &self,
+        resource: &ApiResource,
+        namespaced: bool,
+        obj: &Value,
+    ) -> Result<Value, ActionError> {
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let api = self.dynamic(resource, namespaced, ns);
+        let params = PatchParams::apply(HELM_FIELD_MANAGER).force();
+        let what = format!(
+            "{}/{}",
+            resource.kind,
+            if ns.is_empty() {
+                name.to_string()
+            } else {
+                format!("{ns}/{name}")
+            }
+        );
+        let applied = api
+            .patch(name, &params, &Patch::Apply(obj))
+            .await
+            .map_err(|e| describe(e, &what))?;
+        serde_json::to_value(&applied).map_err(|e| ActionError::Api(e.to_string()))
+    }
+
+    /// Delete an object with background propagation; `Ok(false)` when it was already gone.
+    pub async fn delete(
+        &self,
+        resource: &ApiResource,
+        namespaced: bool,
+        namespace: &str,
+        name: &str,
+    ) -> Result<bool, ActionError> {
+        let api = self.dynamic(resource, namespaced, namespace);
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(describe(
+                e,
+                &format!("{}/{namespace}/{name}", resource.kind),
+            )),
+        }
+    }
+
+    fn dynamic(&self, resource: &ApiResource, namespaced: bool, ns: &str) -> Api<DynamicObject> {
+        if namespaced {
+            Api::namespaced_with(self.reader.client.clone(), ns, resource)
+        } else {
+            Api::all_with(self.reader.client.clone(), resource)
+        }
     }
 }

@@ -39,7 +39,7 @@ pub fn parse_target(text: &str) -> Result<ObjectKey, String> {
     Ok(ObjectKey::flux(kind, ns, name))
 }
 
-fn fail(cmd: &str, message: &str) -> ExitCode {
+pub(super) fn fail(cmd: &str, message: &str) -> ExitCode {
     error(&format!("fluxdeck {cmd}: {}", sanitize_line(message)));
     ExitCode::from(2)
 }

@@ -3,6 +3,7 @@
 pub mod act;
 pub mod output;
 pub mod report;
+pub mod rollback;
 pub mod sim;
 pub mod tui;
 
@@ -54,6 +55,8 @@ pub async fn run(cli: Cli, log: Result<logging::LogGuard, logging::LogError>) ->
         Some(Command::Reconcile(args)) => act::reconcile(cli.global, args).await,
         Some(Command::Suspend(args)) => act::suspend(cli.global, args).await,
         Some(Command::Resume(args)) => act::resume(cli.global, args).await,
+        Some(Command::History(args)) => rollback::history(cli.global, args).await,
+        Some(Command::Rollback(args)) => rollback::rollback(cli.global, args).await,
         Some(Command::Demo(args)) => tui::demo(cli.global, args, log).await,
         None => tui::tui(cli.global, log).await,
     }

@@ -75,7 +75,7 @@ async fn load_or_exit(cmd: &str, global: &GlobalArgs, managed: bool) -> Result<L
 }
 
 /// Print JSON (terminal-safe, see [`json_text`]) and return `code`.
-fn finish_json(cmd: &str, value: &Value, code: ExitCode) -> ExitCode {
+pub(super) fn finish_json(cmd: &str, value: &Value, code: ExitCode) -> ExitCode {
     match json_text(value) {
         Ok(text) => finish(&format!("{text}\n"), code),
         Err(e) => {

@@ -5,6 +5,7 @@ pub mod contain;
 pub mod deps;
 pub mod flux;
 pub mod health;
+pub mod helm_history;
 pub mod helm_storage;
 pub mod inventory;
 pub mod kstatus;
