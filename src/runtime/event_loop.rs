@@ -187,6 +187,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
     }
     tracing::info!(
         frames = stats.frames,
+        snapshots = executor.snapshots(),
         messages = stats.messages,
         seconds = started.elapsed().as_secs_f64(),
         "session ended"

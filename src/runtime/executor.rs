@@ -96,6 +96,7 @@ pub fn health_msg(h: &BTreeMap<WatchKey, WatchState>) -> Msg {
 pub struct Executor {
     effects: mpsc::UnboundedSender<Effect>,
     task: JoinHandle<()>,
+    snapshots: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Executor {
@@ -104,8 +105,18 @@ impl Executor {
     pub fn spawn(conn: Connection, opts: ExecutorOptions, out: mpsc::Sender<Msg>) -> Executor {
         let (effects, effects_rx) = mpsc::unbounded_channel();
         let core = Core::new(conn, opts, out);
+        let snapshots = core.snapshots.clone();
         let task = tokio::spawn(core.run(effects_rx));
-        Executor { effects, task }
+        Executor {
+            effects,
+            task,
+            snapshots,
+        }
+    }
+
+    /// Snapshots built from the watch stores so far (the benchmarks read it from the log).
+    pub fn snapshots(&self) -> u64 {
+        self.snapshots.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Carry out an effect (answers arrive as messages). Effects that concern the terminal
@@ -213,7 +224,7 @@ struct Core {
     rebuild: Rebuild,
     prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
     last_errors: Vec<String>,
-    snapshots: u64,
+    snapshots: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Core {
@@ -242,7 +253,7 @@ impl Core {
             rebuild: Rebuild::new(),
             prepared_tx,
             last_errors: Vec::new(),
-            snapshots: 0,
+            snapshots: Arc::default(),
         }
     }
 
@@ -301,7 +312,7 @@ impl Core {
                 },
             }
         }
-        tracing::info!(snapshots = self.snapshots, "executor stopped");
+        tracing::info!("executor stopped");
     }
 
     /// Start watches for `conn` and `namespace` in the background, as a new generation.
@@ -577,7 +588,8 @@ impl Core {
         let Some(w) = self.watch.as_mut() else { return };
         self.rebuild.running_since = Some(self.rebuild.last);
         let (snap, errors) = w.snapshot(Timestamp::now());
-        self.snapshots += 1;
+        self.snapshots
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if errors != self.last_errors {
             self.last_errors = errors.clone();
             self.send(Msg::DecodeErrors(errors)).await;
