@@ -363,3 +363,40 @@ fn a_prepared_snapshot_is_the_same_as_a_snapshot() {
     assert!(screen(&prepared).contains("Blocked by staging/redis"));
     assert_eq!(direct.shown_tree(), prepared.shown_tree());
 }
+
+/// Clearing the filter with Esc shows the whole tree again: the watches follow (the effects
+/// of clearing it are not dropped).
+#[test]
+fn esc_clearing_the_filter_asks_for_the_watches_of_the_whole_tree() {
+    let mut state = AppState::new(init(80, 24));
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    let sts = ObjectKind::new("apps", "StatefulSet");
+    // A filter that leaves only default/grafana: staging's StatefulSets are not needed.
+    // The filter applies as it is typed: take the last scopes asked for.
+    let mut effects = ch(&mut state, '/');
+    for c in "default/grafana".chars() {
+        effects.extend(ch(&mut state, c));
+    }
+    effects.extend(press(&mut state, KeyCode::Enter));
+    let narrowed = effects
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::WatchScopes(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("expected WatchScopes, got {effects:?}"));
+    assert!(!narrowed.contains(&(sts.clone(), Some("staging".into()))));
+    // Esc clears it: staging's rows are back, and so are their watches.
+    let effects = press(&mut state, KeyCode::Esc);
+    assert!(state.filter_text.is_empty());
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::WatchScopes(s) if s.contains(&(sts.clone(), Some("staging".into()))))
+        ),
+        "{effects:?}"
+    );
+}

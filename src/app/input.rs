@@ -97,7 +97,7 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
             return state.narrowing_changed();
         }
         Action::FocusNext | Action::FocusPrev => return switch_focus(state),
-        Action::Back => back(state),
+        Action::Back => return back(state),
         Action::Up
         | Action::Down
         | Action::Top
@@ -133,6 +133,7 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
 }
 
 /// After an expansion change: new rows may need watches; the details follow the selection.
+#[must_use = "the effects (managed-object watches, details) must be carried out"]
 fn tree_changed(state: &mut AppState) -> Vec<Effect> {
     let mut effects: Vec<Effect> = state.scopes_effect().into_iter().collect();
     effects.extend(state.sync_details());
@@ -141,6 +142,7 @@ fn tree_changed(state: &mut AppState) -> Vec<Effect> {
 
 impl AppState {
     /// The filter or problems mode changed: re-narrow, re-derive rows, follow up.
+    #[must_use = "the effects (managed-object watches, details) must be carried out"]
     pub(crate) fn narrowing_changed(&mut self) -> Vec<Effect> {
         self.narrow_collapsed.clear();
         self.rebuild_narrowed();
@@ -183,20 +185,23 @@ fn switch_focus(state: &mut AppState) -> Vec<Effect> {
     Vec::new()
 }
 
-fn back(state: &mut AppState) {
+/// Esc: close the view, the details, the filter. Clearing the filter shows rows again,
+/// whose managed objects may need watches: the effects say so.
+fn back(state: &mut AppState) -> Vec<Effect> {
     if state.overlay.take().is_some() {
-        return;
+        return Vec::new();
     }
     if state.details.take().is_some() {
         state.focus = Focus::Tree;
         state.keep_cursor_visible();
-        return;
+        return Vec::new();
     }
     if !state.filter_text.is_empty() {
         state.filter_text.clear();
         state.filter = Filter::default();
-        let _ = state.narrowing_changed();
+        return state.narrowing_changed();
     }
+    Vec::new()
 }
 
 fn open_details(state: &mut AppState) -> Vec<Effect> {
