@@ -413,6 +413,7 @@ impl Core {
             }
             (result, _) => {
                 let e = result.err().unwrap_or_default();
+                tracing::warn!(context = %s.context, namespace = ?s.namespace, error = %e, "switch failed");
                 self.send(Msg::Switched {
                     context: s.context,
                     server: self.conn.server.clone(),
