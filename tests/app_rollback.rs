@@ -427,3 +427,58 @@ fn progress_then_a_persistent_banner_until_resumed() {
     );
     assert_eq!(state.rollback_banner(&redis()), None);
 }
+
+#[test]
+fn a_rollback_aborted_by_a_change_shows_the_reason_and_no_banner() {
+    let mut state = rollback_open(160, 30);
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Enter);
+    typed(&mut state, "redis");
+    let intent = expected_intent(2);
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Effect::Execute(intent.clone())]
+    );
+    let reason = "HelmRelease/staging/redis changed since the plan (resourceVersion 4711 → 4712): \
+                  look again and retry";
+    update(
+        &mut state,
+        Msg::ActionDone {
+            intent,
+            result: Err(reason.into()),
+        },
+    );
+    let flash = &state.flash.as_ref().unwrap().text;
+    assert_eq!(flash, &format!("rollback not done: {reason}"));
+    ch(&mut state, 'x');
+    let text = screen(&state);
+    let line = text
+        .lines()
+        .find(|l| l.contains("HelmRelease staging/redis"))
+        .unwrap();
+    assert!(line.contains("rollback not done: HelmRelease"), "{text}");
+    assert_eq!(state.rollback_banner(&redis()), None);
+}
+
+#[test]
+fn a_history_that_cannot_be_read_says_why() {
+    let mut state = demo(120, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    ch(&mut state, 'H');
+    update(
+        &mut state,
+        Msg::History {
+            key: redis(),
+            result: Err("forbidden: cannot list secrets in namespace staging".into()),
+        },
+    );
+    let text = screen(&state);
+    assert!(
+        text.contains(
+            "cannot read the history: forbidden: cannot list secrets in namespace staging"
+        ),
+        "{text}"
+    );
+    // Enter sends nothing.
+    assert!(press(&mut state, KeyCode::Enter).is_empty());
+}
