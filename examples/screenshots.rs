@@ -232,6 +232,34 @@ fn main() {
     save(&app, &dir, "help");
     app.escape();
     pause();
+
+    // Rollback of default/backend: the preview, then (confirmed by name) the banner. Last,
+    // as it changes the demo cluster.
+    app.send("/");
+    app.send("kind:hr default/backend");
+    app.send("\r");
+    app.wait_text("filter: kind:hr default/backend");
+    app.send("G");
+    app.send("B");
+    app.wait_text("enter previews the rollback");
+    app.send("\r");
+    app.wait_text("Rollback preview HelmRelease/default/backend");
+    pause();
+    save(&app, &dir, "rollback-preview");
+    app.send("\r");
+    app.wait_text("Type the release name backend to confirm:");
+    app.send("backend");
+    app.send("\r");
+    app.wait_for("the rollback banner", Duration::from_secs(60), |s| {
+        s.lines()
+            .any(|l| l.contains("HelmRelease default/backend") && l.contains("rolled back to"))
+    });
+    app.send("\r");
+    app.wait_text("Rolled back");
+    pause();
+    save(&app, &dir, "rollback-banner");
+    app.escape();
+    pause();
     app.send("q");
     app.wait_exit(Duration::from_secs(30));
 }

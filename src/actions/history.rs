@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::Value;
 
+use super::rollback::{Plan, plan_from};
 use super::writer::{ActionError, Reader, label};
 use crate::domain::flux::{self as names, HelmRelease, ObjectKey};
 use crate::domain::helm_history::{self, HistoryRow, RecordMeta};
@@ -107,6 +108,61 @@ impl History {
             .iter()
             .map(|r| helm_history::row(&r.meta, r.release().ok(), current, &snaps))
             .collect()
+    }
+}
+
+/// What the history view shows, and what a rollback from it needs: the rows, each
+/// revision's values (YAML, sorted keys) and manifest for the preview, and the plan of a
+/// rollback to each revision that can be a target. Read with GETs only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryData {
+    pub key: ObjectKey,
+    pub release_name: String,
+    pub release_namespace: String,
+    pub storage_namespace: String,
+    /// Oldest first.
+    pub rows: Vec<HistoryRow>,
+    /// The live revision.
+    pub current: Option<i64>,
+    /// The newest deployed/superseded revision older than the latest.
+    pub default_target: Option<i64>,
+    pub values: BTreeMap<i64, String>,
+    pub manifests: BTreeMap<i64, String>,
+    /// A rollback plan per revision that can be a target.
+    pub plans: BTreeMap<i64, Plan>,
+}
+
+impl HistoryData {
+    pub fn from_history(h: &History) -> HistoryData {
+        let metas = h.metas();
+        let mut values = BTreeMap::new();
+        let mut manifests = BTreeMap::new();
+        let mut plans = BTreeMap::new();
+        for r in &h.records {
+            let v = r.meta.version;
+            if let Ok(rel) = r.release() {
+                values.insert(
+                    v,
+                    crate::domain::diff::yaml(&Value::Object(rel.config.clone())),
+                );
+                manifests.insert(v, rel.manifest.clone());
+            }
+            if let Ok(plan) = plan_from(h, Some(v)) {
+                plans.insert(v, plan);
+            }
+        }
+        HistoryData {
+            key: h.key.clone(),
+            release_name: h.release_name.clone(),
+            release_namespace: h.release_namespace.clone(),
+            storage_namespace: h.storage_namespace.clone(),
+            rows: h.rows(),
+            current: helm_history::current(&metas),
+            default_target: helm_history::default_target(&metas),
+            values,
+            manifests,
+            plans,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::domain::flux::ObjectKey;
+use crate::domain::helm_storage::ReleaseStatus;
 
 /// How to reconcile (the `R` menu; `fluxdeck reconcile` flags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,6 +61,23 @@ pub enum Intent {
     Suspend { target: ObjectKey },
     /// Remove `spec.suspend` and request a reconcile.
     Resume { target: ObjectKey },
+    /// Suspend a HelmRelease and roll its release back to revision `to`
+    /// ([`super::rollback::run`]); aborted when the HelmRelease or its latest release record
+    /// changed since the preview (`plan_token`).
+    Rollback {
+        target: ObjectKey,
+        to: i64,
+        plan_token: PlanToken,
+    },
+}
+
+/// What a rollback preview was made from: the HelmRelease's resourceVersion and the latest
+/// release record. The run aborts when either changed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PlanToken {
+    pub hr_resource_version: String,
+    pub latest: i64,
+    pub latest_status: ReleaseStatus,
 }
 
 impl Intent {
@@ -67,7 +85,8 @@ impl Intent {
         match self {
             Intent::Reconcile { target, .. }
             | Intent::Suspend { target }
-            | Intent::Resume { target } => target,
+            | Intent::Resume { target }
+            | Intent::Rollback { target, .. } => target,
         }
     }
 
@@ -82,12 +101,13 @@ impl Intent {
             },
             Intent::Suspend { .. } => "suspend",
             Intent::Resume { .. } => "resume",
+            Intent::Rollback { .. } => "rollback",
         }
     }
 
     /// Whether the run waits for Flux to handle a reconcile request.
     pub fn waits(&self) -> bool {
-        !matches!(self, Intent::Suspend { .. })
+        !matches!(self, Intent::Suspend { .. } | Intent::Rollback { .. })
     }
 }
 
@@ -101,6 +121,10 @@ impl fmt::Display for Intent {
             t.kind.kind(),
             t.namespace,
             t.name
-        )
+        )?;
+        if let Intent::Rollback { to, .. } = self {
+            write!(f, " to revision {to}")?;
+        }
+        Ok(())
     }
 }

@@ -49,7 +49,7 @@ pub fn resume(token: &str) -> Value {
 pub fn for_intent(intent: &Intent, token: &str) -> Value {
     match intent {
         Intent::Reconcile { mode, .. } => reconcile(*mode, token),
-        Intent::Suspend { .. } => suspend(),
+        Intent::Suspend { .. } | Intent::Rollback { .. } => suspend(),
         Intent::Resume { .. } => resume(token),
     }
 }

@@ -15,6 +15,7 @@ use kube::api::ObjectMeta;
 use kube::core::ApiResource;
 
 use super::history::{self, History};
+use super::intent::PlanToken;
 use super::patch;
 use super::writer::{ActionError, Reader, Writer, label};
 use crate::domain::flux::ObjectKey;
@@ -46,6 +47,23 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What the run checks against: the HelmRelease's resourceVersion and the latest record.
+    pub fn token(&self) -> PlanToken {
+        PlanToken {
+            hr_resource_version: self.hr_resource_version.clone(),
+            latest: self.latest,
+            latest_status: self.latest_status,
+        }
+    }
+
+    /// The plan as it was when `token` was taken: [`run`] aborts when the cluster moved on.
+    pub fn with_token(mut self, token: &PlanToken) -> Plan {
+        self.hr_resource_version = token.hr_resource_version.clone();
+        self.latest = token.latest;
+        self.latest_status = token.latest_status;
+        self
+    }
+
     /// The steps, one line each, for the confirmation.
     pub fn steps(&self) -> Vec<String> {
         let suspend = if self.already_suspended {
@@ -87,7 +105,7 @@ pub async fn plan(reader: &Reader, key: &ObjectKey, to: Option<i64>) -> Result<P
     plan_from(&h, to)
 }
 
-fn plan_from(h: &History, to: Option<i64>) -> Result<Plan, ActionError> {
+pub fn plan_from(h: &History, to: Option<i64>) -> Result<Plan, ActionError> {
     let metas = h.metas();
     let to = helm_history::choose_target(&h.release_name, &metas, to)
         .map_err(|e| ActionError::Unsupported(e.to_string()))?;

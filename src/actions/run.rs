@@ -31,6 +31,8 @@ pub enum Progress {
     Skipped { key: ObjectKey },
     /// This step finished well; the next starts.
     StepDone { key: ObjectKey, message: String },
+    /// A step of a rollback.
+    Rollback(super::rollback::Progress),
 }
 
 /// How a run ended.
@@ -154,6 +156,18 @@ pub async fn run(
     let target = intent.target();
     let reader = writer.reader();
     match intent {
+        Intent::Rollback { to, plan_token, .. } => {
+            let plan = super::rollback::plan(reader, target, Some(*to))
+                .await?
+                .with_token(plan_token);
+            let mut forward = |p: super::rollback::Progress| progress(Progress::Rollback(p));
+            let o = super::rollback::run(writer, &plan, &mut forward).await?;
+            Ok(Outcome {
+                ok: o.ok,
+                message: o.message,
+                timed_out: false,
+            })
+        }
         Intent::Suspend { .. } => {
             reader.get(target).await?;
             writer.merge_patch(target, &patch::suspend()).await?;

@@ -62,6 +62,30 @@ impl ActionStatus {
     }
 }
 
+/// A HelmRelease rolled back in this session (the row's banner).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RolledBack {
+    /// The revision rolled back to.
+    pub to: i64,
+    /// When the rollback finished (the app's clock).
+    pub at: Timestamp,
+    /// The HelmRelease was seen suspended since (so a snapshot showing it not suspended
+    /// means it was resumed, not that the snapshot predates the suspend).
+    pub seen_suspended: bool,
+}
+
+impl RolledBack {
+    /// The banner on the row and in the details.
+    pub fn banner(&self) -> String {
+        format!(
+            "rolled back to revision {} at {} — suspended; Flux re-applies Git when resumed: \
+             fix Git first (pin chart version and values)",
+            self.to,
+            self.at.strftime("%H:%M")
+        )
+    }
+}
+
 /// Whether an action needing a permission can be offered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Allowed {
@@ -117,6 +141,28 @@ impl AppState {
         self.refresh_details_lines();
     }
 
+    /// The rollback banner of a HelmRelease's row, if it was rolled back in this session and
+    /// not resumed since.
+    pub fn rollback_banner(&self, key: &ObjectKey) -> Option<String> {
+        self.rolled_back.get(key).map(RolledBack::banner)
+    }
+
+    /// After a new snapshot: a rolled-back HelmRelease seen suspended and then not suspended
+    /// was resumed (outside this session too): its banner goes.
+    pub(crate) fn follow_rolled_back(&mut self) {
+        let Some(snap) = self.snapshot.clone() else {
+            return;
+        };
+        self.rolled_back.retain(|key, rb| match snap.flux.get(key) {
+            Some(obj) if obj.suspended() => {
+                rb.seen_suspended = true;
+                true
+            }
+            Some(_) => !rb.seen_suspended,
+            None => true,
+        });
+    }
+
     /// The action the object's row shows instead of its message, if any.
     pub fn row_action(&self, key: &ObjectKey) -> Option<&ActionStatus> {
         self.actions.get(key).filter(|a| a.on_row(self.now))
@@ -145,13 +191,32 @@ impl AppState {
             Err(_) => FlashLevel::Error,
         };
         let key = intent.target().clone();
-        let status = self.actions.entry(key).or_insert_with(|| ActionStatus {
+        self.actions.entry(key).or_insert_with(|| ActionStatus {
             intent: intent.clone(),
             started: self.now,
             progress: String::new(),
             done: None,
             finished: None,
         });
+        match (&intent, &result) {
+            (Intent::Rollback { to, .. }, Ok(o)) if o.ok => {
+                self.rolled_back.insert(
+                    intent.target().clone(),
+                    RolledBack {
+                        to: *to,
+                        at: self.now,
+                        seen_suspended: false,
+                    },
+                );
+            }
+            (Intent::Resume { target }, Ok(_)) => {
+                self.rolled_back.remove(target);
+            }
+            _ => {}
+        }
+        let Some(status) = self.actions.get_mut(intent.target()) else {
+            return;
+        };
         status.intent = intent;
         status.done = Some(result);
         status.finished = Some(self.now);

@@ -189,6 +189,7 @@ impl Confirm {
             Intent::Suspend { .. } => " Suspend? ".to_string(),
             Intent::Resume { .. } => " Resume? ".to_string(),
             Intent::Reconcile { .. } => " Reconcile? ".to_string(),
+            Intent::Rollback { .. } => " Roll back? ".to_string(),
         }
     }
 
@@ -199,6 +200,7 @@ impl Confirm {
             Intent::Suspend { .. } => "Suspend",
             Intent::Resume { .. } => "Resume",
             Intent::Reconcile { .. } => "Reconcile",
+            Intent::Rollback { .. } => "Roll back",
         };
         let effect = match self.intent {
             Intent::Suspend { .. } => {
@@ -208,6 +210,9 @@ impl Confirm {
                 "Flux reconciles it again; a reconcile is requested in the same patch."
             }
             Intent::Reconcile { .. } => "Flux reconciles it now.",
+            Intent::Rollback { .. } => {
+                "The HelmRelease is suspended, then its release is rolled back; it stays suspended."
+            }
         };
         let mut out = vec![
             TextLine::new(vec![
@@ -251,13 +256,14 @@ fn target(state: &AppState, view: View) -> Option<ObjectKey> {
     match (view, &state.overlay, &state.details) {
         (View::Why, Some(Overlay::Why(w)), _) => Some(w.key.clone()),
         (View::Yaml, Some(Overlay::Yaml(y)), _) => Some(y.key.clone()),
+        (View::History, Some(Overlay::History(h)), _) => Some(h.key.clone()),
         (View::Details, _, Some(pane)) => pane.key.clone(),
         _ => state.selected_key().cloned(),
     }
 }
 
 /// The Flux object an action key is about, or a flash saying why there is none.
-fn flux_target(
+pub(crate) fn flux_target(
     state: &mut AppState,
     view: View,
     what: &str,
@@ -432,7 +438,7 @@ fn choose(state: &mut AppState, target: &ObjectKey, choice: Choice) -> Vec<Effec
 
 /// Ask the runtime to carry out `intent`, unless the session became read-only or moved to
 /// another context since the dialog opened.
-fn execute(state: &mut AppState, intent: Intent, context: &str) -> Vec<Effect> {
+pub(crate) fn execute(state: &mut AppState, intent: Intent, context: &str) -> Vec<Effect> {
     state.modal = None;
     if let Some(reason) = &state.read_only {
         let text = format!("read-only: {reason} ({} is unavailable)", intent.verb());

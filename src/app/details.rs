@@ -101,6 +101,10 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
         out.message(&node.message, 2, Tone::Text);
         return out.lines;
     };
+    if let Some(banner) = state.rollback_banner(key) {
+        out.section("Rolled back");
+        out.message(&banner, 2, Tone::Warning);
+    }
     if let Some(status) = state.actions.get(key) {
         action(&mut out, status);
     }

@@ -10,6 +10,7 @@ use crate::domain::tree::Filter;
 use super::command;
 use super::confirm;
 use super::help;
+use super::history;
 use super::layout;
 use super::msg::Effect;
 use super::state::{AppState, FlashLevel, Focus, Overlay, Prompt, PromptKind};
@@ -32,6 +33,9 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
     }
     if state.modal.is_some() {
         return confirm::modal_key(state, key);
+    }
+    if let Some(effects) = history::on_key(state, key, action) {
+        return effects;
     }
     match action {
         Some(action) => {
@@ -121,7 +125,9 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         Action::Why => why(state, view),
         Action::Reconcile => return confirm::open_reconcile(state, view),
         Action::SuspendResume => return confirm::open_suspend_resume(state, view),
-        Action::Rollback | Action::ValuesDiff | Action::DriftDiff | Action::History => {
+        Action::History => return history::open_history(state, view),
+        Action::Rollback => return history::open_rollback(state, view),
+        Action::ValuesDiff | Action::DriftDiff => {
             state.flash_with(
                 FlashLevel::Info,
                 format!("{}: not available yet in this version", action.id()),
@@ -275,7 +281,7 @@ fn why(state: &mut AppState, view: View) {
 }
 
 /// Move by `action` in a list of `len` items from `at`, `page` at a time.
-fn step(action: Action, at: usize, len: usize, page: usize) -> usize {
+pub(crate) fn step(action: Action, at: usize, len: usize, page: usize) -> usize {
     let last = len.saturating_sub(1);
     let page = page.max(1);
     match action {

@@ -171,11 +171,11 @@ table! {
     Yaml "yaml" Object ["y"] "show the YAML of the selected object" Some("yaml"), false;
     Reconcile "reconcile" Object ["R"] "reconcile the selected object: a menu of plain, with source, force, reset" Some("reconcile"), true;
     SuspendResume "suspend-resume" Object ["T"] "suspend or resume the selected object (asks to confirm)" Some("suspend"), true;
+    Back "back" Navigation ["esc"] "back / close the current view" Some("back"), false;
     ValuesDiff "values-diff" Object ["v"] "HelmRelease values diff: desired vs deployed" Some("values"), false;
     DriftDiff "drift-diff" Object ["D"] "drift diff: Helm manifest vs live objects" Some("drift"), false;
     History "history" Object ["H"] "HelmRelease history (revisions)" Some("history"), false;
     Rollback "rollback" Object ["B"] "roll a HelmRelease back to a previous revision" Some("rollback"), true;
-    Back "back" Navigation ["esc"] "back / close the current view" Some("back"), false;
     Up "up" Navigation ["k", "up"] "move up" None, false;
     Down "down" Navigation ["j", "down"] "move down" None, false;
     Top "top" Navigation ["g", "home"] "go to the top" None, false;
@@ -215,13 +215,10 @@ impl Action {
         ACTIONS.iter().find(|s| s.id == id).map(|s| s.action)
     }
 
-    /// Whether this version carries the action out. The others (rollback and the Helm views
-    /// that come later) stay out of the hint bar and the help screen.
+    /// Whether this version carries the action out. The others (the Helm diff views that
+    /// come later) stay out of the hint bar and the help screen.
     pub fn is_built(self) -> bool {
-        !matches!(
-            self,
-            Action::Rollback | Action::ValuesDiff | Action::DriftDiff | Action::History
-        )
+        !matches!(self, Action::ValuesDiff | Action::DriftDiff)
     }
 
     /// Whether the action writes to the cluster.

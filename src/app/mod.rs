@@ -13,6 +13,7 @@ pub mod confirm;
 pub mod details;
 pub mod format;
 pub mod help;
+pub mod history;
 mod input;
 pub mod keys;
 pub mod layout;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 use k8s_openapi::jiff::Timestamp;
 
+use crate::actions::history::HistoryData;
 use crate::actions::intent::Intent;
 use crate::actions::run::Outcome;
 use crate::actions::writer::Permission;
@@ -84,6 +85,11 @@ pub enum Msg {
         key: ObjectKey,
         result: Result<String, String>,
     },
+    /// The answer to [`Effect::FetchHistory`]: the release history of a HelmRelease.
+    History {
+        key: ObjectKey,
+        result: Result<Box<HistoryData>, String>,
+    },
     /// The context or namespace switch finished (or failed).
     Switched {
         context: String,
@@ -119,6 +125,8 @@ pub enum Effect {
     FetchEvents(ObjectKey),
     /// Fetch an object and render it as YAML.
     FetchYaml(ObjectKey),
+    /// Read the release history of a HelmRelease (GETs only).
+    FetchHistory(ObjectKey),
     /// The managed-object watches the visible tree needs, per (kind, namespace). The runtime
     /// starts the missing ones and releases the others.
     WatchScopes(BTreeSet<(ObjectKind, Option<String>)>),

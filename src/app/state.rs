@@ -18,8 +18,9 @@ use crate::domain::deps::Analysis;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::{Filter, Node, Snapshot, StateCounts, Tree};
 
-pub use super::actions::ActionStatus;
+pub use super::actions::{ActionStatus, RolledBack};
 pub use super::confirm::Modal;
+use super::history::HistoryView;
 use super::layout;
 use super::text::TextLine;
 use super::why::WhyView;
@@ -134,6 +135,7 @@ pub enum Overlay {
     Help { scroll: usize },
     Yaml(YamlView),
     Why(WhyView),
+    History(HistoryView),
 }
 
 /// The dependency analysis of the current snapshot, computed once with the tree and shared
@@ -236,6 +238,9 @@ pub struct AppState {
     pub switching: Option<String>,
     /// Actions started in this session, by object: progress, then the outcome.
     pub actions: BTreeMap<ObjectKey, ActionStatus>,
+    /// HelmReleases rolled back in this session: their rows show a banner until they are
+    /// resumed.
+    pub rolled_back: BTreeMap<ObjectKey, RolledBack>,
 
     /// The managed-object watch scopes last asked of the runtime.
     pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
@@ -281,6 +286,7 @@ impl AppState {
             modal: None,
             actions: BTreeMap::new(),
             switching: None,
+            rolled_back: BTreeMap::new(),
             access: BTreeMap::new(),
             prompt: None,
             flash: None,
@@ -356,6 +362,7 @@ impl AppState {
             Some(Overlay::Help { .. }) => return View::Help,
             Some(Overlay::Yaml(_)) => return View::Yaml,
             Some(Overlay::Why(_)) => return View::Why,
+            Some(Overlay::History(_)) => return View::History,
             None => {}
         }
         if self.details.is_some() && self.focus == Focus::Details {

@@ -78,6 +78,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::History { key, result } => {
+            state.history_loaded(key, result);
+            Vec::new()
+        }
         Msg::Switched {
             context,
             server,
@@ -168,6 +172,7 @@ fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
     let now = snap.now;
     state.snapshot = Some(snap);
     state.analysis = Some(analysis);
+    state.follow_rolled_back();
     if tree != state.tree || counts != state.flux_counts {
         state.tree = tree;
         state.flux_counts = counts;

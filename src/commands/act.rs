@@ -93,6 +93,7 @@ async fn execute(
             }
             Progress::Skipped { key } => format!("► {} is static: skipped", label(&key)),
             Progress::StepDone { key, message } => format!("✔ {}: {message}", label(&key)),
+            Progress::Rollback(p) => format!("► {p}"),
         };
         error(&sanitize_line(&line));
     };

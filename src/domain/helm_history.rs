@@ -117,7 +117,7 @@ pub fn choose_target(
 }
 
 /// One row of a history table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRow {
     pub revision: i64,

@@ -6,8 +6,8 @@
 //! - Watches start in the background, with discovery retried (and its state shown as the
 //!   `API discovery` watch) until it succeeds; a `:ctx`/`:ns` switch keeps the old watches
 //!   until the new ones are up, so the screen stays usable meanwhile.
-//! - Repeated fetches keep only the newest: a new Events or YAML request cancels the one in
-//!   flight.
+//! - Repeated fetches keep only the newest: a new Events, YAML or history request cancels
+//!   the one in flight.
 //! - Snapshots are rebuilt after store changes, coalesced, with the analysis and tree built on
 //!   a blocking thread; the gap between rebuilds grows with their cost.
 
@@ -22,9 +22,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::actions::audit::Audit;
+use crate::actions::history::{self, HistoryData};
 use crate::actions::intent::Intent;
 use crate::actions::run::{self as action_run, DEFAULT_TIMEOUT, Progress};
-use crate::actions::writer::{Writer, label};
+use crate::actions::writer::{Reader, Writer, label};
 use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
 use crate::app::prepare::{Prepared, prepare};
 use crate::config::{Config, ReadOnlyReason};
@@ -221,6 +222,7 @@ struct Core {
     scopes_tx: mpsc::UnboundedSender<ScopesResolved>,
     events_fetch: Option<JoinHandle<()>>,
     yaml_fetch: Option<JoinHandle<()>>,
+    history_fetch: Option<JoinHandle<()>>,
     rebuild: Rebuild,
     prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
     last_errors: Vec<String>,
@@ -250,6 +252,7 @@ impl Core {
             scopes_tx,
             events_fetch: None,
             yaml_fetch: None,
+            history_fetch: None,
             rebuild: Rebuild::new(),
             prepared_tx,
             last_errors: Vec::new(),
@@ -453,6 +456,21 @@ impl Core {
                     let _ = tx.send(Msg::Yaml { key, result }).await;
                 }));
             }
+            Effect::FetchHistory(key) => {
+                let Some(w) = &self.watch else { return };
+                let reader = Reader::new(w.client(), w.discovery());
+                let tx = self.out.clone();
+                if let Some(t) = self.history_fetch.take() {
+                    t.abort();
+                }
+                self.history_fetch = Some(tokio::spawn(async move {
+                    let result = history::load(&reader, &key)
+                        .await
+                        .map(|h| Box::new(HistoryData::from_history(&h)))
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::History { key, result }).await;
+                }));
+            }
             Effect::WatchScopes(scopes) => {
                 self.scopes = scopes;
                 self.apply_scopes();
@@ -515,6 +533,7 @@ impl Core {
                         Progress::StepDone { key, message } => {
                             format!("{} ready: {message}", label(&key))
                         }
+                        Progress::Rollback(p) => p.to_string(),
                     };
                     let _ = progress_out
                         .send(Msg::ActionProgress {

@@ -1,4 +1,4 @@
-//! A dialog over the panes: the reconcile menu or a confirmation, in a bordered box centred on
+//! A dialog over the panes: the reconcile menu, a confirmation or the rollback confirmation, in a bordered box centred on
 //! the body, as wide as its content allows; only the rows that fit are drawn.
 
 use ratatui::Frame;
@@ -25,9 +25,21 @@ pub fn render(state: &AppState, modal: &Modal, theme: &Theme, frame: &mut Frame,
     if let Some(line) = permission_line(state, modal.target()) {
         lines.push(line);
     }
+    boxed(title, &lines, ascii, theme, frame, body);
+}
+
+/// Draw `lines` in a bordered box titled `title`, centred on `body`.
+pub fn boxed(
+    title: String,
+    lines: &[TextLine],
+    ascii: bool,
+    theme: &Theme,
+    frame: &mut Frame,
+    body: Rect,
+) {
     let width = body.width.saturating_sub(4).min(MAX_WIDTH);
     let cols = usize::from(width.saturating_sub(4));
-    let wanted = u16::try_from(wrapped_len(&lines, cols))
+    let wanted = u16::try_from(wrapped_len(lines, cols))
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let height = wanted.min(body.height);
@@ -41,7 +53,7 @@ pub fn render(state: &AppState, modal: &Modal, theme: &Theme, frame: &mut Frame,
         height,
     );
     let inner_rows = usize::from(height.saturating_sub(2));
-    let (rows, _) = wrapped_rows(&lines, cols, 0, inner_rows, theme);
+    let (rows, _) = wrapped_rows(lines, cols, 0, inner_rows, theme);
     let block = pane(vec![Span::styled(title, theme.title())], true, ascii, theme);
     let inner = block.inner(area);
     let text_area = Rect::new(

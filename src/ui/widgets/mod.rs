@@ -5,6 +5,7 @@ pub mod dialog;
 pub mod header;
 pub mod help;
 pub mod hints;
+pub mod history;
 pub mod prompt;
 pub mod tree;
 pub mod why;

@@ -66,6 +66,8 @@ struct Cells {
     message: String,
     /// The message is an action's progress or outcome: `Some(failed)`.
     action: Option<bool>,
+    /// The message is the rollback banner.
+    banner: bool,
     cycle: bool,
 }
 
@@ -109,10 +111,16 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             format!("({})", node.children.len()),
         ),
     };
-    let action = node.key.as_ref().and_then(|k| state.row_action(k));
+    // After a rollback the banner stays on the row; a running action shows over it.
+    let banner = node.key.as_ref().and_then(|k| state.rollback_banner(k));
+    let action = node
+        .key
+        .as_ref()
+        .and_then(|k| state.row_action(k))
+        .filter(|a| banner.is_none() || a.running());
     let collapsed = row.has_children && !row.expanded;
     // An action on the row takes the whole message column.
-    let summary = if collapsed && node.is_object() && action.is_none() {
+    let summary = if collapsed && node.is_object() && action.is_none() && banner.is_none() {
         node.summary.describe()
     } else {
         String::new()
@@ -138,16 +146,20 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             .unwrap_or_default(),
         summary,
         blocks: match blocks_outside_loop(state, node) {
-            _ if action.is_some() => String::new(),
+            _ if action.is_some() || banner.is_some() => String::new(),
             0 => String::new(),
             n => format!("blocks {n}"),
         },
         message: match action {
             _ if node.cycle => "cycle: already shown above".to_string(),
             Some(a) => ascii_text(&a.line(), ascii),
-            None => ascii_text(&node.message, ascii),
+            None => match &banner {
+                Some(b) => ascii_text(b, ascii),
+                None => ascii_text(&node.message, ascii),
+            },
         },
         action: action.map(|a| a.failed()),
+        banner: action.is_none() && banner.is_some(),
         cycle: node.cycle,
     }
 }
@@ -312,6 +324,8 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
         }
         let style = if c.cycle {
             theme.state(Health::Cycle)
+        } else if c.banner {
+            theme.warning()
         } else if let Some(failed) = c.action {
             if failed { theme.error() } else { theme.info() }
         } else if c.health.is_problem() && !c.not_loaded {
