@@ -212,6 +212,24 @@ fn rollback_emits_nothing_until_the_release_name_is_typed_exactly() {
     assert!(state.actions.get(&redis()).unwrap().running());
 }
 
+/// The name field takes every character: `n` and `y` (the dialogs' cancel and confirm keys)
+/// are text there, so a release name with them can be typed.
+#[test]
+fn y_and_n_are_typed_into_the_name() {
+    let mut state = rollback_open(120, 30);
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(step(&state), Some(Step::Confirm));
+    typed(&mut state, "ny");
+    assert_eq!(step(&state), Some(Step::Confirm), "n did not cancel");
+    assert!(state.actions.is_empty(), "y did not confirm");
+    press(&mut state, KeyCode::Backspace);
+    press(&mut state, KeyCode::Backspace);
+    typed(&mut state, "redis");
+    let effects = press(&mut state, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::Execute(expected_intent(2))]);
+}
+
 #[test]
 fn escape_steps_back_and_sends_nothing() {
     let mut state = rollback_open(120, 30);

@@ -382,8 +382,11 @@ pub(crate) fn on_key(
     let accept = prompt == Some(Action::Accept);
     state.dirty = true;
     match h.step {
+        // A text field: every character is typed (`y` and `n` too); only keys that are not
+        // text (Enter, Esc) confirm or go back.
         Step::Confirm => {
-            if prompt == Some(Action::Cancel) {
+            let accept = accept && !key.is_text();
+            if prompt == Some(Action::Cancel) && !key.is_text() {
                 h.step = Step::Preview;
                 h.typed.clear();
             } else if accept {
