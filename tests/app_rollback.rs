@@ -291,14 +291,16 @@ fn rollback_waits_for_the_access_review() {
     let mut state = demo(120, 30);
     state.access.clear();
     select(&mut state, FluxKind::HelmRelease, "staging", "redis");
-    let permission = Permission::patch(&redis()).unwrap();
-    assert_eq!(
-        ch(&mut state, 'B'),
-        vec![
-            Effect::CheckAccess(permission.clone()),
-            Effect::FetchHistory(redis())
-        ]
-    );
+    // Patch on the HelmRelease, and the release records (Secrets) in its storage namespace.
+    let mut permissions = vec![Permission::patch(&redis()).unwrap()];
+    permissions.extend(Permission::release_records("staging"));
+    let mut expected: Vec<Effect> = permissions
+        .iter()
+        .cloned()
+        .map(Effect::CheckAccess)
+        .collect();
+    expected.push(Effect::FetchHistory(redis()));
+    assert_eq!(ch(&mut state, 'B'), expected);
     loaded(&mut state);
     press(&mut state, KeyCode::Enter);
     press(&mut state, KeyCode::Enter);
@@ -306,17 +308,49 @@ fn rollback_waits_for_the_access_review() {
     // Not answered yet: nothing is sent, the dialog stays.
     assert!(press(&mut state, KeyCode::Enter).is_empty());
     assert_eq!(step(&state), Some(Step::Confirm));
+    // Patch allowed, the records not yet answered: still nothing.
     update(
         &mut state,
         Msg::Access {
-            permission,
+            permission: permissions[0].clone(),
             result: Ok(true),
         },
     );
-    assert_eq!(
-        press(&mut state, KeyCode::Enter),
-        vec![Effect::Execute(expected_intent(2))]
+    assert!(press(&mut state, KeyCode::Enter).is_empty());
+    // Creating release records denied: refused, naming it.
+    update(
+        &mut state,
+        Msg::Access {
+            permission: permissions[3].clone(),
+            result: Ok(false),
+        },
     );
+    assert!(press(&mut state, KeyCode::Enter).is_empty());
+    let flash = &state.flash.as_ref().unwrap().text;
+    assert!(
+        flash.contains("missing permission: create secrets in namespace staging"),
+        "{flash}"
+    );
+    // All allowed: the rollback is sent.
+    for p in &permissions {
+        update(
+            &mut state,
+            Msg::Access {
+                permission: p.clone(),
+                result: Ok(true),
+            },
+        );
+    }
+    let mut effects = Vec::new();
+    if step(&state) != Some(Step::Confirm) {
+        ch(&mut state, 'B');
+        loaded(&mut state);
+        press(&mut state, KeyCode::Enter);
+        press(&mut state, KeyCode::Enter);
+        typed(&mut state, "redis");
+    }
+    effects.extend(press(&mut state, KeyCode::Enter));
+    assert_eq!(effects, vec![Effect::Execute(expected_intent(2))]);
 }
 
 #[test]

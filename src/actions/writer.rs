@@ -173,6 +173,24 @@ impl Permission {
     }
 }
 
+impl Permission {
+    /// What a Flux-safe rollback needs besides patching the HelmRelease: reading and writing
+    /// the Helm release records (Secrets) in the storage namespace. (Applying and deleting the
+    /// manifest's objects is left to the API server to refuse: their kinds are only known
+    /// once the records are decoded.)
+    pub fn release_records(storage_namespace: &str) -> Vec<Permission> {
+        ["list", "get", "create", "update"]
+            .into_iter()
+            .map(|verb| Permission {
+                verb: verb.into(),
+                group: String::new(),
+                resource: "secrets".into(),
+                namespace: Some(storage_namespace.to_string()),
+            })
+            .collect()
+    }
+}
+
 impl std::fmt::Display for Permission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let res = if self.group.is_empty() {

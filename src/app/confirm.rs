@@ -436,6 +436,23 @@ fn choose(state: &mut AppState, target: &ObjectKey, choice: Choice) -> Vec<Effec
     }
 }
 
+/// The permissions an intent needs: patch on the Flux object's kind; for a rollback also the
+/// Helm release records (Secrets) in the storage namespace.
+pub(crate) fn required(state: &AppState, target: &ObjectKey, rollback: bool) -> Vec<Permission> {
+    let mut out: Vec<Permission> = Permission::patch(target).into_iter().collect();
+    if rollback {
+        let storage = state
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.flux.get(target))
+            .and_then(|o| o.as_helm_release())
+            .map(|hr| crate::domain::flux::storage_namespace(hr))
+            .unwrap_or_else(|| target.namespace.clone());
+        out.extend(Permission::release_records(&storage));
+    }
+    out
+}
+
 /// Ask the runtime to carry out `intent`, unless the session became read-only or moved to
 /// another context since the dialog opened.
 pub(crate) fn execute(state: &mut AppState, intent: Intent, context: &str) -> Vec<Effect> {
@@ -445,21 +462,31 @@ pub(crate) fn execute(state: &mut AppState, intent: Intent, context: &str) -> Ve
         state.flash_with(FlashLevel::Warning, text);
         return Vec::new();
     }
-    if let Some(p) = Permission::patch(intent.target()) {
-        match state.allowed(&p) {
+    let rollback = matches!(intent, Intent::Rollback { .. });
+    let needed = required(state, intent.target(), rollback);
+    let mut asked = Vec::new();
+    for p in &needed {
+        match state.allowed(p) {
             (Allowed::Yes, _) => {}
             (Allowed::Checking, effects) => {
                 state.flash_with(
                     FlashLevel::Info,
                     format!("not sent yet: still asking whether you may {p}; try again"),
                 );
-                return effects;
+                asked.extend(effects);
             }
             (Allowed::No(why), _) => {
                 state.flash_with(FlashLevel::Error, format!("not sent: {why}"));
                 return Vec::new();
             }
         }
+    }
+    // Some answer is still out: nothing is sent yet.
+    if needed
+        .iter()
+        .any(|p| matches!(state.access.get(p), None | Some(None)))
+    {
+        return asked;
     }
     if context != state.context {
         state.flash_with(

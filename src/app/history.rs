@@ -14,6 +14,7 @@ use crate::domain::diff::{self, DiffLine, Row};
 use crate::domain::flux::{FluxKind, ObjectKey};
 use crate::domain::helm_history::HistoryRow;
 
+use super::actions::Allowed;
 use super::confirm::{self, permission_line};
 use super::msg::Effect;
 use super::state::{AppState, FlashLevel, Overlay};
@@ -312,6 +313,16 @@ pub(crate) fn open_rollback(state: &mut AppState, view: View) -> Vec<Effect> {
     let Some((key, _, mut effects)) = confirm::flux_target(state, view, "rollback") else {
         return Vec::new();
     };
+    // A rollback also reads and writes the Helm release records: ask about those too.
+    for p in confirm::required(state, &key, true) {
+        match state.allowed(&p) {
+            (Allowed::No(why), _) => {
+                state.flash_with(FlashLevel::Error, format!("rollback: {why}"));
+                return Vec::new();
+            }
+            (_, fx) => effects.extend(fx),
+        }
+    }
     // Already showing this HelmRelease's history: go on from there.
     if let Some(Overlay::History(h)) = state.overlay.as_mut()
         && h.key == key

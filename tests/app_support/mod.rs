@@ -87,8 +87,20 @@ pub fn allow_all(state: &mut AppState) {
         .as_ref()
         .map(|s| s.flux.keys().cloned().collect())
         .unwrap_or_default();
+    use fluxdeck::actions::writer::Permission;
     for key in keys {
-        if let Some(permission) = fluxdeck::actions::writer::Permission::patch(&key) {
+        let mut permissions: Vec<Permission> = Permission::patch(&key).into_iter().collect();
+        // A rollback also reads and writes the release records in the storage namespace.
+        if let Some(hr) = state
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.flux.get(&key))
+            .and_then(|o| o.as_helm_release())
+        {
+            let storage = fluxdeck::domain::flux::storage_namespace(hr);
+            permissions.extend(Permission::release_records(&storage));
+        }
+        for permission in permissions {
             update(
                 state,
                 Msg::Access {
