@@ -42,18 +42,7 @@ pub enum WatchStatus {
     NotInstalled,
 }
 
-/// One core/v1 Event about an object, newest first in lists.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EventRow {
-    /// `Normal` or `Warning`.
-    pub type_: String,
-    pub reason: String,
-    pub message: String,
-    pub count: i32,
-    pub last_seen: Option<Timestamp>,
-    /// Reporting component, e.g. `helm-controller`.
-    pub source: String,
-}
+pub use crate::domain::events::EventRow;
 
 /// Into the app.
 #[derive(Clone, Debug)]

@@ -4,6 +4,7 @@ pub mod cel;
 pub mod contain;
 pub mod deps;
 pub mod diff;
+pub mod events;
 pub mod flux;
 pub mod health;
 pub mod helm_history;

@@ -7,7 +7,7 @@ use kube::{Api, Client};
 
 use super::client::error_chain;
 use super::discovery::{Discovery, Resolved};
-use crate::app::msg::EventRow;
+use crate::domain::events::EventRow;
 use crate::domain::flux::ObjectKey;
 use crate::domain::secrets::{self, SecretValues};
 
