@@ -363,6 +363,11 @@ where
                     tracing::warn!(watch = ?self.key, code, error = %error, "watch error");
                     let next = state_for(code, error, &self.state);
                     self.set(next);
+                    // After a failure the store is confirmed by a new list, not by resuming
+                    // from the last resourceVersion: a server that came back with other state
+                    // (restored, or a different server behind the same address) may accept
+                    // an old version and stay silent about everything that changed.
+                    rv = None;
                     tokio::time::sleep(backoff.next()).await;
                 }
             }
@@ -567,6 +572,55 @@ mod tests {
         f.until("connected again without any event", is_connected)
             .await;
         assert_eq!(names(&r), ["one"]);
+        f.cluster.shutdown().await;
+    }
+
+    /// A different server comes back at the same address (its resourceVersions start again):
+    /// the watch lists again instead of resuming, so the store shows the new server's objects.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_that_comes_back_with_other_state_is_listed_again() {
+        let f = fixture().await;
+        for i in 0..20 {
+            f.create(&format!("old-{i}")).await;
+        }
+        let r = f.spawn();
+        f.until("the first list", is_connected).await;
+        assert_eq!(names(&r).len(), 20);
+        let addr = f.cluster.server.addr();
+        f.cluster.server.stop_listener().await;
+        f.until("reconnecting", is_reconnecting).await;
+        // Another cluster on the same address, with one ConfigMap of its own.
+        let other = SimCluster::start(SimOptions {
+            scenario: "deps".into(),
+            listen: addr,
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let conn = client::connect_kubeconfig_yaml(&other.kubeconfig_yaml())
+            .await
+            .unwrap();
+        let api: Api<DynamicObject> = Api::namespaced_with(conn.client, "quiet", &configmaps());
+        let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "new", "namespace": "quiet"},
+        }))
+        .unwrap();
+        api.create(&PostParams::default(), &obj).await.unwrap();
+        let wait = async {
+            while names(&r) != ["new"] {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(200), f.notifier.notified()).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .is_err()
+        {
+            panic!("the store kept the old server's objects: {:?}", names(&r));
+        }
+        f.until("connected", is_connected).await;
+        other.shutdown().await;
         f.cluster.shutdown().await;
     }
 
