@@ -534,3 +534,16 @@ fn a_history_that_cannot_be_read_says_why() {
     // Enter sends nothing.
     assert!(press(&mut state, KeyCode::Enter).is_empty());
 }
+
+/// At 80x24 the name field of the confirmation is on screen, and what is typed shows.
+#[test]
+fn the_name_field_is_visible_at_80x24() {
+    let mut state = rollback_open(80, 24);
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(step(&state), Some(Step::Confirm));
+    typed(&mut state, "re");
+    let text = screen(&state);
+    assert!(text.contains("Type the release name redis"), "{text}");
+    assert!(text.contains("> re"), "{text}");
+}

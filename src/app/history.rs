@@ -194,7 +194,8 @@ impl HistoryView {
             ])
             .indent(2),
         ];
-        if let Some(plan) = d.plans.get(&p.to) {
+        let plan = d.plans.get(&p.to);
+        if let Some(plan) = plan {
             out.push(
                 TextLine::new(vec![
                     Seg::new("to revision ", Tone::Text),
@@ -209,20 +210,8 @@ impl HistoryView {
                 ])
                 .indent(2),
             );
-            out.push(TextLine::blank());
-            for step in plan.steps() {
-                out.push(TextLine::plain(step, Tone::Text).indent(3));
-            }
         }
-        out.push(TextLine::blank());
-        out.push(TextLine::plain(
-            "The HelmRelease stays suspended: when it is resumed, Flux applies Git again. \
-             Fix Git first (pin the chart version and values).",
-            Tone::Warning,
-        ));
-        if let Some(line) = permission_line(state, &self.key) {
-            out.push(line);
-        }
+        // The name field first, so it stays on screen on small terminals; the steps follow.
         out.push(TextLine::blank());
         out.push(TextLine::new(vec![
             Seg::new("Type the release name ", Tone::Text),
@@ -241,7 +230,6 @@ impl HistoryView {
             ])
             .indent(2),
         );
-        out.push(TextLine::blank());
         out.push(TextLine::new(vec![
             Seg::new("enter", Tone::Key),
             Seg::new(
@@ -255,6 +243,21 @@ impl HistoryView {
             Seg::new("esc", Tone::Key),
             Seg::new(" back to the preview", Tone::Dim),
         ]));
+        if let Some(line) = permission_line(state, &self.key) {
+            out.push(line);
+        }
+        out.push(TextLine::blank());
+        out.push(TextLine::plain(
+            "The HelmRelease stays suspended: when it is resumed, Flux applies Git again. \
+             Fix Git first (pin the chart version and values).",
+            Tone::Warning,
+        ));
+        if let Some(plan) = plan {
+            out.push(TextLine::blank());
+            for step in plan.steps() {
+                out.push(TextLine::plain(step, Tone::Text).indent(3));
+            }
+        }
         (title, out)
     }
 }
