@@ -91,6 +91,8 @@ pub struct Confirm {
     /// The patch that will be sent, pretty JSON (the token shown as a placeholder).
     pub patch: String,
     pub field_manager: &'static str,
+    /// Something to know before confirming (resuming a HelmRelease fluxdeck rolled back).
+    pub warning: Option<String>,
 }
 
 /// The letter that chooses a reconcile mode in the menu.
@@ -180,7 +182,25 @@ impl Confirm {
             context: context.to_string(),
             patch,
             field_manager: patch::FIELD_MANAGER,
+            warning: None,
         }
+    }
+
+    /// The dialog for `intent` in this session: resuming a HelmRelease that was rolled back
+    /// here says that Flux will apply Git again.
+    fn for_session(intent: Intent, state: &AppState) -> Confirm {
+        let mut c = Confirm::new(intent, &state.context);
+        if let Intent::Resume { target } = &c.intent
+            && let Some(rb) = state.rolled_back.get(target)
+        {
+            c.warning = Some(format!(
+                "It was rolled back to revision {} in this session. Resuming lets Flux apply \
+                 Git's desired state again, which undoes the rollback unless Git was fixed \
+                 first (chart version and values pinned).",
+                rb.to
+            ));
+        }
+        c
     }
 
     /// The dialog's title: the verb as a question.
@@ -227,12 +247,17 @@ impl Confirm {
             .indent(2),
             TextLine::blank(),
             TextLine::plain(effect, Tone::Text),
+        ];
+        if let Some(w) = &self.warning {
+            out.push(TextLine::plain(w.clone(), Tone::Warning));
+        }
+        out.extend([
             TextLine::blank(),
             TextLine::plain(
                 format!("JSON merge patch, field manager {}:", self.field_manager),
                 Tone::Dim,
             ),
-        ];
+        ]);
         for line in self.patch.lines() {
             out.push(TextLine::plain(format!("  {line}"), Tone::Text).indent(4));
         }
@@ -352,7 +377,7 @@ pub(crate) fn open_suspend_resume(state: &mut AppState, view: View) -> Vec<Effec
             } else {
                 Intent::Suspend { target }
             };
-            state.modal = Some(Modal::Confirm(Confirm::new(intent, &state.context)));
+            state.modal = Some(Modal::Confirm(Confirm::for_session(intent, state)));
             effects
         }
         None => Vec::new(),
@@ -430,7 +455,7 @@ fn choose(state: &mut AppState, target: &ObjectKey, choice: Choice) -> Vec<Effec
             let intent = Intent::Resume {
                 target: target.clone(),
             };
-            state.modal = Some(Modal::Confirm(Confirm::new(intent, &state.context)));
+            state.modal = Some(Modal::Confirm(Confirm::for_session(intent, state)));
             Vec::new()
         }
     }

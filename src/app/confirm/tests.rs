@@ -429,3 +429,29 @@ fn outcomes_leave_the_row_after_a_minute() {
         "the details pane keeps it"
     );
 }
+
+#[test]
+fn resuming_a_release_rolled_back_here_warns_that_git_comes_back() {
+    let mut state = demo();
+    let target = hr("default", "legacy-app");
+    state.rolled_back.insert(
+        target.clone(),
+        crate::app::actions::RolledBack {
+            to: 2,
+            at: ts(NOW),
+            seen_suspended: true,
+        },
+    );
+    select(&mut state, &target, "kind:hr default/legacy-app");
+    assert!(ch(&mut state, 'T').is_empty());
+    let c = confirm(&state);
+    assert!(matches!(c.intent, Intent::Resume { .. }));
+    let text = format!("{:?}", c.lines());
+    assert!(text.contains("rolled back to revision 2"), "{text}");
+    assert!(text.contains("undoes the rollback"), "{text}");
+    // Without a rollback in this session: no such warning.
+    let mut state = demo();
+    select(&mut state, &target, "kind:hr default/legacy-app");
+    ch(&mut state, 'T');
+    assert!(confirm(&state).warning.is_none());
+}
