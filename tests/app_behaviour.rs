@@ -400,3 +400,35 @@ fn esc_clearing_the_filter_asks_for_the_watches_of_the_whole_tree() {
         "{effects:?}"
     );
 }
+
+/// `:ns` takes namespace names only, as `-n` does: anything else is an error that stays until
+/// the next key, and nothing switches.
+#[test]
+fn ns_refuses_what_is_not_a_namespace_name() {
+    let mut state = demo(80, 24);
+    let mut effects = ch(&mut state, ':');
+    for c in "ns Bad_NS".chars() {
+        effects.extend(ch(&mut state, c));
+    }
+    effects.extend(press(&mut state, KeyCode::Enter));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::SwitchNamespace(_))),
+        "{effects:?}"
+    );
+    let flash = state.flash.as_ref().expect("an error");
+    assert!(
+        flash.text.contains("not a namespace name"),
+        "{}",
+        flash.text
+    );
+    // Still there much later; gone at the next key.
+    update(
+        &mut state,
+        Msg::Tick("2026-11-22T07:45:00Z".parse().unwrap()),
+    );
+    assert!(state.flash.is_some(), "an error waits for a key");
+    ch(&mut state, 'j');
+    assert!(state.flash.is_none());
+}

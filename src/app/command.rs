@@ -17,6 +17,12 @@ pub(crate) fn run(state: &mut AppState, line: &str) -> Vec<Effect> {
         "q" | "q!" | "quit" | "qa" => vec![Effect::Quit],
         "ns" | "namespace" => {
             let ns = arg.filter(|a| !matches!(*a, "all" | "-A" | "*"));
+            if let Some(name) = ns
+                && let Err(e) = crate::cli::namespace_name(name)
+            {
+                state.flash_with(FlashLevel::Error, format!(":ns {name}: {e}"));
+                return Vec::new();
+            }
             let shown = ns.unwrap_or("all namespaces");
             state.flash_with(FlashLevel::Info, format!("switching to {shown}…"));
             state.switching = Some(format!("namespace {shown}"));

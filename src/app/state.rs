@@ -404,11 +404,16 @@ impl AppState {
     }
 
     pub(crate) fn flash_with(&mut self, level: FlashLevel, text: impl Into<String>) {
-        self.flash = Some(Flash {
-            text: text.into(),
-            level,
-            until: self.now.as_second() + FLASH_SECONDS,
-        });
+        let text = text.into();
+        // An error stays until the next key (it may come while the operator looks away),
+        // and goes to the log too; other notices go after a few seconds.
+        let until = if level == FlashLevel::Error {
+            tracing::warn!(message = %text, "shown as an error");
+            i64::MAX
+        } else {
+            self.now.as_second() + FLASH_SECONDS
+        };
+        self.flash = Some(Flash { text, level, until });
         self.dirty = true;
     }
 }

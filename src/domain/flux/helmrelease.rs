@@ -359,14 +359,19 @@ impl HelmRelease {
         let upgrade = spec.upgrade.clone().unwrap_or_default();
         let ur = upgrade.remediation.clone().unwrap_or_default();
         let mut text = retries(ur.retries);
-        let remediation_strategy = ur.strategy.clone().unwrap_or_else(|| "rollback".into());
-        text.push_str(&format!(", on failure {remediation_strategy}"));
-        if let Some(s) = strategy(&upgrade.extra) {
-            text.push_str(&format!(", strategy {s}"));
-        }
         // Defaults to true when retries > 0 (helm-controller).
         let last = ur.remediate_last_failure.unwrap_or(ur.retries > 0);
         let explicit = ur.remediate_last_failure.is_some();
+        let remediation_strategy = ur.strategy.clone().unwrap_or_else(|| "rollback".into());
+        if ur.retries == 0 && !last {
+            // Nothing remediates a failed upgrade: saying "rollback" would mislead.
+            text.push_str(": a failed upgrade is not remediated");
+        } else {
+            text.push_str(&format!(", remediation {remediation_strategy}"));
+        }
+        if let Some(s) = strategy(&upgrade.extra) {
+            text.push_str(&format!(", strategy {s}"));
+        }
         text.push_str(&format!(
             ", remediateLastFailure {last}{}",
             if explicit { "" } else { " (default)" }
@@ -461,7 +466,7 @@ mod settings_tests {
         assert_eq!(value(&s, "install"), "no retries, 0 failure(s) so far");
         assert_eq!(
             value(&s, "upgrade"),
-            "no retries, on failure rollback, remediateLastFailure false (default), 0 failure(s) so far"
+            "no retries: a failed upgrade is not remediated, remediateLastFailure false (default), 0 failure(s) so far"
         );
         assert_eq!(value(&s, "tests"), "disabled (default)");
         assert_eq!(value(&s, "postRenderers"), "none");
@@ -495,7 +500,7 @@ mod settings_tests {
         );
         assert_eq!(
             value(&s, "upgrade"),
-            "unlimited retries, on failure uninstall, remediateLastFailure false (default), 0 failure(s) so far"
+            "unlimited retries, remediation uninstall, remediateLastFailure false (default), 0 failure(s) so far"
         );
         assert_eq!(value(&s, "upgrade timeout"), "15m");
         assert_eq!(value(&s, "failures"), "4 since the last success");

@@ -79,10 +79,10 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
         }
         spans.push(Span::styled(
             format!(
-                "reconnecting since {} ({}): {}",
+                "reconnecting since {}: {} ({})",
                 age(now - since),
-                kinds.join(", "),
-                first_line(error, state.ascii)
+                first_line(error, state.ascii),
+                kinds.join(", ")
             ),
             theme.warning(),
         ));
