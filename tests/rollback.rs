@@ -379,3 +379,36 @@ async fn a_change_after_the_plan_aborts_and_sends_nothing() {
     );
     assert!(f.writes().is_empty(), "{:?}", f.writes());
 }
+
+/// The TUI's path: a rollback intent carries the preview's plan token. When the release moved
+/// on since the preview and the target revision is gone, the answer says the release changed
+/// (not that the revision does not exist), and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intent_for_a_revision_gone_since_the_preview_says_the_release_changed() {
+    use fluxdeck::actions::intent::{Intent, PlanToken};
+    let f = start().await;
+    let plan = rollback::plan(f.writer.reader(), &web(), Some(1))
+        .await
+        .unwrap();
+    // The preview was made when revision 7 was the latest and revision 6 existed.
+    let token = PlanToken {
+        hr_resource_version: plan.hr_resource_version.clone(),
+        latest: 7,
+        latest_status: ReleaseStatus::Deployed,
+    };
+    let intent = Intent::Rollback {
+        target: web(),
+        to: 6,
+        plan_token: token,
+    };
+    let err = fluxdeck::actions::run::run(&f.writer, &intent, Duration::from_secs(30), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ActionError::Changed(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("changed since the preview (latest revision 7 deployed"),
+        "{err}"
+    );
+    assert!(f.writes().is_empty(), "{:?}", f.writes());
+}

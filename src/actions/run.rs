@@ -157,9 +157,29 @@ pub async fn run(
     let reader = writer.reader();
     match intent {
         Intent::Rollback { to, plan_token, .. } => {
-            let plan = super::rollback::plan(reader, target, Some(*to))
-                .await?
-                .with_token(plan_token);
+            // Re-plan against the release as it is now; when that is no longer possible (the
+            // target revision was pruned meanwhile, say) and the release moved on since the
+            // preview, say so rather than the planning error.
+            let plan = match super::rollback::plan(reader, target, Some(*to)).await {
+                Ok(p) => p.with_token(plan_token),
+                Err(e) => {
+                    let moved = super::history::load(reader, target)
+                        .await
+                        .ok()
+                        .and_then(|h| h.latest().map(|r| (r.meta.version, r.meta.status)))
+                        .filter(|now| *now != (plan_token.latest, plan_token.latest_status));
+                    return Err(match moved {
+                        Some((v, s)) => ActionError::Changed(format!(
+                            "{} changed since the preview (latest revision {} {} → {v} {s}): \
+                             look again and retry",
+                            label(target),
+                            plan_token.latest,
+                            plan_token.latest_status
+                        )),
+                        None => e,
+                    });
+                }
+            };
             let mut forward = |p: super::rollback::Progress| progress(Progress::Rollback(p));
             let o = super::rollback::run(writer, &plan, &mut forward).await?;
             Ok(Outcome {
