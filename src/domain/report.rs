@@ -205,6 +205,10 @@ impl StatusReport {
     /// Aligned text: `Kind/namespace/name  glyph State  Reason: message`.
     pub fn text(&self, opts: TextOptions) -> String {
         if self.entries.is_empty() {
+            // Nothing found is not "all ready": a mistyped namespace must not read as green.
+            if self.total == 0 {
+                return "No Flux objects found.\n".to_string();
+            }
             return format!("All {} Flux objects are ready.\n", self.total);
         }
         let labels: Vec<String> = self

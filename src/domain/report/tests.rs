@@ -190,3 +190,13 @@ fn exit_code_ignores_suspended_and_progressing_objects() {
     );
     assert_eq!(all_ready.exit_code(), 0);
 }
+
+#[test]
+fn no_objects_is_not_all_ready() {
+    let snap = crate::domain::tree::Snapshot::new("2026-11-22T06:45:00Z".parse().unwrap());
+    let rep = super::status_report(&snap);
+    assert_eq!(
+        rep.text(super::TextOptions { ascii: false }),
+        "No Flux objects found.\n"
+    );
+}
