@@ -54,9 +54,7 @@ impl Audit {
             );
             return;
         };
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_default();
+        let user = local_user();
         let line = json!({
             "time": k8s_openapi::jiff::Timestamp::now().to_string(),
             "context": context,
@@ -78,5 +76,56 @@ impl Audit {
         if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "audit entry not written");
         }
+    }
+}
+
+/// The local user: `$USER`, `$LOGNAME`, else the name of the process's uid from
+/// `/etc/passwd`, else `uid N` (services and containers often have neither variable).
+fn local_user() -> String {
+    if let Some(u) = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|u| !u.is_empty())
+    {
+        return u;
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
+        });
+    let Some(uid) = uid else {
+        return String::new();
+    };
+    user_of(
+        &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+        &uid,
+    )
+    .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// The name with this uid in a passwd file.
+fn user_of(passwd: &str, uid: &str) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?;
+        let _password = f.next()?;
+        (f.next()? == uid).then(|| name.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_passwd_by_uid() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nops:x:1000:1000::/home/ops:/bin/sh\n";
+        assert_eq!(user_of(passwd, "1000").as_deref(), Some("ops"));
+        assert_eq!(user_of(passwd, "0").as_deref(), Some("root"));
+        assert_eq!(user_of(passwd, "42"), None);
+        assert!(!local_user().is_empty(), "some name for this process");
     }
 }
