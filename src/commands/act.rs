@@ -16,7 +16,7 @@ use crate::cli::{GlobalArgs, ReconcileArgs, ResumeArgs, TargetArgs};
 use crate::config::Config;
 use crate::domain::flux::{FluxKind, ObjectKey};
 use crate::domain::text::sanitize_line;
-use crate::kube::client;
+use crate::kube::client::{self, Connection};
 use crate::kube::discovery::Discovery;
 
 /// `KIND/NAMESPACE/NAME` with any Flux kind name, plural or short name (`hr/apps/web`).
@@ -44,44 +44,51 @@ pub(super) fn fail(cmd: &str, message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The connection and the session's writer for a command that writes: the config is read,
+/// and a read-only session (the flag, `readOnly: true`, or a `readOnlyContexts` match once the
+/// context is known) is refused before anything is sent. `Err` is the exit code, the reason
+/// already printed.
+pub(super) async fn writer_session(
+    cmd: &str,
+    global: &GlobalArgs,
+) -> Result<(Connection, Writer), ExitCode> {
+    let refuse = |reason: String| {
+        fail(
+            cmd,
+            &format!("read-only ({reason}): nothing is written to the cluster"),
+        )
+    };
+    let config = Config::load(global.config.as_deref()).map_err(|e| fail(cmd, &e.to_string()))?;
+    // Read-only is known from the flag and the config before anything is sent; a
+    // `readOnlyContexts` match needs the context name, which connecting resolves (reading
+    // the kubeconfig and `/version`, both reads).
+    if let Some(reason) = config.read_only_for(global.read_only, "") {
+        return Err(refuse(reason.to_string()));
+    }
+    let conn = client::connect_within(
+        global.kubeconfig.as_deref(),
+        global.context.as_deref(),
+        CONNECT_LIMIT,
+    )
+    .await
+    .map_err(|e| fail(cmd, &e.to_string()))?;
+    let discovery = Arc::new(Discovery::new(conn.client.clone()));
+    let read_only = config.read_only_for(global.read_only, &conn.context);
+    match Writer::for_session(conn.client.clone(), discovery, read_only.as_ref()) {
+        Some(writer) => Ok((conn, writer)),
+        None => Err(refuse(read_only.map(|r| r.to_string()).unwrap_or_default())),
+    }
+}
+
 async fn execute(
     cmd: &str,
     global: &GlobalArgs,
     intent: Intent,
     timeout: std::time::Duration,
 ) -> ExitCode {
-    let config = match Config::load(global.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return fail(cmd, &e.to_string()),
-    };
-    // Read-only is known from the flag and the config before anything is sent; a
-    // `readOnlyContexts` match needs the context name, which connecting resolves (reading
-    // the kubeconfig and `/version`, both reads).
-    if let Some(reason) = config.read_only_for(global.read_only, "") {
-        return fail(
-            cmd,
-            &format!("read-only ({reason}): nothing is written to the cluster"),
-        );
-    }
-    let conn = match client::connect_within(
-        global.kubeconfig.as_deref(),
-        global.context.as_deref(),
-        CONNECT_LIMIT,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => return fail(cmd, &e.to_string()),
-    };
-    let discovery = Arc::new(Discovery::new(conn.client.clone()));
-    let read_only = config.read_only_for(global.read_only, &conn.context);
-    let Some(writer) = Writer::for_session(conn.client.clone(), discovery, read_only.as_ref())
-    else {
-        let reason = read_only.map(|r| r.to_string()).unwrap_or_default();
-        return fail(
-            cmd,
-            &format!("read-only ({reason}): nothing is written to the cluster"),
-        );
+    let (conn, writer) = match writer_session(cmd, global).await {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let mut report = |p: Progress| {
         let line = match p {

@@ -11,13 +11,13 @@ use std::io::BufRead;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::act::{fail, parse_target};
+use super::act::{fail, parse_target, writer_session};
 use super::output::{error, finish, write_to};
 use super::report::{CONNECT_LIMIT, finish_json};
 use crate::actions::audit::Audit;
 use crate::actions::history;
 use crate::actions::rollback::{self, Plan, Progress};
-use crate::actions::writer::{Reader, Writer, label};
+use crate::actions::writer::{Reader, label};
 use crate::cli::{GlobalArgs, HistoryArgs, OutputFormat, RollbackArgs};
 use crate::config::Config;
 use crate::domain::flux::{FluxKind, ObjectKey};
@@ -171,30 +171,9 @@ pub async fn rollback(global: GlobalArgs, args: RollbackArgs) -> ExitCode {
         Ok(k) => k,
         Err(code) => return code,
     };
-    let config = match Config::load(global.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return fail(CMD, &e.to_string()),
-    };
-    // As `reconcile`: the flag and `readOnly: true` refuse before anything is sent.
-    if let Some(reason) = config.read_only_for(global.read_only, "") {
-        return fail(
-            CMD,
-            &format!("read-only ({reason}): nothing is written to the cluster"),
-        );
-    }
-    let conn = match connect(CMD, &global).await {
-        Ok(c) => c,
+    let (conn, writer) = match writer_session(CMD, &global).await {
+        Ok(x) => x,
         Err(code) => return code,
-    };
-    let discovery = Arc::new(Discovery::new(conn.client.clone()));
-    let read_only = config.read_only_for(global.read_only, &conn.context);
-    let Some(writer) = Writer::for_session(conn.client.clone(), discovery, read_only.as_ref())
-    else {
-        let reason = read_only.map(|r| r.to_string()).unwrap_or_default();
-        return fail(
-            CMD,
-            &format!("read-only ({reason}): nothing is written to the cluster"),
-        );
     };
     let plan = match rollback::plan(writer.reader(), &key, args.to).await {
         Ok(p) => p,
