@@ -130,26 +130,7 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
-/// A namespace name: an RFC 1123 label (lower-case letters, digits and `-`, starting and
-/// ending with a letter or digit, at most 63 characters).
-pub fn namespace_name(text: &str) -> Result<String, String> {
-    let ok = !text.is_empty()
-        && text.len() <= 63
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !text.starts_with('-')
-        && !text.ends_with('-');
-    if ok {
-        Ok(text.to_string())
-    } else {
-        Err(
-            "not a namespace name: use at most 63 lower-case letters, digits and '-', \
-             starting and ending with a letter or digit"
-                .to_string(),
-        )
-    }
-}
+pub use crate::domain::flux::namespace_name;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

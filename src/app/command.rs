@@ -18,7 +18,7 @@ pub(crate) fn run(state: &mut AppState, line: &str) -> Vec<Effect> {
         "ns" | "namespace" => {
             let ns = arg.filter(|a| !matches!(*a, "all" | "-A" | "*"));
             if let Some(name) = ns
-                && let Err(e) = crate::cli::namespace_name(name)
+                && let Err(e) = crate::domain::flux::namespace_name(name)
             {
                 state.flash_with(FlashLevel::Error, format!(":ns {name}: {e}"));
                 return Vec::new();

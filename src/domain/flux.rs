@@ -28,8 +28,8 @@ pub use kustomization::{
     Kustomization, KustomizationHistoryEntry, KustomizationSpec, KustomizationStatus,
 };
 pub use names::{
-    desired_release_name, helm_chart_key, helm_chart_name, release_name, release_namespace,
-    shorten_release_name, storage_namespace,
+    desired_release_name, helm_chart_key, helm_chart_name, namespace_name, release_name,
+    release_namespace, shorten_release_name, storage_namespace,
 };
 pub use object::{FluxObject, FluxObjectError};
 pub use sources::{
