@@ -105,9 +105,9 @@ impl Executor {
     /// every answer arrives on `out`.
     pub fn spawn(conn: Connection, opts: ExecutorOptions, out: mpsc::Sender<Msg>) -> Executor {
         let (effects, effects_rx) = mpsc::unbounded_channel();
-        let core = Core::new(conn, opts, out);
+        let (core, answers) = Core::new(conn, opts, out);
         let snapshots = core.snapshots.clone();
-        let task = tokio::spawn(core.run(effects_rx));
+        let task = tokio::spawn(core.run(effects_rx, answers));
         Executor {
             effects,
             task,
@@ -195,6 +195,14 @@ impl Rebuild {
     }
 }
 
+/// What the executor's tasks answer with: a start of the watches, resolved managed scopes,
+/// a built tree.
+struct Answers {
+    started: mpsc::UnboundedReceiver<Started>,
+    scopes: mpsc::UnboundedReceiver<ScopesResolved>,
+    prepared: mpsc::Receiver<(u64, Result<Arc<Prepared>, String>)>,
+}
+
 /// The executor's state, owned by its task.
 struct Core {
     out: mpsc::Sender<Msg>,
@@ -230,11 +238,12 @@ struct Core {
 }
 
 impl Core {
-    fn new(conn: Connection, opts: ExecutorOptions, out: mpsc::Sender<Msg>) -> Core {
-        let (started_tx, _) = mpsc::unbounded_channel();
-        let (scopes_tx, _) = mpsc::unbounded_channel();
-        let (prepared_tx, _) = mpsc::channel(1);
-        Core {
+    /// The executor's state and the receiving ends of its tasks' answers.
+    fn new(conn: Connection, opts: ExecutorOptions, out: mpsc::Sender<Msg>) -> (Core, Answers) {
+        let (started_tx, started) = mpsc::unbounded_channel();
+        let (scopes_tx, scopes) = mpsc::unbounded_channel();
+        let (prepared_tx, prepared) = mpsc::channel(2);
+        let core = Core {
             out,
             read_only: opts.read_only.clone(),
             writer: None,
@@ -257,7 +266,13 @@ impl Core {
             prepared_tx,
             last_errors: Vec::new(),
             snapshots: Arc::default(),
-        }
+        };
+        let answers = Answers {
+            started,
+            scopes,
+            prepared,
+        };
+        (core, answers)
     }
 
     async fn send(&self, msg: Msg) {
@@ -265,13 +280,12 @@ impl Core {
         let _ = self.out.send(msg).await;
     }
 
-    async fn run(mut self, mut effects: mpsc::UnboundedReceiver<Effect>) {
-        let (started_tx, mut started_rx) = mpsc::unbounded_channel();
-        let (scopes_tx, mut scopes_rx) = mpsc::unbounded_channel();
-        let (prepared_tx, mut prepared_rx) = mpsc::channel(2);
-        self.started_tx = started_tx;
-        self.scopes_tx = scopes_tx;
-        self.prepared_tx = prepared_tx;
+    async fn run(mut self, mut effects: mpsc::UnboundedReceiver<Effect>, answers: Answers) {
+        let Answers {
+            started: mut started_rx,
+            scopes: mut scopes_rx,
+            prepared: mut prepared_rx,
+        } = answers;
         self.begin_start(
             Target::Connected(self.conn.clone()),
             self.namespace.clone(),
