@@ -250,10 +250,28 @@ fn main() {
     app.wait_text("Type the release name backend to confirm:");
     app.send("backend");
     app.send("\r");
-    app.wait_for("the rollback banner", Duration::from_secs(60), |s| {
-        s.lines()
-            .any(|l| l.contains("HelmRelease default/backend") && l.contains("rolled back to"))
-    });
+    // The demo's controllers keep writing the HelmRelease: a rollback that finds it changed
+    // since the preview is refused (as it should be); preview and confirm again.
+    for attempt in 0.. {
+        let screen = app.wait_for("the rollback's outcome", Duration::from_secs(60), |s| {
+            s.lines().any(|l| {
+                l.contains("HelmRelease default/backend")
+                    && (l.contains("rolled back to") || l.contains("rollback not done"))
+            })
+        });
+        if screen.lines().any(|l| l.contains("rolled back to")) {
+            break;
+        }
+        assert!(attempt < 5, "the rollback kept finding the release changed");
+        app.send("B");
+        app.wait_text("enter previews the rollback");
+        app.send("\r");
+        app.wait_text("Rollback preview HelmRelease/default/backend");
+        app.send("\r");
+        app.wait_text("Type the release name backend to confirm:");
+        app.send("backend");
+        app.send("\r");
+    }
     app.send("\r");
     app.wait_text("Rolled back");
     pause();
