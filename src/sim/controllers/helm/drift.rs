@@ -109,3 +109,89 @@ pub fn correct(store: &Store, drifts: &[Drift]) -> (Vec<String>, Vec<String>) {
     }
     (done, errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::sim::registry::ids;
+    use crate::sim::store::ObjKey;
+
+    fn deployment(name: &str, replicas: i64) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1"}]}}}})
+    }
+
+    fn lines(d: &[Drift]) -> Vec<&str> {
+        d.iter().map(|x| x.line.as_str()).collect()
+    }
+
+    #[test]
+    fn detects_corrects_and_leaves_excluded_objects_alone() {
+        let store = Store::new();
+        let mut excluded = deployment("pinned", 1);
+        excluded["metadata"]["annotations"] =
+            json!({"helm.toolkit.fluxcd.io/driftDetection": "Disabled"});
+        for (obj, replicas) in [(deployment("web", 1), 3), (excluded.clone(), 5)] {
+            let mut live = obj.clone();
+            live["spec"]["replicas"] = json!(replicas);
+            store
+                .create(&ids::deployments(), live, WriteOpts::default())
+                .unwrap();
+        }
+        let desired = [
+            deployment("web", 1),
+            excluded.clone(),
+            deployment("gone", 1),
+        ];
+        let drifts = detect(&store, &desired, &Value::Null);
+        assert_eq!(
+            lines(&drifts),
+            [
+                "Deployment/apps/web changed (0 additions, 1 changes, 0 removals)",
+                "Deployment/apps/pinned excluded",
+                "Deployment/apps/gone removed",
+            ]
+        );
+        let (done, errors) = correct(&store, &drifts);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            done,
+            [
+                "Deployment/apps/web configured",
+                "Deployment/apps/gone created"
+            ]
+        );
+        let get = |n: &str| {
+            store
+                .get(&ids::deployments(), &ObjKey::new("apps", n))
+                .unwrap()
+        };
+        assert_eq!(get("web")["spec"]["replicas"], 1);
+        assert_eq!(get("pinned")["spec"]["replicas"], 5);
+        assert!(
+            detect(&store, &desired, &Value::Null).is_empty(),
+            "only excluded left"
+        );
+        // An ignore rule hides the change.
+        store
+            .modify(
+                &ids::deployments(),
+                &ObjKey::new("apps", "web"),
+                WritePart::Main,
+                WriteOpts::default(),
+                |cur| {
+                    let mut n = cur.clone();
+                    n["spec"]["replicas"] = json!(7);
+                    Ok(Some(n))
+                },
+            )
+            .unwrap();
+        let rules = json!([{"paths": ["/spec/replicas"], "target": {"kind": "Deploy.*"}}]);
+        assert!(detect(&store, &desired, &rules).is_empty());
+        assert_eq!(detect(&store, &desired, &Value::Null).len(), 2);
+    }
+}
