@@ -291,6 +291,13 @@ fn target_path_list_indexes_escapes_and_types() {
 }
 
 #[test]
+fn spec_values_that_are_not_a_map_count_as_none() {
+    let c = compose("ns", &hr(json!({"values": [1, 2]})), &sources()).unwrap();
+    assert!(c.values.is_empty());
+    assert_eq!(c.describe(), "no values");
+}
+
+#[test]
 fn describe_and_labels() {
     let inline_only = compose("ns", &hr(json!({"values": {"a": 1}})), &sources()).unwrap();
     assert_eq!(inline_only.describe(), "spec.values");
