@@ -5,8 +5,9 @@
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::sim::controllers::conditions::{deep_merge, s};
+use crate::sim::controllers::conditions::s;
 use crate::sim::scenario::object_identity;
+use crate::sim::server::merge::apply_merge;
 use crate::sim::store::{Store, WriteOpts, WritePart};
 
 /// One object's drift.
@@ -114,8 +115,7 @@ pub fn detect(store: &Store, desired: &[Value], rules: &Value) -> Vec<Drift> {
             });
             continue;
         };
-        let mut dry = (*live).clone();
-        deep_merge(&mut dry, d);
+        let mut dry = apply_merge(&live, d);
         let mut live_c = (*live).clone();
         let paths = ignored_paths(rules, d);
         if paths.iter().any(String::is_empty) {
