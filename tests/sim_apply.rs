@@ -5,6 +5,10 @@
 //! exactly that change, a Service keeps its clusterIP, and keyed lists, ownership and
 //! conflicts behave as on a real API server.
 
+#[path = "common/skip.rs"]
+mod skip;
+
+use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
@@ -480,5 +484,129 @@ async fn keyed_list_items_belong_to_their_managers() {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["X", "Z"]);
+    cluster.shutdown().await;
+}
+
+/// The real kubectl agrees: `kubectl apply --server-side --dry-run=server` of a manifest
+/// object answers the live object, and `kubectl diff --server-side` reports nothing for an
+/// untouched object and the replicas for a hand-scaled one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_server_side_dry_run_and_diff() {
+    let Some(bin) = skip::client_or_skip("kubectl") else {
+        return;
+    };
+    let (cluster, dir) = untouched_demo().await;
+    settled(&cluster.store).await;
+    let client = client_of(&cluster);
+    let kubeconfig = dir.path().join("kubeconfig");
+    fluxdeck::sim::kubeconfig::write_kubeconfig(&kubeconfig, &cluster.url()).unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubectl = |args: &[&str]| {
+        let mut c = tokio::process::Command::new(&bin);
+        c.args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--cache-dir")
+            .arg(home.join("cache"))
+            .env("HOME", &home)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        c
+    };
+    let objs = deployed_objects(&cluster.store);
+    let deploy = find(&objs, "Deployment", |o| {
+        o.pointer("/spec/replicas").is_some()
+    });
+    let file = dir.path().join("deploy.json");
+    std::fs::write(&file, serde_json::to_vec(deploy).unwrap()).unwrap();
+    let file = file.display().to_string();
+    let path = path_of(deploy);
+
+    let out = tokio::time::timeout(
+        WAIT,
+        kubectl(&[
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--force-conflicts",
+            "--field-manager=helm-controller",
+            "-o",
+            "json",
+            "-f",
+            &file,
+        ])
+        .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let live = get(&client, &path).await;
+    assert_eq!(ops(&live, &dry), Vec::<String>::new());
+
+    let diff = |args: Vec<String>| {
+        let mut c = kubectl(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        c.env("KUBECTL_EXTERNAL_DIFF", "diff -u");
+        c
+    };
+    let args = || {
+        vec![
+            "diff".to_string(),
+            "--server-side".to_string(),
+            "--force-conflicts".to_string(),
+            "--field-manager=helm-controller".to_string(),
+            "-f".to_string(),
+            file.clone(),
+        ]
+    };
+    let out = tokio::time::timeout(WAIT, diff(args()).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no differences expected:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    patch(
+        &client,
+        &path,
+        "merge",
+        "kubectl",
+        json!({"spec": {"replicas": 7}}),
+    )
+    .await;
+    let out = tokio::time::timeout(WAIT, diff(args()).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let changed: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            (l.starts_with('-') || l.starts_with('+'))
+                && !l.starts_with("---")
+                && !l.starts_with("+++")
+        })
+        .filter(|l| !l.contains("generation:"))
+        .collect();
+    let want = format!("+  replicas: {}", deploy["spec"]["replicas"]);
+    assert_eq!(changed, ["-  replicas: 7", want.as_str()], "{text}");
     cluster.shutdown().await;
 }

@@ -491,11 +491,10 @@ fn service(spec: &mut Map<String, Value>, current: Option<&Value>, ns_name: &str
     default(spec, "sessionAffinity", json!("None"));
     default(spec, "type", json!("ClusterIP"));
     let ty = str_of(spec, "type").to_string();
-    if str_of(spec, "sessionAffinity") == "ClientIP" {
-        if let Some(cfg) = object(spec, "sessionAffinityConfig").and_then(|c| object(c, "clientIP"))
-        {
-            default(cfg, "timeoutSeconds", json!(10800));
-        }
+    if str_of(spec, "sessionAffinity") == "ClientIP"
+        && let Some(cfg) = object(spec, "sessionAffinityConfig").and_then(|c| object(c, "clientIP"))
+    {
+        default(cfg, "timeoutSeconds", json!(10800));
     }
     let node_ports = ty == "NodePort" || ty == "LoadBalancer";
     let cur_port = |port: &Value, protocol: &str| -> Option<Value> {
