@@ -17,6 +17,7 @@ pub mod report;
 pub mod secrets;
 pub mod text;
 pub mod tree;
+pub mod values;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
