@@ -154,6 +154,46 @@ impl Reader {
         serde_json::to_value(&obj).map_err(|e| ActionError::Api(e.to_string()))
     }
 
+    /// The live object at `resource` (as resolved by [`Reader::resolve`], so it is read in
+    /// the manifest's version); `Ok(None)` when it does not exist. A 403 names the missing
+    /// permission (`get` on the resource in the namespace).
+    pub async fn get_object(
+        &self,
+        resource: &ApiResource,
+        namespaced: bool,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, ActionError> {
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(self.client.clone(), namespace, resource)
+        } else {
+            Api::all_with(self.client.clone(), resource)
+        };
+        let what = if namespaced {
+            format!("{}/{namespace}/{name}", resource.kind)
+        } else {
+            format!("{}/{name}", resource.kind)
+        };
+        match api.get_opt(name).await {
+            Ok(Some(v)) => serde_json::to_value(&v)
+                .map(Some)
+                .map_err(|e| ActionError::Api(e.to_string())),
+            Ok(None) => Ok(None),
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                let permission = Permission {
+                    verb: "get".into(),
+                    group: resource.group.clone(),
+                    resource: resource.plural.clone(),
+                    namespace: namespaced.then(|| namespace.to_string()),
+                };
+                Err(ActionError::Forbidden(format!(
+                    "reading {what} needs permission to {permission}"
+                )))
+            }
+            Err(e) => Err(describe(e, &what)),
+        }
+    }
+
     /// What a server-side apply of `obj` as `field_manager`, conflicts forced, would make of
     /// the object: a PATCH of type apply with `dryRun=All`. The API server validates and
     /// defaults it and answers with the result, but persists nothing (the one request of a
