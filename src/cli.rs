@@ -1,4 +1,5 @@
-//! Command-line interface: the TUI (default), `demo`, `sim`, `tree`, `status` and `why`.
+//! Command-line interface: the TUI (default), `demo`, `sim`, and the one-shot commands
+//! (`tree`, `status`, `why`, `diff`, the actions).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -154,6 +155,79 @@ pub enum Command {
     History(HistoryArgs),
     /// Roll a HelmRelease back to an earlier Helm revision, Flux-safe: suspends it first and leaves it suspended.
     Rollback(RollbackArgs),
+    /// Print a unified diff of a HelmRelease's values or drift (exit 0 no difference, 1 differences, 2 error).
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(subcommand)]
+    pub what: DiffCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiffCommand {
+    /// Values: deployed release vs desired (spec.values + valuesFrom as Flux would compose them now), or two revisions.
+    Values(DiffValuesArgs),
+    /// Drift: each live object of the release vs what helm-controller would apply (a server-side apply dry-run).
+    Drift(DiffDriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffValuesArgs {
+    /// The HelmRelease: NAMESPACE/NAME or hr/NAMESPACE/NAME.
+    #[arg(value_name = "HR")]
+    pub object: String,
+
+    /// Compare revision A with the deployed one (A), or revision A with revision B (A..B).
+    #[arg(long, value_name = "A[..B]", value_parser = parse_revisions)]
+    pub revision: Option<Revisions>,
+
+    /// Compare computed values (chart defaults coalesced under the values).
+    #[arg(long)]
+    pub computed: bool,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffDriftArgs {
+    /// The HelmRelease: NAMESPACE/NAME or hr/NAMESPACE/NAME.
+    #[arg(value_name = "HR")]
+    pub object: String,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `--revision A` (A vs the deployed revision) or `A..B`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revisions {
+    pub a: i64,
+    /// `None`: the deployed revision.
+    pub b: Option<i64>,
+}
+
+/// `A` or `A..B`, revisions from 1.
+fn parse_revisions(text: &str) -> Result<Revisions, String> {
+    let revision = |t: &str| {
+        t.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 1)
+            .ok_or_else(|| format!("{text:?}: expected a revision (1, 2, …) or A..B, e.g. 3..5"))
+    };
+    match text.split_once("..") {
+        Some((a, b)) => Ok(Revisions {
+            a: revision(a)?,
+            b: Some(revision(b)?),
+        }),
+        None => Ok(Revisions {
+            a: revision(text)?,
+            b: None,
+        }),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -398,6 +472,38 @@ mod tests {
         assert!(tree.contains("--ascii"), "{tree}");
         let cli = Cli::try_parse_from(["fluxdeck", "sim", "--theme", "light"]).unwrap();
         assert_eq!(cli.global.not_for_sim(), ["--theme"]);
+    }
+
+    #[test]
+    fn revisions_are_a_or_a_to_b() {
+        assert_eq!(parse_revisions("3"), Ok(Revisions { a: 3, b: None }));
+        assert_eq!(parse_revisions("1..4"), Ok(Revisions { a: 1, b: Some(4) }));
+        for bad in ["", "0", "-1", "x", "1..", "..2", "1..2..3", "1...2", "1.5"] {
+            assert!(parse_revisions(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from([
+            "fluxdeck",
+            "diff",
+            "values",
+            "default/backend",
+            "--revision",
+            "1..4",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Diff(DiffArgs {
+                what: DiffCommand::Values(v),
+            })) => {
+                assert_eq!(v.revision, Some(Revisions { a: 1, b: Some(4) }));
+                assert_eq!(v.out.output, OutputFormat::Json);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = Cli::try_parse_from(["fluxdeck", "diff", "values", "a/b", "--revision", "x"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Actions on the cluster: what the operator asks for ([`intent::Intent`], plain data made by
 //! `app::update` or a command), the exact patches ([`patch`], pure), the [`writer::Writer`]
-//! (the only code that can send a non-GET request, built only for sessions that are not
+//! (the only code that can change the cluster, built only for sessions that are not
 //! read-only), the runs that wait for Flux to act ([`run`]), the Helm release history
-//! ([`history`]) and the Flux-safe rollback ([`rollback`]).
+//! ([`history`]), the Flux-safe rollback ([`rollback`]) and the data of the diff views
+//! ([`diffs`]).
 
 pub mod audit;
+pub mod diffs;
 pub mod history;
 pub mod intent;
 pub mod patch;

@@ -1,7 +1,13 @@
-//! The [`Writer`]: the only code in fluxdeck that sends a non-GET request to the API server.
+//! The [`Writer`]: the only code in fluxdeck that sends a request that changes the cluster.
 //! It is built only for a session that is not read-only ([`Writer::for_session`] returns
 //! `None` otherwise), and the executor drops it for good when a `:ctx` switch makes the
 //! session read-only.
+//!
+//! The [`Reader`] sends GETs and LISTs, and one other request: [`Reader::apply_dry_run`], a
+//! server-side apply PATCH with `dryRun=All`. The API server runs it through admission and
+//! defaulting and answers with the object as it would be, but persists nothing; it is the only
+//! way to learn what helm-controller's apply would make of an object (the drift view needs
+//! exactly that), so read-only sessions may send it too.
 
 use std::sync::Arc;
 
@@ -56,7 +62,8 @@ pub fn label(key: &ObjectKey) -> String {
     format!("{}/{}/{}", key.kind.kind(), key.namespace, key.name)
 }
 
-/// Reads objects for actions (GET only).
+/// Reads objects for actions: GETs and LISTs, plus the apply dry-run of
+/// [`Reader::apply_dry_run`], which persists nothing.
 #[derive(Clone)]
 pub struct Reader {
     client: Client,
@@ -145,6 +152,98 @@ impl Reader {
             .await
             .map_err(|e| describe(e, &label(key)))?;
         serde_json::to_value(&obj).map_err(|e| ActionError::Api(e.to_string()))
+    }
+
+    /// The live object at `resource` (as resolved by [`Reader::resolve`], so it is read in
+    /// the manifest's version); `Ok(None)` when it does not exist. A 403 names the missing
+    /// permission (`get` on the resource in the namespace).
+    pub async fn get_object(
+        &self,
+        resource: &ApiResource,
+        namespaced: bool,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, ActionError> {
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(self.client.clone(), namespace, resource)
+        } else {
+            Api::all_with(self.client.clone(), resource)
+        };
+        let what = if namespaced {
+            format!("{}/{namespace}/{name}", resource.kind)
+        } else {
+            format!("{}/{name}", resource.kind)
+        };
+        match api.get_opt(name).await {
+            Ok(Some(v)) => serde_json::to_value(&v)
+                .map(Some)
+                .map_err(|e| ActionError::Api(e.to_string())),
+            Ok(None) => Ok(None),
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                let permission = Permission {
+                    verb: "get".into(),
+                    group: resource.group.clone(),
+                    resource: resource.plural.clone(),
+                    namespace: namespaced.then(|| namespace.to_string()),
+                };
+                Err(ActionError::Forbidden(format!(
+                    "reading {what} needs permission to {permission}"
+                )))
+            }
+            Err(e) => Err(describe(e, &what)),
+        }
+    }
+
+    /// What a server-side apply of `obj` as `field_manager`, conflicts forced, would make of
+    /// the object: a PATCH of type apply with `dryRun=All`. The API server validates and
+    /// defaults it and answers with the result, but persists nothing (the one request of a
+    /// [`Reader`] that is not a GET or LIST, hence allowed in read-only sessions). The kind is
+    /// resolved through discovery. A 403 names the missing permission (`patch` on the
+    /// resource in the namespace).
+    pub async fn apply_dry_run(
+        &self,
+        obj: &Value,
+        field_manager: &str,
+    ) -> Result<Value, ActionError> {
+        let text = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let (api_version, kind, name, ns) = (
+            text("/apiVersion"),
+            text("/kind"),
+            text("/metadata/name"),
+            text("/metadata/namespace"),
+        );
+        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
+            return Err(ActionError::Unsupported(
+                "an object to apply needs apiVersion, kind and metadata.name".to_string(),
+            ));
+        }
+        let (resource, namespaced) = self.resolve(api_version, kind).await?;
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(self.client.clone(), ns, &resource)
+        } else {
+            Api::all_with(self.client.clone(), &resource)
+        };
+        let what = if namespaced {
+            format!("{kind}/{ns}/{name}")
+        } else {
+            format!("{kind}/{name}")
+        };
+        let params = PatchParams::apply(field_manager).force().dry_run();
+        match api.patch(name, &params, &Patch::Apply(obj)).await {
+            Ok(v) => serde_json::to_value(&v).map_err(|e| ActionError::Api(e.to_string())),
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                let permission = Permission {
+                    verb: "patch".into(),
+                    group: resource.group.clone(),
+                    resource: resource.plural.clone(),
+                    namespace: namespaced.then(|| ns.to_string()),
+                };
+                Err(ActionError::Forbidden(format!(
+                    "the apply dry-run of {what} needs permission to {permission}"
+                )))
+            }
+            Err(e) => Err(describe(e, &what)),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What each subcommand does, called by the thin `main`.
 
 pub mod act;
+pub mod diff;
 pub mod output;
 pub mod report;
 pub mod rollback;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli, log: Result<logging::LogGuard, logging::LogError>) ->
         Some(Command::Resume(args)) => act::resume(cli.global, args).await,
         Some(Command::History(args)) => rollback::history(cli.global, args).await,
         Some(Command::Rollback(args)) => rollback::rollback(cli.global, args).await,
+        Some(Command::Diff(args)) => diff::diff(cli.global, args).await,
         Some(Command::Demo(args)) => tui::demo(cli.global, args, log).await,
         None => tui::tui(cli.global, log).await,
     }
