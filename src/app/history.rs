@@ -297,7 +297,7 @@ impl HistoryView {
 /// The HelmRelease an `H`/`B` key is about, or a flash saying why there is none.
 fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey> {
     let key = match (view, &state.overlay, &state.details) {
-        (View::History, Some(Overlay::History(h)), _) => Some(h.key.clone()),
+        (View::History | View::Diff, Some(Overlay::History(h)), _) => Some(h.key.clone()),
         (View::Diff, Some(Overlay::Diff(d)), _) if d.key.is_some() => d.key.clone(),
         (View::Why, Some(Overlay::Why(w)), _) => Some(w.key.clone()),
         (View::Yaml, Some(Overlay::Yaml(y)), _) => Some(y.key.clone()),
@@ -325,7 +325,7 @@ fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey
 
 /// `H`: open the history of the HelmRelease in `view`, or close it.
 pub(crate) fn open_history(state: &mut AppState, view: View) -> Vec<Effect> {
-    if view == View::History {
+    if matches!(state.overlay, Some(Overlay::History(_))) {
         state.overlay = None;
         return Vec::new();
     }

@@ -364,6 +364,10 @@ impl AppState {
             Some(Overlay::Help { .. }) => return View::Help,
             Some(Overlay::Yaml(_)) => return View::Yaml,
             Some(Overlay::Why(_)) => return View::Why,
+            // The rollback preview is a diff: its keys are the diff view's.
+            Some(Overlay::History(h)) if h.step == super::history::Step::Preview => {
+                return View::Diff;
+            }
             Some(Overlay::History(_)) => return View::History,
             Some(Overlay::Diff(_)) => return View::Diff,
             None => {}

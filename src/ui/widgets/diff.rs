@@ -122,8 +122,11 @@ pub fn render(
 fn where_line(view: &DiffView, unified: bool, ascii: bool) -> String {
     let dot = dot(ascii);
     let mut parts = Vec::new();
-    if let Some((at, n)) = view.change_position() {
-        parts.push(format!("change {at}/{n}"));
+    match view.change_position() {
+        Some((0, 1)) => parts.push("1 change".to_string()),
+        Some((0, n)) => parts.push(format!("{n} changes")),
+        Some((at, n)) => parts.push(format!("change {at}/{n}")),
+        None => {}
     }
     if let Some(d) = view.current() {
         parts.push(d.model.summary(ascii));

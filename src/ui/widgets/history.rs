@@ -117,7 +117,7 @@ fn list(state: &AppState, view: &HistoryView, theme: &Theme, frame: &mut Frame, 
             out.push(Line::from(Span::styled(
                 format!(
                     "* current revision {dot} h in the HelmRelease's status.history {dot} \
-                     {flag} marked to compare"
+                     {flag} marked: d/m compare it with the selected one (else selected and current)"
                 ),
                 theme.dim(),
             )));
@@ -128,8 +128,8 @@ fn list(state: &AppState, view: &HistoryView, theme: &Theme, frame: &mut Frame, 
                 )
             } else {
                 format!(
-                    "j/k move {dot} space marks {dot} d/m diff values/manifests (marked and \
-                     selected, or selected and current) {dot} B rolls back {dot} esc closes"
+                    "j/k move {dot} space marks {dot} d/m diff values/manifests {dot} B rolls \
+                     back {dot} esc closes"
                 )
             };
             out.push(Line::from(Span::styled(keys, theme.key_hint())));
