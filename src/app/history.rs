@@ -144,7 +144,7 @@ pub struct HistoryView {
     /// The selected revision, an index into [`HistoryView::rows`] (newest first).
     pub cursor: usize,
     pub step: Step,
-    pub preview: Option<Preview>,
+    pub preview: Option<Box<Preview>>,
     /// The revision marked with space, to compare with the selected one.
     pub marked: Option<i64>,
     /// What was typed in the confirmation.
@@ -467,9 +467,7 @@ pub(crate) fn on_key(
                 }
                 Some(Action::Back) => h.step = Step::List,
                 Some(a) => {
-                    let Some(p) = h.preview.as_mut() else {
-                        return None;
-                    };
+                    let p = h.preview.as_mut()?;
                     let (page, cols) = diff::body_size(body, &p.view);
                     if !p.view.act(a, page, cols) {
                         return None;
@@ -587,7 +585,7 @@ fn to_preview(state: &mut AppState) -> Vec<Effect> {
         .or_else(|| d.rows.last().map(|r| r.revision))
         .unwrap_or(to);
     let preview = Preview::new(d, from, to, ascii);
-    h.preview = Some(preview);
+    h.preview = Some(Box::new(preview));
     h.step = Step::Preview;
     Vec::new()
 }

@@ -12,7 +12,7 @@
 //! [`lines`], [`counts`] and [`side_by_side`] are the plain unified and side-by-side forms
 //! without folding, for callers that print a whole diff.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -237,7 +237,7 @@ pub fn changed_words(old: &str, new: &str) -> (Vec<Range<usize>>, Vec<Range<usiz
             if s.is_empty() {
                 Vec::new()
             } else {
-                vec![0..s.len()]
+                std::iter::once(0..s.len()).collect()
             }
         };
         return (whole(old), whole(new));
@@ -271,6 +271,36 @@ pub fn changed_words(old: &str, new: &str) -> (Vec<Range<usize>>, Vec<Range<usiz
     (ro, rn)
 }
 
+/// The pairs of equal lines (old index, new index) of the line diff, in order. Lines that
+/// occur on one side only cannot match: they are left out before `similar` compares the
+/// rest, so two texts with little in common are quick to compare. A pathological reordering
+/// is cut short after [`LINE_DIFF_BUDGET`] (`similar` then settles for a coarser answer).
+fn matched(a: &[&str], b: &[&str]) -> Vec<(usize, usize)> {
+    let in_a: HashSet<&str> = a.iter().copied().collect();
+    let in_b: HashSet<&str> = b.iter().copied().collect();
+    let ka: Vec<usize> = (0..a.len()).filter(|&i| in_b.contains(a[i])).collect();
+    let kb: Vec<usize> = (0..b.len()).filter(|&j| in_a.contains(b[j])).collect();
+    let sa: Vec<&str> = ka.iter().map(|&i| a[i]).collect();
+    let sb: Vec<&str> = kb.iter().map(|&j| b[j]).collect();
+    let deadline = Instant::now().checked_add(LINE_DIFF_BUDGET);
+    let mut out = Vec::new();
+    for op in capture_diff_slices_deadline(Algorithm::Myers, &sa, &sb, deadline) {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            for k in 0..len {
+                if let (Some(&i), Some(&j)) = (ka.get(old_index + k), kb.get(new_index + k)) {
+                    out.push((i, j));
+                }
+            }
+        }
+    }
+    out
+}
+
 impl DiffModel {
     /// The diff of `old` and `new` with [`CONTEXT`] unchanged lines around each change.
     pub fn new(old: &str, new: &str) -> DiffModel {
@@ -281,74 +311,27 @@ impl DiffModel {
     pub fn with_context(old: &str, new: &str, context: usize) -> DiffModel {
         let a = split(old);
         let b = split(new);
-        let deadline = Instant::now().checked_add(LINE_DIFF_BUDGET);
-        let ops = capture_diff_slices_deadline(Algorithm::Myers, &a, &b, deadline);
         let mut rows = Vec::with_capacity(a.len().max(b.len()));
-        // The removed and added runs waiting to be paired.
-        let mut del: Range<usize> = 0..0;
-        let mut ins: Range<usize> = 0..0;
-        let flush = |rows: &mut Vec<Row>, del: &mut Range<usize>, ins: &mut Range<usize>| {
-            let (d, i) = (del.len(), ins.len());
-            for k in 0..d.max(i) {
-                rows.push(match (k < d, k < i) {
+        // Between two matched lines: the removed run next to the added run.
+        let (mut i, mut j) = (0, 0);
+        let ends = std::iter::once((a.len(), b.len()));
+        for (mi, mj) in matched(&a, &b).into_iter().chain(ends) {
+            let (d, n) = (mi.saturating_sub(i), mj.saturating_sub(j));
+            for k in 0..d.max(n) {
+                rows.push(match (k < d, k < n) {
                     (true, true) => Row::Changed {
-                        old: del.start + k,
-                        new: ins.start + k,
+                        old: i + k,
+                        new: j + k,
                     },
-                    (true, false) => Row::Removed { old: del.start + k },
-                    _ => Row::Added { new: ins.start + k },
+                    (true, false) => Row::Removed { old: i + k },
+                    _ => Row::Added { new: j + k },
                 });
             }
-            *del = 0..0;
-            *ins = 0..0;
-        };
-        let extend = |r: &mut Range<usize>, start: usize, len: usize| {
-            if r.start == r.end {
-                *r = start..start + len;
-            } else {
-                r.end = start + len;
+            if mi < a.len() && mj < b.len() {
+                rows.push(Row::Equal { old: mi, new: mj });
             }
-        };
-        for op in ops {
-            match op {
-                DiffOp::Equal {
-                    old_index,
-                    new_index,
-                    len,
-                } => {
-                    flush(&mut rows, &mut del, &mut ins);
-                    rows.extend((0..len).map(|k| Row::Equal {
-                        old: old_index + k,
-                        new: new_index + k,
-                    }));
-                }
-                DiffOp::Delete {
-                    old_index, old_len, ..
-                } => {
-                    // A removal after an addition starts a new pair of runs.
-                    if ins.start != ins.end {
-                        flush(&mut rows, &mut del, &mut ins);
-                    }
-                    extend(&mut del, old_index, old_len);
-                }
-                DiffOp::Insert {
-                    new_index, new_len, ..
-                } => extend(&mut ins, new_index, new_len),
-                DiffOp::Replace {
-                    old_index,
-                    old_len,
-                    new_index,
-                    new_len,
-                } => {
-                    if ins.start != ins.end {
-                        flush(&mut rows, &mut del, &mut ins);
-                    }
-                    extend(&mut del, old_index, old_len);
-                    extend(&mut ins, new_index, new_len);
-                }
-            }
+            (i, j) = (mi + 1, mj + 1);
         }
-        flush(&mut rows, &mut del, &mut ins);
 
         let old: Vec<String> = a.iter().map(|l| sanitize_line(l).into_owned()).collect();
         let new: Vec<String> = b.iter().map(|l| sanitize_line(l).into_owned()).collect();

@@ -507,11 +507,25 @@ mod tests {
     fn clipping_keeps_the_visible_columns_and_the_word_marks() {
         let plain = Style::default();
         let word = Style::default().add_modifier(ratatui::style::Modifier::BOLD);
-        let (spans, used) = clip("key: value", &[5..10], plain, word, 0, 7);
+        let (spans, used) = clip(
+            "key: value",
+            std::slice::from_ref(&(5..10)),
+            plain,
+            word,
+            0,
+            7,
+        );
         assert_eq!(texts(&spans), ["key: ", "va"]);
         assert_eq!(spans[1].style, word);
         assert_eq!(used, 7);
-        let (spans, used) = clip("key: value", &[5..10], plain, word, 3, 20);
+        let (spans, used) = clip(
+            "key: value",
+            std::slice::from_ref(&(5..10)),
+            plain,
+            word,
+            3,
+            20,
+        );
         assert_eq!(texts(&spans), [": ", "value"]);
         assert_eq!(used, 7);
         let (spans, used) = clip("short", &[], plain, word, 10, 5);
