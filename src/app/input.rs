@@ -9,6 +9,7 @@ use crate::domain::tree::Filter;
 
 use super::command;
 use super::confirm;
+use super::diff;
 use super::help;
 use super::history;
 use super::layout;
@@ -35,6 +36,9 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
         return confirm::modal_key(state, key);
     }
     if let Some(effects) = history::on_key(state, key, action) {
+        return effects;
+    }
+    if let Some(effects) = diff::on_key(state, action) {
         return effects;
     }
     match action {
@@ -133,7 +137,22 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
                 format!("{}: not available yet in this version", action.id()),
             );
         }
-        Action::Accept | Action::Cancel => {}
+        // The diff and history views' own keys: carried out by those views.
+        Action::Accept
+        | Action::Cancel
+        | Action::NextChange
+        | Action::PrevChange
+        | Action::ScrollLeft
+        | Action::ScrollRight
+        | Action::ExpandFold
+        | Action::ExpandAll
+        | Action::ToggleUnified
+        | Action::NextDoc
+        | Action::PrevDoc
+        | Action::Alternate
+        | Action::MarkRevision
+        | Action::DiffValues
+        | Action::DiffManifests => {}
     }
     Vec::new()
 }

@@ -11,6 +11,7 @@ pub mod actions;
 mod command;
 pub mod confirm;
 pub mod details;
+pub mod diff;
 pub mod format;
 pub mod help;
 pub mod history;
