@@ -295,7 +295,7 @@ impl HistoryView {
 }
 
 /// The HelmRelease an `H`/`B` key is about, or a flash saying why there is none.
-fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey> {
+pub(crate) fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey> {
     let key = match (view, &state.overlay, &state.details) {
         (View::History | View::Diff, Some(Overlay::History(h)), _) => Some(h.key.clone()),
         (View::Diff, Some(Overlay::Diff(d)), _) if d.key.is_some() => d.key.clone(),
@@ -309,7 +309,7 @@ fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey
         Some(k) => {
             state.flash_with(
                 FlashLevel::Info,
-                format!("{what}: {k} is not a HelmRelease; only a HelmRelease has a Helm release history"),
+                format!("{what}: {k} is not a HelmRelease; only a HelmRelease has a Helm release"),
             );
             None
         }

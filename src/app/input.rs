@@ -10,6 +10,7 @@ use crate::domain::tree::Filter;
 use super::command;
 use super::confirm;
 use super::diff;
+use super::diffs;
 use super::help;
 use super::history;
 use super::layout;
@@ -131,12 +132,8 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         Action::SuspendResume => return confirm::open_suspend_resume(state, view),
         Action::History => return history::open_history(state, view),
         Action::Rollback => return history::open_rollback(state, view),
-        Action::ValuesDiff | Action::DriftDiff => {
-            state.flash_with(
-                FlashLevel::Info,
-                format!("{}: not available yet in this version", action.id()),
-            );
-        }
+        Action::ValuesDiff => return diffs::open_values(state, view),
+        Action::DriftDiff => return diffs::open_drift(state, view),
         // The diff and history views' own keys: carried out by those views.
         Action::Accept
         | Action::Cancel

@@ -254,10 +254,10 @@ impl Action {
         ACTIONS.iter().find(|s| s.id == id).map(|s| s.action)
     }
 
-    /// Whether this version carries the action out. The others (the Helm diff views that
-    /// come later) stay out of the hint bar and the help screen.
+    /// Whether this version carries the action out (every action of the table does; an
+    /// action that did not would stay out of the hint bar and the help screen).
     pub fn is_built(self) -> bool {
-        !matches!(self, Action::ValuesDiff | Action::DriftDiff)
+        true
     }
 
     /// Whether the action writes to the cluster.

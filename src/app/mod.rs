@@ -12,6 +12,7 @@ mod command;
 pub mod confirm;
 pub mod details;
 pub mod diff;
+mod diffs;
 pub mod format;
 pub mod help;
 pub mod history;
