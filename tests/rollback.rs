@@ -310,7 +310,13 @@ async fn without_suspend_helm_controller_upgrades_back() {
     )
     .await
     .unwrap();
-    assert!(outcome.ok, "{outcome:?}");
+    // Not suspended, helm-controller may act on the new record between its creation and its
+    // update to deployed; the update then meets a newer record (409) and says so. Either way
+    // the objects of revision 1 were applied.
+    assert!(
+        outcome.ok || outcome.message.contains("the release records could not be updated"),
+        "{outcome:?}"
+    );
     assert!(!f.writes().iter().any(|w| w.contains("helmreleases")));
     // helm-controller sees a record it did not write and upgrades back to the desired state.
     let undone = controllers::wait_for(f.store(), WAIT, |s| {
