@@ -435,7 +435,7 @@ async fn values_error_message() {
     .await;
     assert_eq!(
         c["message"],
-        "could not resolve Secret chart values reference 'apps/app-secret' with key 'values.yaml': resource not found"
+        "could not resolve Secret chart values reference 'apps/app-secret' with key 'values.yaml': secrets \"app-secret\" not found"
     );
     wait_cond(
         &store,

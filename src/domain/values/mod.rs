@@ -320,12 +320,10 @@ impl Origins {
 
 /// helm-controller's ChartValuesFromReferences; Err = the controller's error message.
 pub fn compose(namespace: &str, hr: &HelmRelease, sources: &Sources) -> Result<Composed, String> {
+    // The controller reads spec.values as a map and ignores anything else.
     let inline_value = match &hr.spec.values {
-        None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
-        Some(other) => {
-            return Err(format!("spec.values is not a map: {}", go_json_type(other)));
-        }
+        _ => Map::new(),
     };
     let inline: MapRef = map_from(&inline_value);
     let mut result: MapRef = new_map();

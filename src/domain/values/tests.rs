@@ -163,6 +163,52 @@ fn target_path_wins_over_inline_at_the_same_path() {
 }
 
 #[test]
+fn a_target_path_written_into_the_inline_map_outlives_a_later_ref() {
+    let mut s = sources();
+    s.config_maps.insert(
+        "late".into(),
+        data(&[("values.yaml", "db: {host: late}\n")]),
+    );
+    let h = hr(json!({
+        "values": {"db": {"port": 1}},
+        "valuesFrom": [
+            {"kind": "ConfigMap", "name": "base", "valuesKey": "host", "targetPath": "db.host"},
+            {"kind": "ConfigMap", "name": "late"},
+        ]
+    }));
+    let c = compose("ns", &h, &s).unwrap();
+    assert_eq!(
+        Value::Object(c.values.clone()),
+        json!({"db": {"host": "db.local", "port": 1}})
+    );
+    assert!(matches!(
+        c.origin_of("/db/host"),
+        Some(Origin::TargetPath { .. })
+    ));
+    assert_eq!(c.origin_of("/db/port"), Some(&Origin::Inline));
+}
+
+#[test]
+fn inline_wins_when_an_earlier_ref_made_the_parent_map_a_new_one() {
+    // The Secret's `db` and the inline `db` are merged into a new map before the targetPath
+    // is set there; the inline map itself is untouched, so merging it last restores its host.
+    let h = hr(json!({
+        "values": {"db": {"host": "inline"}},
+        "valuesFrom": [
+            {"kind": "Secret", "name": "creds"},
+            {"kind": "ConfigMap", "name": "base", "valuesKey": "host", "targetPath": "db.host"},
+        ]
+    }));
+    let c = compose("ns", &h, &sources()).unwrap();
+    assert_eq!(
+        Value::Object(c.values.clone()),
+        json!({"db": {"host": "inline", "password": "s3cret"}})
+    );
+    assert_eq!(c.origin_of("/db/host"), Some(&Origin::Inline));
+    assert!(c.origin_of("/db/password").unwrap().is_secret());
+}
+
+#[test]
 fn target_path_precedence_over_all_as_upstream_tests_it() {
     let mut s = Sources::default();
     s.config_maps.insert(
@@ -242,6 +288,13 @@ fn target_path_list_indexes_escapes_and_types() {
         c.origin_of("/a/b/1/c").map(Origin::label).as_deref(),
         Some("ConfigMap/base[host] → a.b[1].c")
     );
+}
+
+#[test]
+fn spec_values_that_are_not_a_map_count_as_none() {
+    let c = compose("ns", &hr(json!({"values": [1, 2]})), &sources()).unwrap();
+    assert!(c.values.is_empty());
+    assert_eq!(c.describe(), "no values");
 }
 
 #[test]

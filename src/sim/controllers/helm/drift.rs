@@ -1,153 +1,74 @@
 //! Drift detection and correction (helm-controller §7): the desired objects of the latest
-//! record are merged onto the live ones as a server-side apply dry-run would, ignored JSON
-//! pointers are removed from both, and a JSON patch from live to desired is counted.
+//! record are merged onto the live ones as a server-side apply dry-run would, and
+//! [`domain::drift`](crate::domain::drift) compares the result with the live object (ignore
+//! rules, exclusion, the controller's JSON patches and summary lines).
 
-use regex::Regex;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::domain::drift::{self as model, ObjectDrift};
+use crate::domain::flux::DriftIgnoreRule;
 use crate::sim::controllers::conditions::{deep_merge, s};
 use crate::sim::scenario::object_identity;
 use crate::sim::store::{Store, WriteOpts, WritePart};
 
+/// What correcting one object does.
+enum Fix {
+    /// Missing from the cluster: create it.
+    Create,
+    /// Changed: apply the JSON patch from live to desired.
+    Patch(json_patch::Patch),
+    /// Excluded: reported, never touched.
+    Leave,
+}
+
 /// One object's drift.
 pub struct Drift {
     pub object: Value,
+    /// The controller's summary line (`… changed (…)`, `… removed`, `… excluded`).
     pub line: String,
-    /// `None` when the object is missing from the cluster.
-    pub patch: Option<json_patch::Patch>,
+    fix: Fix,
 }
 
-fn matches(pattern: Option<&str>, value: &str) -> bool {
-    match pattern {
-        None | Some("") => true,
-        Some(p) => Regex::new(&format!("^(?:{p})$")).is_ok_and(|r| r.is_match(value)),
-    }
+/// The result of a server-side apply dry-run of `desired` over `live`: the object the API
+/// server would store.
+fn dry_run_apply(live: &Value, desired: &Value) -> Value {
+    let mut dry = live.clone();
+    deep_merge(&mut dry, desired);
+    dry
 }
 
-fn ignored_paths(rules: &Value, obj: &Value) -> Vec<String> {
-    let api = s(obj, "/apiVersion");
-    let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
-    let mut out = Vec::new();
-    for r in rules.as_array().into_iter().flatten() {
-        let t = r.get("target");
-        let f = |k: &str| t.and_then(|t| t.get(k)).and_then(Value::as_str);
-        if matches(f("group"), group)
-            && matches(f("version"), version)
-            && matches(f("kind"), s(obj, "/kind"))
-            && matches(f("name"), s(obj, "/metadata/name"))
-            && matches(f("namespace"), s(obj, "/metadata/namespace"))
-        {
-            out.extend(
-                r["paths"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p.as_str().map(String::from)),
-            );
-        }
-    }
-    out
-}
-
-fn remove_pointer(v: &mut Value, ptr: &str) {
-    if let Some((parent, last)) = ptr.rsplit_once('/') {
-        let last = last.replace("~1", "/").replace("~0", "~");
-        let target = if parent.is_empty() {
-            Some(&mut *v)
-        } else {
-            v.pointer_mut(parent)
-        };
-        match target {
-            Some(Value::Object(m)) => {
-                m.remove(&last);
-            }
-            Some(Value::Array(a)) => {
-                if let Ok(i) = last.parse::<usize>()
-                    && i < a.len()
-                {
-                    a.remove(i);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn body(v: &Value) -> Value {
-    let mut b = v.clone();
-    if let Some(m) = b.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
-    }
-    b
-}
-
-fn meta_part(v: &Value) -> Value {
-    json!({"metadata": {
-        "labels": v.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
-        "annotations": v.pointer("/metadata/annotations").cloned().unwrap_or(json!({}))}})
-}
-
-/// Compare desired objects with the live cluster.
+/// Compare desired objects with the live cluster. Empty when nothing drifted; otherwise
+/// every changed, removed and excluded object, in manifest order (as the controller's
+/// summary lists them). An object whose ignore rules do not compile is skipped.
 pub fn detect(store: &Store, desired: &[Value], rules: &Value) -> Vec<Drift> {
+    let rules: Vec<DriftIgnoreRule> = serde_json::from_value(rules.clone()).unwrap_or_default();
     let mut out = Vec::new();
     for d in desired {
-        if s(d, "/metadata/labels/helm.toolkit.fluxcd.io~1driftDetection")
-            .eq_ignore_ascii_case("disabled")
-        {
-            continue;
-        }
         let Ok((res, key)) = object_identity(d) else {
             continue;
         };
-        let kind = s(d, "/kind");
-        let name = if key.namespace.is_empty() {
-            format!("{kind}/{}", key.name)
-        } else {
-            format!("{kind}/{}/{}", key.namespace, key.name)
-        };
-        let Some(live) = store.get(&res, &key) else {
-            out.push(Drift {
-                object: d.clone(),
-                line: format!("{name} removed"),
-                patch: None,
-            });
+        let live = store.get(&res, &key).map(|l| (*l).clone());
+        let dry = live.as_ref().map(|l| dry_run_apply(l, d));
+        let Ok(report) = model::compare(d, dry.as_ref(), live.as_ref(), &rules) else {
             continue;
         };
-        let mut dry = (*live).clone();
-        deep_merge(&mut dry, d);
-        let mut live_c = (*live).clone();
-        let paths = ignored_paths(rules, d);
-        if paths.iter().any(String::is_empty) {
-            continue;
-        }
-        for p in &paths {
-            remove_pointer(&mut dry, p);
-            remove_pointer(&mut live_c, p);
-        }
-        let mut ops: Vec<json_patch::PatchOperation> =
-            json_patch::diff(&meta_part(&live_c), &meta_part(&dry))
-                .0
-                .into_iter()
-                .filter(|o| !matches!(o, json_patch::PatchOperation::Remove(_)))
-                .collect();
-        ops.extend(json_patch::diff(&body(&live_c), &body(&dry)).0);
-        if ops.is_empty() {
-            continue;
-        }
-        let (mut a, mut c, mut r) = (0, 0, 0);
-        for o in &ops {
-            match o {
-                json_patch::PatchOperation::Add(_) => a += 1,
-                json_patch::PatchOperation::Remove(_) => r += 1,
-                _ => c += 1,
-            }
-        }
+        let fix = match &report.drift {
+            ObjectDrift::None => continue,
+            ObjectDrift::Excluded => Fix::Leave,
+            ObjectDrift::Removed => Fix::Create,
+            ObjectDrift::Changed { .. } => match report.patch() {
+                Ok(p) => Fix::Patch(p),
+                Err(_) => continue,
+            },
+        };
         out.push(Drift {
             object: d.clone(),
-            line: format!("{name} changed ({a} additions, {c} changes, {r} removals)"),
-            patch: Some(json_patch::Patch(ops)),
+            line: report.line(),
+            fix,
         });
+    }
+    if out.iter().all(|x| matches!(x.fix, Fix::Leave)) {
+        out.clear();
     }
     out
 }
@@ -161,12 +82,18 @@ pub fn correct(store: &Store, drifts: &[Drift]) -> (Vec<String>, Vec<String>) {
         let Ok((res, key)) = object_identity(&d.object) else {
             continue;
         };
-        let name = format!("{}/{}/{}", s(&d.object, "/kind"), key.namespace, key.name);
-        let r = match &d.patch {
-            None => store
+        let kind = s(&d.object, "/kind");
+        let name = if key.namespace.is_empty() {
+            format!("{kind}/{}", key.name)
+        } else {
+            format!("{kind}/{}/{}", key.namespace, key.name)
+        };
+        let r = match &d.fix {
+            Fix::Leave => continue,
+            Fix::Create => store
                 .create(&res, d.object.clone(), WriteOpts::default())
                 .map(|_| format!("{name} created")),
-            Some(p) => store
+            Fix::Patch(p) => store
                 .modify(&res, &key, WritePart::Main, WriteOpts::default(), |cur| {
                     let mut n = cur.clone();
                     json_patch::patch(&mut n, p)
@@ -181,4 +108,90 @@ pub fn correct(store: &Store, drifts: &[Drift]) -> (Vec<String>, Vec<String>) {
         }
     }
     (done, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::sim::registry::ids;
+    use crate::sim::store::ObjKey;
+
+    fn deployment(name: &str, replicas: i64) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [
+                {"name": "app", "image": "app:1"}]}}}})
+    }
+
+    fn lines(d: &[Drift]) -> Vec<&str> {
+        d.iter().map(|x| x.line.as_str()).collect()
+    }
+
+    #[test]
+    fn detects_corrects_and_leaves_excluded_objects_alone() {
+        let store = Store::new();
+        let mut excluded = deployment("pinned", 1);
+        excluded["metadata"]["annotations"] =
+            json!({"helm.toolkit.fluxcd.io/driftDetection": "Disabled"});
+        for (obj, replicas) in [(deployment("web", 1), 3), (excluded.clone(), 5)] {
+            let mut live = obj.clone();
+            live["spec"]["replicas"] = json!(replicas);
+            store
+                .create(&ids::deployments(), live, WriteOpts::default())
+                .unwrap();
+        }
+        let desired = [
+            deployment("web", 1),
+            excluded.clone(),
+            deployment("gone", 1),
+        ];
+        let drifts = detect(&store, &desired, &Value::Null);
+        assert_eq!(
+            lines(&drifts),
+            [
+                "Deployment/apps/web changed (0 additions, 1 changes, 0 removals)",
+                "Deployment/apps/pinned excluded",
+                "Deployment/apps/gone removed",
+            ]
+        );
+        let (done, errors) = correct(&store, &drifts);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            done,
+            [
+                "Deployment/apps/web configured",
+                "Deployment/apps/gone created"
+            ]
+        );
+        let get = |n: &str| {
+            store
+                .get(&ids::deployments(), &ObjKey::new("apps", n))
+                .unwrap()
+        };
+        assert_eq!(get("web")["spec"]["replicas"], 1);
+        assert_eq!(get("pinned")["spec"]["replicas"], 5);
+        assert!(
+            detect(&store, &desired, &Value::Null).is_empty(),
+            "only excluded left"
+        );
+        // An ignore rule hides the change.
+        store
+            .modify(
+                &ids::deployments(),
+                &ObjKey::new("apps", "web"),
+                WritePart::Main,
+                WriteOpts::default(),
+                |cur| {
+                    let mut n = cur.clone();
+                    n["spec"]["replicas"] = json!(7);
+                    Ok(Some(n))
+                },
+            )
+            .unwrap();
+        let rules = json!([{"paths": ["/spec/replicas"], "target": {"kind": "Deploy.*"}}]);
+        assert!(detect(&store, &desired, &rules).is_empty());
+        assert_eq!(detect(&store, &desired, &Value::Null).len(), 2);
+    }
 }
