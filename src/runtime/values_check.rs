@@ -24,6 +24,9 @@
 //! sending one request at a time. A release that cannot be checked (forbidden, a missing
 //! reference, a corrupt record) is unknown: it never gets the mark, and each distinct
 //! problem is logged once. Only GETs and LISTs are sent, so read-only sessions check too.
+//!
+//! Once every release of the first snapshot with HelmReleases was checked, a message is sent
+//! even when no mark changed (an empty map): the marks shown are then complete.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -522,6 +525,12 @@ impl Checker {
         out
     }
 
+    /// Whether no release is due now.
+    fn nothing_due(&self) -> bool {
+        let now = Instant::now();
+        self.next_due().is_none_or(|d| d > now)
+    }
+
     /// When the next release falls due (`None`: none is scheduled).
     fn next_due(&self) -> Option<Instant> {
         self.entries
@@ -577,6 +586,7 @@ async fn run<C: Cluster>(
     let mut running: JoinSet<Done> = JoinSet::new();
     let far = Instant::now() + Duration::from_secs(3600 * 24 * 365);
     let mut open = true;
+    let mut first_pass = false;
     loop {
         for (key, hr, cached) in checker.take_due(checker.options.concurrency - running.len()) {
             let cluster = cluster.clone();
@@ -585,7 +595,16 @@ async fn run<C: Cluster>(
                 Done { key, checked }
             });
         }
-        if let Some(delta) = checker.take_delta(running.is_empty())
+        let idle = running.is_empty();
+        let delta = if !first_pass && idle && checker.stats.checks > 0 && checker.nothing_due() {
+            // The first pass is done: said once, even when nothing is pending.
+            first_pass = true;
+            checker.last_flush = Instant::now();
+            Some(std::mem::take(&mut checker.delta))
+        } else {
+            checker.take_delta(idle)
+        };
+        if let Some(delta) = delta
             && out.send(Msg::ValuesPending(delta)).await.is_err()
         {
             return;
@@ -660,4 +679,338 @@ pub async fn check_all<C: Cluster>(
         }
     }
     (verdicts, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// A cluster in memory that counts what is read.
+    #[derive(Clone, Default)]
+    struct Fake {
+        sources: Sources,
+        deployed: Option<Result<Option<Deployed>, String>>,
+        source_reads: Arc<AtomicUsize>,
+        storage_reads: Arc<AtomicUsize>,
+    }
+
+    impl Cluster for Fake {
+        async fn sources(&self, _hr: &HelmRelease) -> Result<Sources, String> {
+            self.source_reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.sources.clone())
+        }
+
+        async fn deployed(&self, _ns: &str, _release: &str) -> Result<Option<Deployed>, String> {
+            self.storage_reads.fetch_add(1, Ordering::SeqCst);
+            self.deployed.clone().unwrap_or(Ok(None))
+        }
+    }
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    /// A HelmRelease with these inline values and valuesFrom, deployed at revision 3 with
+    /// this configDigest in its history.
+    fn hr(values: Value, values_from: Value, digest: Option<&str>) -> HelmRelease {
+        let mut v = json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": {"name": "api", "namespace": "apps", "generation": 2},
+            "spec": {"interval": "10m", "values": values, "valuesFrom": values_from},
+            "status": {"history": [
+                {"name": "api", "namespace": "apps", "version": 4, "status": "failed",
+                 "chartName": "api", "chartVersion": "1.0.0", "digest": "",
+                 "configDigest": "sha256:failed"},
+                {"name": "api", "namespace": "apps", "version": 3, "status": "deployed",
+                 "chartName": "api", "chartVersion": "1.0.0", "digest": ""}
+            ]}
+        });
+        if let Some(d) = digest {
+            v["status"]["history"][1]["configDigest"] = json!(d);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn deployed(config: Value) -> Option<Result<Option<Deployed>, String>> {
+        Some(Ok(Some(Deployed {
+            revision: 3,
+            config: map(config),
+        })))
+    }
+
+    #[tokio::test]
+    async fn equal_digests_are_in_sync_without_reading_storage() {
+        let values = json!({"replicaCount": 2, "image": {"tag": "1.0"}});
+        let digest = config_digest(&map(values.clone()));
+        let fake = Fake {
+            deployed: deployed(json!({"replicaCount": 9})),
+            ..Fake::default()
+        };
+        let c = check(&fake, &hr(values, json!([]), Some(&digest)), None).await;
+        assert_eq!(c.verdict, Verdict::InSync);
+        assert!(!c.read_storage);
+        assert_eq!(c.requests, 0);
+        assert_eq!(fake.storage_reads.load(Ordering::SeqCst), 0);
+        assert_eq!(fake.source_reads.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_digest_mismatch_is_compared_structurally() {
+        // The controller's digest (go-yaml) differs from ours, the values are the same: in
+        // sync, numbers equal by value.
+        let fake = Fake {
+            deployed: deployed(json!({"replicaCount": 2.0})),
+            ..Fake::default()
+        };
+        let h = hr(
+            json!({"replicaCount": 2}),
+            json!([]),
+            Some("sha256:go-yaml"),
+        );
+        let c = check(&fake, &h, None).await;
+        assert_eq!(c.verdict, Verdict::InSync);
+        assert!(c.read_storage);
+        assert_eq!(c.requests, 1);
+        let compared = c.compared.unwrap();
+        assert_eq!(compared.deployed, Some((3, Some("sha256:go-yaml".into()))));
+        assert_eq!(compared.release, "api");
+        assert_eq!(compared.storage_namespace, "apps");
+
+        // Different values: pending against the deployed revision.
+        let fake = Fake {
+            deployed: deployed(json!({"replicaCount": 3})),
+            ..Fake::default()
+        };
+        let c = check(&fake, &h, None).await;
+        assert_eq!(c.verdict, Verdict::Pending { revision: 3 });
+        assert_eq!(c.verdict.pending(), Some(3));
+
+        // The same comparison again reuses the verdict: no storage read.
+        let cached = (c.compared.clone().unwrap(), c.verdict.clone());
+        let again = check(&fake, &h, Some(&cached)).await;
+        assert_eq!(again.verdict, Verdict::Pending { revision: 3 });
+        assert!(!again.read_storage);
+        assert_eq!(fake.storage_reads.load(Ordering::SeqCst), 1);
+
+        // Other desired values: compared again.
+        let h2 = hr(
+            json!({"replicaCount": 3}),
+            json!([]),
+            Some("sha256:go-yaml"),
+        );
+        let c = check(&fake, &h2, Some(&cached)).await;
+        assert_eq!(c.verdict, Verdict::InSync);
+        assert_eq!(fake.storage_reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn no_deployed_entry_reads_storage_and_no_record_is_not_deployed() {
+        let fake = Fake::default();
+        let c = check(&fake, &hr(json!({"a": 1}), json!([]), None), None).await;
+        assert_eq!(c.verdict, Verdict::NotDeployed);
+        assert!(c.read_storage);
+        assert_eq!(c.verdict.pending(), None);
+    }
+
+    #[tokio::test]
+    async fn a_compose_error_is_unknown_and_reads_no_storage() {
+        let fake = Fake {
+            deployed: deployed(json!({"a": 2})),
+            ..Fake::default()
+        };
+        let h = hr(
+            json!({"a": 1}),
+            json!([{"kind": "ConfigMap", "name": "missing"}]),
+            Some("sha256:x"),
+        );
+        let c = check(&fake, &h, None).await;
+        let Verdict::Unknown(problem) = &c.verdict else {
+            panic!("{:?}", c.verdict)
+        };
+        assert!(problem.contains("missing"), "{problem}");
+        assert_eq!(c.verdict.pending(), None);
+        assert!(!c.read_storage);
+        assert_eq!(fake.storage_reads.load(Ordering::SeqCst), 0);
+        assert_eq!(fake.source_reads.load(Ordering::SeqCst), 1);
+        assert_eq!(c.requests, 1);
+    }
+
+    #[tokio::test]
+    async fn a_forbidden_storage_read_is_unknown_and_not_reused() {
+        let fake = Fake {
+            deployed: Some(Err(
+                "forbidden: cannot list secrets in namespace apps".into()
+            )),
+            ..Fake::default()
+        };
+        let h = hr(json!({"a": 1}), json!([]), Some("sha256:x"));
+        let c = check(&fake, &h, None).await;
+        assert!(matches!(c.verdict, Verdict::Unknown(_)));
+        let cached = (c.compared.clone().unwrap(), c.verdict.clone());
+        let _ = check(&fake, &h, Some(&cached)).await;
+        assert_eq!(fake.storage_reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn values_from_a_config_map_are_composed_before_comparing() {
+        let mut sources = Sources::default();
+        sources.config_maps.insert(
+            "api-values".into(),
+            [("values.yaml".to_string(), "replicaCount: 4\n".to_string())].into(),
+        );
+        let fake = Fake {
+            sources,
+            deployed: deployed(json!({"replicaCount": 2, "debug": true})),
+            ..Fake::default()
+        };
+        let h = hr(
+            json!({"debug": true}),
+            json!([{"kind": "ConfigMap", "name": "api-values"}]),
+            Some(&config_digest(&map(
+                json!({"replicaCount": 2, "debug": true}),
+            ))),
+        );
+        let c = check(&fake, &h, None).await;
+        assert_eq!(c.verdict, Verdict::Pending { revision: 3 });
+        assert_eq!(c.requests, 2);
+    }
+
+    #[test]
+    fn the_deployed_entry_is_the_newest_deployed_one() {
+        let h = hr(json!({}), json!([]), Some("sha256:d"));
+        assert_eq!(deployed_entry(&h), Some((3, Some("sha256:d".into()))));
+        let mut none = h.clone();
+        none.status = None;
+        assert_eq!(deployed_entry(&none), None);
+        // Empty desired values and an empty deployed digest: in sync at once.
+        let empty = hr(json!({}), json!([]), Some(&config_digest(&Map::new())));
+        assert_eq!(quick(&empty, &Map::new()), None);
+    }
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey::flux(crate::domain::flux::FluxKind::HelmRelease, "apps", name)
+    }
+
+    #[tokio::test]
+    async fn periodic_checks_fall_at_each_release_phase() {
+        let period = Duration::from_secs(60);
+        let checker = Checker::new(CheckOptions {
+            period,
+            concurrency: 4,
+        });
+        let mut seconds = HashSet::new();
+        for i in 0..50 {
+            let k = key(&format!("r{i}"));
+            let at = checker.start + Duration::from_secs(7);
+            let due = checker.periodic(&k, at);
+            assert!(due >= at + period / 2, "{i}");
+            assert!(due < at + period * 3 / 2, "{i}");
+            // The same phase each period.
+            let later = checker.periodic(&k, due);
+            assert_eq!(later - due, period);
+            seconds.insert((due - checker.start).as_secs() % 60);
+        }
+        assert!(seconds.len() > 20, "spread over the period: {seconds:?}");
+    }
+
+    fn snapshot(hrs: &[(&str, HelmRelease)]) -> Snapshot {
+        let mut s = Snapshot::new(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
+        for (name, h) in hrs {
+            let mut h = h.clone();
+            h.metadata.name = Some((*name).to_string());
+            s.insert_flux(FluxObject::HelmRelease(Arc::new(h)));
+        }
+        s
+    }
+
+    #[tokio::test]
+    async fn the_checker_reschedules_only_what_changed_and_clears_gone_marks() {
+        let mut checker = Checker::new(CheckOptions::default());
+        let plain = hr(json!({"a": 1}), json!([]), Some("sha256:x"));
+        let from = hr(
+            json!({}),
+            json!([{"kind": "ConfigMap", "name": "v"}]),
+            Some("sha256:x"),
+        );
+        let snap = snapshot(&[("plain", plain.clone()), ("from", from.clone())]);
+        checker.on_snapshot(&snap);
+        let jobs = checker.take_due(1);
+        assert_eq!(jobs.len(), 1, "bounded by the room given");
+        let mut jobs2 = checker.take_due(4);
+        jobs2.extend(jobs);
+        assert_eq!(jobs2.len(), 2);
+        assert!(
+            checker.take_due(4).is_empty(),
+            "running ones are not taken again"
+        );
+        for (k, _, _) in jobs2 {
+            checker.on_done(Done {
+                key: k,
+                checked: Checked {
+                    verdict: Verdict::Pending { revision: 3 },
+                    compared: None,
+                    requests: 1,
+                    read_storage: true,
+                },
+            });
+        }
+        let delta = checker.take_delta(true).unwrap();
+        assert_eq!(delta.values().collect::<Vec<_>>(), [&Some(3), &Some(3)]);
+        // Without valuesFrom: checked again only when it changes; with: periodically.
+        assert!(checker.entries[&key("plain")].due.is_none());
+        assert!(checker.entries[&key("from")].due.is_some());
+
+        // The same objects again (a status-only change): nothing is due.
+        let mut touched = plain.clone();
+        touched.metadata.resource_version = Some("99".into());
+        checker.on_snapshot(&snapshot(&[("plain", touched), ("from", from.clone())]));
+        assert!(checker.take_due(4).is_empty());
+
+        // A new generation: due now.
+        let mut changed = plain.clone();
+        changed.metadata.generation = Some(3);
+        checker.on_snapshot(&snapshot(&[("plain", changed), ("from", from)]));
+        let jobs = checker.take_due(4);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].0, key("plain"));
+
+        // Gone: its mark goes.
+        checker.on_snapshot(&snapshot(&[("plain", plain)]));
+        let delta = checker.take_delta(true).unwrap();
+        assert_eq!(delta, BTreeMap::from([(key("from"), None)]));
+        assert_eq!(checker.stats.checks, 2);
+        assert_eq!(checker.stats.storage_reads, 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_is_never_marked_and_is_tried_again_a_period_later() {
+        let mut checker = Checker::new(CheckOptions::default());
+        let plain = hr(json!({"a": 1}), json!([]), Some("sha256:x"));
+        checker.on_snapshot(&snapshot(&[("plain", plain)]));
+        let jobs = checker.take_due(4);
+        checker.on_done(Done {
+            key: jobs[0].0.clone(),
+            checked: Checked {
+                verdict: Verdict::Unknown("forbidden".into()),
+                compared: None,
+                requests: 1,
+                read_storage: true,
+            },
+        });
+        assert!(checker.take_delta(true).is_none(), "no mark, no message");
+        let due = checker.entries[&key("plain")].due.unwrap();
+        let wait = due - Instant::now();
+        assert!(
+            wait > DEFAULT_PERIOD / 2 && wait <= DEFAULT_PERIOD,
+            "{wait:?}"
+        );
+        assert_eq!(checker.logged.len(), 1);
+    }
 }
