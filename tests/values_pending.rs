@@ -269,7 +269,7 @@ async fn a_configmap_edit_flux_has_not_applied_marks_the_release() {
             .is_some_and(|o| o.suspended())
     })
     .await;
-    let counts = live.state.flux_counts.clone();
+    let counts = live.state.flux_counts;
     set_values_yaml(&client, "replicaCount: 4\nimage:\n  tag: 0.3.0\n").await;
 
     // The periodic check finds it. The mark is not a failure: counts stay as they were.
