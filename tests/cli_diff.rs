@@ -202,11 +202,23 @@ async fn diff_values_of_backend_and_grade_api() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["helmRelease"], "grade-api/grade-api");
     assert_eq!(v["differs"], false);
-    assert!(v["right"].as_str().unwrap().starts_with("desired: "), "{v}");
+    assert_eq!(v["compare"], "values");
     assert!(
-        v["left"].as_str().unwrap().starts_with("deployed rev "),
+        v["right"]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("desired: "),
         "{v}"
     );
+    assert_eq!(v["right"]["revision"], Value::Null);
+    assert!(
+        v["left"]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("deployed rev 1 "),
+        "{v}"
+    );
+    assert_eq!(v["left"]["revision"], 1);
     let host = v["lines"]
         .as_array()
         .unwrap()
@@ -256,6 +268,34 @@ async fn diff_values_of_backend_and_grade_api() {
         .await;
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(env.writes().len(), before, "{:?}", env.writes());
+
+    // A value from a Secret is masked unless --show-secrets.
+    let conn = fluxdeck::kube::client::connect_kubeconfig_yaml(&env.cluster.kubeconfig_yaml())
+        .await
+        .unwrap();
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "grade-api-secrets", "namespace": "grade-api"},
+        // `database:\n  password: hunter2\n`
+        "data": {"values.yaml": "ZGF0YWJhc2U6CiAgcGFzc3dvcmQ6IGh1bnRlcjIK"},
+    }))
+    .unwrap();
+    kube::api::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(conn.client, "grade-api")
+        .create(&kube::api::PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let r = env.run(&["diff", "values", "grade-api/grade-api"]).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stdout.contains("hunter2"), "{}", r.stdout);
+    assert!(r.stdout.contains("+  password: '•••••• #"), "{}", r.stdout);
+    let r = env
+        .run(&["--ascii", "diff", "values", "grade-api/grade-api"])
+        .await;
+    assert!(r.stdout.contains("+  password: '****** #"), "{}", r.stdout);
+    let r = env
+        .run(&["--show-secrets", "diff", "values", "grade-api/grade-api"])
+        .await;
+    assert!(r.stdout.contains("+  password: hunter2\n"), "{}", r.stdout);
     env.cluster.shutdown().await;
 }
 

@@ -20,8 +20,8 @@ use fluxdeck::sim::registry::ids;
 use fluxdeck::sim::server::read_access_log;
 use fluxdeck::sim::store::ObjKey;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -343,22 +343,7 @@ async fn a_configmap_edit_without_reconcile_is_one_changed_line() {
     let f = start().await;
     let key = hr("grade-api", "grade-api");
     // Suspended, so that no reconcile applies the edit while the test looks at it.
-    Api::<kube::api::DynamicObject>::namespaced_with(
-        f.client.clone(),
-        "grade-api",
-        &kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-            "helm.toolkit.fluxcd.io",
-            "v2",
-            "HelmRelease",
-        )),
-    )
-    .patch(
-        "grade-api",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"suspend": true}})),
-    )
-    .await
-    .unwrap();
+    suspend(&f, "grade-api", "grade-api").await;
     Api::<ConfigMap>::namespaced(f.client.clone(), "grade-api")
         .patch(
             "grade-api-values",
@@ -376,6 +361,74 @@ async fn a_configmap_edit_without_reconcile_is_one_changed_line() {
     assert_eq!(lines_only_in(&t.new, &t.old), ["replicaCount: 4"]);
     assert_eq!(t.old.lines().count(), t.new.lines().count());
     f.cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_from_a_secret_are_masked_unless_shown() {
+    let f = start().await;
+    let key = hr("grade-api", "grade-api");
+    suspend(&f, "grade-api", "grade-api").await;
+    // The optional Secret appears: the password is pending, from a Secret.
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "grade-api-secrets", "namespace": "grade-api"},
+        // `database:\n  password: hunter2\n`
+        "data": {"values.yaml": "ZGF0YWJhc2U6CiAgcGFzc3dvcmQ6IGh1bnRlcjIK"},
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(f.client.clone(), "grade-api")
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let v = diffs::load_values(&f.reader, &key).await.unwrap();
+    assert_eq!(v.pending(), Some(true));
+    let desired = v.desired.as_ref().unwrap();
+    assert_eq!(desired.secret_pointers, ["/database/password"]);
+    let t = v.values.as_ref().unwrap();
+    assert!(!format!("{t:?}").contains("hunter2"), "{t:#?}");
+    let added = lines_only_in(&t.new, &t.old);
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert!(added[0].starts_with("  password: "), "{added:?}");
+    assert!(added[0].contains("•••••• #"), "{added:?}");
+    let i = t.new.lines().position(|l| l == added[0]).unwrap();
+    assert_eq!(
+        t.line_notes[i].as_deref(),
+        Some("Secret/grade-api-secrets[values.yaml]")
+    );
+    assert!(t.right_label.contains("3 valuesFrom"), "{}", t.right_label);
+
+    let shown = diffs::load_values_with(
+        &f.reader,
+        &key,
+        DiffOptions {
+            show_secrets: true,
+            ascii: false,
+        },
+    )
+    .await
+    .unwrap();
+    let t = shown.values.as_ref().unwrap();
+    assert_eq!(lines_only_in(&t.new, &t.old), ["  password: hunter2"]);
+    f.cluster.shutdown().await;
+}
+
+async fn suspend(f: &Fixture, ns: &str, name: &str) {
+    Api::<kube::api::DynamicObject>::namespaced_with(
+        f.client.clone(),
+        ns,
+        &kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+            "helm.toolkit.fluxcd.io",
+            "v2",
+            "HelmRelease",
+        )),
+    )
+    .patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"suspend": true}})),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

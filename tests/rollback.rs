@@ -114,6 +114,10 @@ fn contains(live: &Value, want: &Value) -> bool {
         (Value::Object(l), Value::Object(w)) => w
             .iter()
             .all(|(k, v)| l.get(k).is_some_and(|lv| contains(lv, v))),
+        // Live list items carry the API server's defaults on top of what was applied.
+        (Value::Array(l), Value::Array(w)) => {
+            l.len() == w.len() && l.iter().zip(w).all(|(lv, wv)| contains(lv, wv))
+        }
         _ => live == want,
     }
 }

@@ -759,3 +759,105 @@ fn drift_texts(
         line_notes: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn secret_report(live: &str, desired: &str) -> ObjectReport {
+        let secret = |v: &str| {
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "db", "namespace": "apps"},
+                "data": {"password": STANDARD.encode(v), "user": STANDARD.encode("app")},
+            })
+        };
+        ObjectReport {
+            kind: "Secret".into(),
+            namespace: Some("apps".into()),
+            name: "db".into(),
+            drift: drift::ObjectDrift::Changed {
+                additions: 0,
+                changes: 1,
+                removals: 0,
+            },
+            live: Some(secret(live)),
+            desired: secret(desired),
+            ops: vec!["replace /data/password".into()],
+        }
+    }
+
+    #[test]
+    fn secret_data_is_masked_on_both_sides_and_the_mask_shows_a_change() {
+        let opts = DiffOptions::default();
+        let t = drift_texts(&secret_report("hunter2", "hunter3"), false, 7, opts);
+        let all = format!("{}{}", t.old, t.new);
+        assert!(!all.contains(&STANDARD.encode("hunter2")), "{all}");
+        assert!(!all.contains(&STANDARD.encode("app")), "{all}");
+        let line = |text: &str, key: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(key))
+                .unwrap()
+                .to_string()
+        };
+        assert!(line(&t.old, "password:").contains("•••••• #"), "{}", t.old);
+        assert_ne!(line(&t.old, "password:"), line(&t.new, "password:"));
+        assert_eq!(line(&t.old, "user:"), line(&t.new, "user:"));
+        assert_eq!(t.notes, ["replace /data/password"]);
+        assert!(
+            t.right_label.contains("dry-run as helm-controller"),
+            "{t:?}"
+        );
+
+        let ascii = DiffOptions {
+            ascii: true,
+            ..opts
+        };
+        let t = drift_texts(&secret_report("a", "a"), true, 7, ascii);
+        assert!(t.old.contains("****** #") && !t.differs(), "{}", t.old);
+        assert!(t.right_label.contains("approximate"), "{t:?}");
+
+        let shown = DiffOptions {
+            show_secrets: true,
+            ..opts
+        };
+        let t = drift_texts(&secret_report("hunter2", "hunter3"), false, 7, shown);
+        assert!(t.old.contains(&STANDARD.encode("hunter2")), "{}", t.old);
+    }
+
+    #[test]
+    fn only_core_secrets_have_secret_pointers() {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}});
+        assert!(secret_object_pointers(&cm).is_empty());
+        let s = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+            "data": {"a/b": "eA=="}, "stringData": {"c": "d"},
+        });
+        assert_eq!(
+            secret_object_pointers(&s),
+            [
+                "/data/a~1b",
+                "/stringData/c",
+                "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"
+            ]
+        );
+    }
+
+    #[test]
+    fn manifests_show_objects_with_sorted_keys_and_masked_secret_data() {
+        let manifest = "---\n# Source: x/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  token: abc\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  z: \"1\"\n  a: \"2\"\n";
+        let text = manifest_text(manifest, 1, DiffOptions::default());
+        assert!(!text.contains("abc"), "{text}");
+        assert!(text.contains("token: '•••••• #"), "{text}");
+        assert!(text.contains("---\n"), "{text}");
+        let a = text.find("  a: ").unwrap();
+        assert!(a < text.find("  z: ").unwrap(), "{text}");
+        // Not a manifest: shown as it is.
+        assert_eq!(manifest_text("- 1\n", 1, DiffOptions::default()), "- 1\n");
+    }
+}

@@ -75,13 +75,28 @@ pub fn lines_json(t: &DiffTexts) -> Vec<Value> {
         .collect()
 }
 
-fn texts_json(t: &DiffTexts) -> Value {
+/// One side of a values diff in JSON: its label and revision (`null`: the desired values).
+struct Side {
+    label: String,
+    revision: Option<i64>,
+}
+
+fn values_json(
+    helm_release: &str,
+    release: &str,
+    computed: bool,
+    sides: [Side; 2],
+    t: &DiffTexts,
+) -> Value {
     let ls = lines(&t.old, &t.new);
     let (added, removed) = crate::domain::diff::counts(&ls);
+    let [left, right] = sides;
     json!({
-        "heading": t.heading,
-        "left": t.left_label,
-        "right": t.right_label,
+        "helmRelease": helm_release,
+        "release": release,
+        "compare": if computed { "computed values" } else { "values" },
+        "left": {"label": left.label, "revision": left.revision},
+        "right": {"label": right.label, "revision": right.revision},
         "differs": t.differs(),
         "added": added,
         "removed": removed,
@@ -142,19 +157,22 @@ async fn values(global: GlobalArgs, args: DiffValuesArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let (texts, release) = match args.revision {
+    let (texts, release, revisions) = match args.revision {
         Some(r) => match diffs::load_revisions(&s.reader, &key, r.a, r.b, s.opts).await {
             Ok(d) => {
                 let release = format!("{}/{}", key.namespace, d.release_name);
-                (if args.computed { d.computed } else { d.values }, release)
+                let revisions = [Some(d.a.revision), Some(d.b.revision)];
+                let t = if args.computed { d.computed } else { d.values };
+                (t, release, revisions)
             }
             Err(e) => return fail(CMD, &e.to_string()),
         },
         None => match diffs::load_values_with(&s.reader, &key, s.opts).await {
             Ok(d) => {
                 let release = format!("{}/{}", d.release_namespace, d.release_name);
+                let deployed = d.deployed.as_ref().ok().map(|r| r.revision);
                 match if args.computed { d.computed } else { d.values } {
-                    Ok(t) => (t, release),
+                    Ok(t) => (t, release, [deployed, None]),
                     Err(e) => return fail(CMD, &e),
                 }
             }
@@ -164,10 +182,18 @@ async fn values(global: GlobalArgs, args: DiffValuesArgs) -> ExitCode {
     let verdict = code(texts.differs());
     match args.out.output {
         OutputFormat::Json => {
-            let mut v = texts_json(&texts);
-            v["helmRelease"] = json!(format!("{}/{}", key.namespace, key.name));
-            v["release"] = json!(release);
-            v["computed"] = json!(args.computed);
+            let sides = [
+                Side {
+                    label: texts.left_label.clone(),
+                    revision: revisions[0],
+                },
+                Side {
+                    label: texts.right_label.clone(),
+                    revision: revisions[1],
+                },
+            ];
+            let hr = format!("{}/{}", key.namespace, key.name);
+            let v = values_json(&hr, &release, args.computed, sides, &texts);
             finish_json(CMD, &v, verdict)
         }
         OutputFormat::Text => {
@@ -229,9 +255,12 @@ pub fn drift_text(d: &DriftData) -> String {
     let mut out = match d.summary() {
         Some(s) => format!("{s}\n"),
         None => format!(
-            "No drift: the cluster matches release {} ({} objects compared)\n",
+            "No drift: the cluster matches release {} ({} compared)\n",
             d.release,
-            d.objects.len()
+            match d.objects.len() {
+                1 => "1 object".to_string(),
+                n => format!("{n} objects"),
+            }
         ),
     };
     if let Some(reason) = &d.approximate {

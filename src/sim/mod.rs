@@ -4,6 +4,7 @@
 //!
 //! - [`cluster`]: a whole simulated cluster started from a scenario.
 //! - [`store`]: objects, resourceVersions, watch fan-out.
+//! - [`defaults`]: the API server's defaulting, run on every write.
 //! - [`registry`]: served resource types (discovery, routing, Table columns).
 //! - [`server`]: the HTTP API (JSON only).
 //! - [`faults`]: fault injection and the permission policy.
@@ -13,6 +14,7 @@
 
 pub mod cluster;
 pub mod controllers;
+pub mod defaults;
 pub mod faults;
 pub mod kubeconfig;
 pub mod registry;

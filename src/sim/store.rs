@@ -4,6 +4,7 @@
 //!
 //! Both the HTTP server and the simulated controllers go through this type; nothing else
 //! holds objects. Writes are serialised by one lock and every change is broadcast in order.
+//! Every create and update is defaulted here ([`super::defaults`]), whoever writes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use chrono::{SecondsFormat, Utc};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
+
+use super::defaults;
 
 /// How many change events the store keeps for watches that start from an older version.
 pub const DEFAULT_RETAINED_EVENTS: usize = 50_000;
@@ -337,10 +340,15 @@ impl Store {
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("deletionTimestamp");
         }
-        let obj = Arc::new(obj);
+        defaults::apply(&res.group, &res.plural, &mut obj, None);
         if opts.dry_run {
-            return Ok(obj);
+            // Nothing is committed, so there is no resourceVersion to report.
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("resourceVersion");
+            }
+            return Ok(Arc::new(obj));
         }
+        let obj = Arc::new(obj);
         inner.rv = rv;
         inner
             .objects
@@ -429,6 +437,7 @@ impl Store {
         mut new: Value,
         opts: WriteOpts,
     ) -> Result<Arc<Value>, StoreError> {
+        defaults::apply(&res.group, &res.plural, &mut new, Some(current));
         // Identity fields always come from the stored object.
         for f in ["uid", "creationTimestamp", "deletionTimestamp"] {
             match current.get("metadata").and_then(|m| m.get(f)) {
@@ -461,12 +470,13 @@ impl Store {
         if new == **current {
             return Ok(current.clone());
         }
+        if opts.dry_run {
+            // Nothing is committed: the answer keeps the stored resourceVersion.
+            return Ok(Arc::new(new));
+        }
         let rv = inner.rv + 1;
         set_meta(&mut new, "resourceVersion", json!(rv.to_string()));
         let new = Arc::new(new);
-        if opts.dry_run {
-            return Ok(new);
-        }
         inner.rv = rv;
         // An object being deleted goes away once its last finalizer is removed.
         if is_deleting(&new) && !has_finalizers(&new) {

@@ -109,6 +109,9 @@ fn block_lines(out: &mut Vec<YamlLine>, block: &[String], indent: usize, pointer
 
 /// A key as serde_yaml writes it, on one line.
 fn key_text(k: &str) -> String {
+    if k.chars().any(|c| !printable(c)) {
+        return double_quoted(k);
+    }
     match serde_yaml::to_string(k) {
         Ok(s) => {
             let s = s.strip_suffix('\n').unwrap_or(&s);
@@ -128,6 +131,9 @@ fn scalar(v: &Value) -> (String, Vec<String>) {
     match v {
         Value::Object(_) => return ("{}".to_string(), Vec::new()),
         Value::Array(_) => return ("[]".to_string(), Vec::new()),
+        Value::String(s) if s.chars().any(|c| c != '\n' && !printable(c)) => {
+            return (double_quoted(s), Vec::new());
+        }
         _ => {}
     }
     let Ok(text) = serde_yaml::to_string(v) else {

@@ -7,6 +7,7 @@
 //! - [`selectors`]: label and field selectors.
 //! - [`handler`]: per-request dispatch, faults, access log.
 //! - [`resource`], [`read`], [`watch`], [`write`], [`patch`], [`managed`]: the verbs.
+//! - [`merge`]: how lists merge (server-side apply, strategic merge patches).
 //! - [`discovery`], [`openapi`], [`table`], [`encode`], [`errors`]: response formats.
 //! - [`listener`]: accepting connections; stop and restart keeping the state.
 
@@ -17,6 +18,7 @@ pub mod errors;
 mod handler;
 mod listener;
 pub mod managed;
+pub mod merge;
 pub mod openapi;
 mod patch;
 mod read;

@@ -1,6 +1,9 @@
 //! Patches: JSON merge patch (RFC 7386), JSON patch (RFC 6902), strategic merge patch
-//! (approximated as a merge patch) and server-side apply (create when absent, else merge,
-//! dropping fields the same manager applied before and no longer applies).
+//! (keyed lists merge by key, see [`super::merge`]) and server-side apply: create when
+//! absent, else drop the fields the same manager applied before and no longer applies
+//! (unless another manager owns them), merge keyed lists by key, default, and answer
+//! `409 Conflict` when the apply would change fields another manager owns (`force=true`
+//! takes them over instead). Dry runs answer the would-be object and store nothing.
 
 use std::sync::Arc;
 
@@ -12,10 +15,12 @@ use super::Ctx;
 use super::encode::served_value;
 use super::errors::ApiError;
 use super::managed;
+use super::merge;
 use super::read::respond_object;
 use super::request::Query;
 use super::resource::Target;
 use super::write::{create_object, media_type, prepare};
+use crate::sim::defaults::{self, Kind};
 use crate::sim::store::{StoreError, WriteOpts};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +80,7 @@ pub fn patch(
         return apply(ctx, target, q, body);
     }
     let parsed = parse(kind, body)?;
+    let obj_kind = Kind::of_resource(&target.id.group, &target.id.plural);
     let key = target.key();
     let subresource = target.status.then_some("status");
     let conflict = || StoreError::Conflict {
@@ -90,30 +96,30 @@ pub fn patch(
             WriteOpts { dry_run: q.dry_run },
             |cur| {
                 let mut doc = served_value(cur, &target.api_version, &target.rt.kind);
-                let fields = match &parsed {
-                    Parsed::Merge(p) => {
-                        json_patch::merge(&mut doc, p);
-                        managed::fields_v1(p)
+                match &parsed {
+                    Parsed::Merge(p) if kind == PatchKind::Strategic => {
+                        merge::strategic_merge(obj_kind, &mut doc, p);
                     }
+                    Parsed::Merge(p) => json_patch::merge(&mut doc, p),
                     Parsed::Json(p) => {
                         json_patch::patch(&mut doc, p).map_err(|e| {
                             invalid(format!("the JSON patch could not be applied: {e}"))
                         })?;
-                        managed::fields_v1(&doc)
                     }
-                };
+                }
                 if rv_of(&doc).is_some_and(|rv| Some(rv) != rv_of(cur)) {
                     return Err(conflict());
                 }
                 prepare(target, &mut doc).map_err(|e| invalid(e.message))?;
                 if let Some(m) = &q.field_manager {
-                    managed::record(
+                    defaults::apply(&target.id.group, &target.id.plural, &mut doc, Some(cur));
+                    managed::record_update(
                         &mut doc,
+                        cur,
                         m,
-                        "Update",
                         &target.api_version,
                         subresource,
-                        fields,
+                        obj_kind,
                     );
                 }
                 Ok(Some(doc))
@@ -172,7 +178,8 @@ fn apply(
     // Checks apiVersion/kind/name/namespace against the path (the result is not stored).
     let mut check = applied.clone();
     prepare(target, &mut check)?;
-    let new_fields = managed::fields_v1(&applied);
+    let obj_kind = Kind::of_resource(&target.id.group, &target.id.plural);
+    let new_fields = managed::fields_v1(&applied, obj_kind);
     let subresource = target.status.then_some("status");
     let key = target.key();
     if !target.status && ctx.store.get(&target.id, &key).is_none() {
@@ -186,39 +193,52 @@ fn apply(
         resource: target.id.to_string(),
         name: key.name.clone(),
     };
-    let patched = ctx
-        .store
-        .modify(
-            &target.id,
-            &key,
-            target.part(),
-            WriteOpts { dry_run: q.dry_run },
-            |cur| {
-                if rv_of(&applied).is_some_and(|rv| Some(rv) != rv_of(cur)) {
-                    return Err(conflict());
-                }
-                let mut doc = served_value(cur, &target.api_version, &target.rt.kind);
-                if let Some(prev) = managed::previous_fields(cur, &manager, "Apply", subresource) {
-                    managed::remove_dropped(&mut doc, prev, &new_fields);
-                }
-                let mut patch = applied.clone();
-                if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.remove("resourceVersion");
-                }
-                json_patch::merge(&mut doc, &patch);
-                prepare(target, &mut doc).map_err(|e| invalid(e.message))?;
-                managed::record(
-                    &mut doc,
-                    &manager,
-                    "Apply",
-                    &target.api_version,
-                    subresource,
-                    new_fields.clone(),
-                );
-                Ok(Some(doc))
-            },
-        )
-        .map_err(|e| target.store_err(e))?;
+    let mut apply_conflict: Option<String> = None;
+    let result = ctx.store.modify(
+        &target.id,
+        &key,
+        target.part(),
+        WriteOpts { dry_run: q.dry_run },
+        |cur| {
+            if rv_of(&applied).is_some_and(|rv| Some(rv) != rv_of(cur)) {
+                return Err(conflict());
+            }
+            let mut doc = served_value(cur, &target.api_version, &target.rt.kind);
+            if let Some(prev) = managed::previous_fields(cur, &manager, "Apply", subresource) {
+                let others = managed::others_fields(cur, &manager, "Apply", subresource);
+                managed::remove_dropped(&mut doc, prev, &new_fields, &others);
+            }
+            let mut patch = applied.clone();
+            if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("resourceVersion");
+            }
+            let mut doc = merge::merge_applied(obj_kind, &doc, &patch);
+            prepare(target, &mut doc).map_err(|e| invalid(e.message))?;
+            defaults::apply(&target.id.group, &target.id.plural, &mut doc, Some(cur));
+            let changed =
+                managed::intersect(&managed::changed_fields(cur, &doc, obj_kind), &new_fields);
+            if !q.force
+                && let Some(msg) = managed::conflict_message(cur, &changed, &manager, subresource)
+            {
+                apply_conflict = Some(msg);
+                return Err(conflict());
+            }
+            managed::take_ownership(&mut doc, &changed, &manager, "Apply", subresource);
+            managed::record(
+                &mut doc,
+                &manager,
+                "Apply",
+                &target.api_version,
+                subresource,
+                new_fields.clone(),
+            );
+            Ok(Some(doc))
+        },
+    );
+    if let Some(msg) = apply_conflict {
+        return Err(ApiError::new(409, "Conflict", msg));
+    }
+    let patched = result.map_err(|e| target.store_err(e))?;
     after_write(ctx, target, q, &patched);
     Ok(respond_object(200, target, &patched, q, ""))
 }

@@ -16,6 +16,7 @@ use super::managed;
 use super::read::{Filter, respond_object};
 use super::request::Query;
 use super::resource::Target;
+use crate::sim::defaults::{self, Kind};
 use crate::sim::registry::type_from_crd;
 use crate::sim::store::{ObjKey, ResourceId, StoreError, WriteOpts};
 
@@ -186,7 +187,15 @@ pub fn create_object(
         _ => {}
     }
     if let Some(m) = &q.field_manager {
-        let fields = managed::fields_v1(&obj);
+        let kind = Kind::of_resource(&target.id.group, &target.id.plural);
+        // An applier owns what it applied; a creator also owns what defaulting filled in.
+        let applied = managed::fields_v1(&obj, kind);
+        defaults::apply(&target.id.group, &target.id.plural, &mut obj, None);
+        let fields = if operation == "Apply" {
+            applied
+        } else {
+            managed::fields_v1(&obj, kind)
+        };
         managed::record(&mut obj, m, operation, &target.api_version, None, fields);
     }
     let created = ctx
@@ -315,14 +324,14 @@ pub fn update(
                 new["metadata"]["managedFields"] = mf.clone();
             }
             if let Some(m) = &q.field_manager {
-                let fields = managed::fields_v1(&new);
-                managed::record(
+                defaults::apply(&target.id.group, &target.id.plural, &mut new, Some(cur));
+                managed::record_update(
                     &mut new,
+                    cur,
                     m,
-                    "Update",
                     &target.api_version,
                     subresource,
-                    fields,
+                    Kind::of_resource(&target.id.group, &target.id.plural),
                 );
             }
             Ok(Some(new))

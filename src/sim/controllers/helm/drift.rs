@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::domain::drift::{self as model, ObjectDrift};
 use crate::domain::flux::DriftIgnoreRule;
-use crate::sim::controllers::conditions::{deep_merge, s};
+use crate::sim::controllers::conditions::s;
 use crate::sim::scenario::object_identity;
+use crate::sim::server::merge::apply_merge;
 use crate::sim::store::{Store, WriteOpts, WritePart};
 
 /// What correcting one object does.
@@ -32,9 +33,7 @@ pub struct Drift {
 /// The result of a server-side apply dry-run of `desired` over `live`: the object the API
 /// server would store.
 fn dry_run_apply(live: &Value, desired: &Value) -> Value {
-    let mut dry = live.clone();
-    deep_merge(&mut dry, desired);
-    dry
+    apply_merge(live, desired)
 }
 
 /// Compare desired objects with the live cluster. Empty when nothing drifted; otherwise
