@@ -28,7 +28,7 @@
 //! Once every release of the first snapshot with HelmReleases was checked, a message is sent
 //! even when no mark changed (an empty map): the marks shown are then complete.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -363,6 +363,8 @@ struct Checker {
     options: CheckOptions,
     start: Instant,
     entries: HashMap<ObjectKey, Entry>,
+    /// The releases with a `due` time, soonest first.
+    queue: BTreeSet<(Instant, ObjectKey)>,
     /// Marks changed since the last message.
     delta: BTreeMap<ObjectKey, Option<i64>>,
     last_flush: Instant,
@@ -386,6 +388,7 @@ impl Checker {
             },
             start: now,
             entries: HashMap::new(),
+            queue: BTreeSet::new(),
             delta: BTreeMap::new(),
             last_flush: now,
             logged: HashSet::new(),
@@ -398,6 +401,7 @@ impl Checker {
     fn on_snapshot(&mut self, snap: &Snapshot) {
         let now = Instant::now();
         let mut seen = HashSet::with_capacity(self.entries.len());
+        let mut changed = Vec::new();
         for (key, obj) in &snap.flux {
             let FluxObject::HelmRelease(hr) = &**obj else {
                 continue;
@@ -412,7 +416,7 @@ impl Checker {
                         || has_refs != e.has_refs
                         || e.hr.spec != hr.spec
                     {
-                        e.due = Some(now);
+                        changed.push(key.clone());
                     }
                     e.hr = hr.clone();
                     e.fingerprint = fingerprint;
@@ -425,12 +429,13 @@ impl Checker {
                             hr: hr.clone(),
                             fingerprint: Fingerprint::of(hr),
                             has_refs: !hr.spec.values_from.is_empty(),
-                            due: Some(now),
+                            due: None,
                             running: false,
                             cached: None,
                             reported: None,
                         },
                     );
+                    changed.push(key.clone());
                 }
             }
         }
@@ -440,12 +445,30 @@ impl Checker {
             .filter(|k| !seen.contains(k))
             .cloned()
             .collect();
+        for key in changed {
+            self.schedule(&key, Some(now));
+        }
         for key in gone {
+            self.schedule(&key, None);
             if let Some(e) = self.entries.remove(&key)
                 && e.reported.is_some()
             {
                 self.delta.insert(key, None);
             }
+        }
+    }
+
+    /// Set when `key` is checked next (`None`: only when it changes).
+    fn schedule(&mut self, key: &ObjectKey, at: Option<Instant>) {
+        let Some(e) = self.entries.get_mut(key) else {
+            return;
+        };
+        if let Some(old) = e.due.take() {
+            self.queue.remove(&(old, key.clone()));
+        }
+        e.due = at;
+        if let Some(at) = at {
+            self.queue.insert((at, key.clone()));
         }
     }
 
@@ -476,16 +499,22 @@ impl Checker {
         };
         e.running = false;
         let verdict = done.checked.verdict;
-        if let Verdict::Unknown(problem) = &verdict {
-            if self.logged.len() < LOGGED_PROBLEMS && self.logged.insert(problem.clone()) {
-                tracing::warn!(release = %done.key, problem = %problem, "cannot tell whether values are pending");
-            }
+        // Changed while it was checked: due again already.
+        let next = if e.due.is_some() {
+            None
+        } else if matches!(verdict, Verdict::Unknown(_)) {
             // Tried again a period later (or when it changes).
-            if e.due.is_none() {
-                e.due = Some(now + period);
-            }
-        } else if e.due.is_none() && e.has_refs {
-            e.due = Some(next_periodic);
+            Some(now + period)
+        } else if e.has_refs {
+            Some(next_periodic)
+        } else {
+            None
+        };
+        if let Verdict::Unknown(problem) = &verdict
+            && self.logged.len() < LOGGED_PROBLEMS
+            && self.logged.insert(problem.clone())
+        {
+            tracing::warn!(release = %done.key, problem = %problem, "cannot tell whether values are pending");
         }
         if let Some(c) = done.checked.compared {
             e.cached = Some((c, verdict.clone()));
@@ -493,29 +522,27 @@ impl Checker {
         let pending = verdict.pending();
         if pending != e.reported {
             e.reported = pending;
-            self.delta.insert(done.key, pending);
+            self.delta.insert(done.key.clone(), pending);
+        }
+        if next.is_some() {
+            self.schedule(&done.key, next);
         }
     }
 
-    /// Releases to check now, oldest due first, at most `room`.
+    /// Releases to check now, soonest due first, at most `room`.
     fn take_due(&mut self, room: usize) -> Vec<Job> {
-        if room == 0 {
-            return Vec::new();
-        }
         let now = Instant::now();
-        let mut due: Vec<(Instant, &ObjectKey)> = self
-            .entries
+        let keys: Vec<(Instant, ObjectKey)> = self
+            .queue
             .iter()
-            .filter(|(_, e)| !e.running)
-            .filter_map(|(k, e)| e.due.filter(|d| *d <= now).map(|d| (d, k)))
+            .take_while(|(at, _)| *at <= now)
+            .filter(|(_, k)| self.entries.get(k).is_some_and(|e| !e.running))
+            .take(room)
+            .cloned()
             .collect();
-        if due.len() > room {
-            due.select_nth_unstable(room - 1);
-            due.truncate(room);
-        }
-        let keys: Vec<ObjectKey> = due.into_iter().map(|(_, k)| k.clone()).collect();
         let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
+        for (at, key) in keys {
+            self.queue.remove(&(at, key.clone()));
             if let Some(e) = self.entries.get_mut(&key) {
                 e.running = true;
                 e.due = None;
@@ -531,13 +558,13 @@ impl Checker {
         self.next_due().is_none_or(|d| d > now)
     }
 
-    /// When the next release falls due (`None`: none is scheduled).
+    /// When the next release that is not being checked falls due (`None`: none is
+    /// scheduled).
     fn next_due(&self) -> Option<Instant> {
-        self.entries
-            .values()
-            .filter(|e| !e.running)
-            .filter_map(|e| e.due)
-            .min()
+        self.queue
+            .iter()
+            .find(|(_, k)| self.entries.get(k).is_some_and(|e| !e.running))
+            .map(|(at, _)| *at)
     }
 
     /// The marks changed since the last message, if it is time to send them.

@@ -516,7 +516,10 @@ proptest! {
 #[test]
 fn line_separators_in_keys_and_values_are_escaped() {
     let v = serde_json::json!({"": {"\u{2028}": "a\u{2029}b"}});
-    let text: String = yaml_lines(&v).iter().map(|l| format!("{}\n", l.text)).collect();
+    let text: String = yaml_lines(&v)
+        .iter()
+        .map(|l| format!("{}\n", l.text))
+        .collect();
     let back: Value = serde_yaml::from_str(&text).expect("parses");
     assert_eq!(back, v, "{text}");
 }
