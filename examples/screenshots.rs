@@ -151,6 +151,30 @@ fn save(app: &PtyApp, dir: &Path, name: &str) {
     println!("wrote {}", path.display());
 }
 
+/// A merge patch sent to the demo's API server (its address is in the header), as an
+/// operator's `kubectl patch` would.
+fn merge_patch(app: &PtyApp, path: &str, body: &str) {
+    use std::io::{Read, Write};
+    let screen = app.screen();
+    let addr = screen
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("the API server's address in the header")
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer fluxdeck-sim-token\r\n\
+         Content-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+}
+
 fn pause() {
     std::thread::sleep(Duration::from_millis(400));
 }
@@ -221,6 +245,54 @@ fn main() {
     app.wait_text("allowed: patch helmreleases");
     pause();
     save(&app, &dir, "suspend");
+    app.escape();
+    pause();
+    app.escape();
+    pause();
+
+    // Diffs: values with their origins (grade-api), a revision against the current one
+    // (default/backend), and drift after a hand-scale of default/backend's Deployment.
+    app.send("/");
+    app.send("kind:hr grade-api/grade-api");
+    app.send("\r");
+    app.wait_text("filter: kind:hr grade-api/grade-api");
+    app.send("G");
+    app.send("v");
+    app.wait_text("desired: 2 valuesFrom");
+    app.send("j");
+    app.send("j");
+    app.wait_text("ConfigMap/grade-api-values[dbHost] → database.host");
+    pause();
+    save(&app, &dir, "values-diff");
+    app.escape();
+    pause();
+    app.escape();
+    pause();
+    app.send("/");
+    app.send("kind:hr default/backend");
+    app.send("\r");
+    app.wait_text("filter: kind:hr default/backend");
+    app.send("G");
+    app.send("H");
+    app.wait_text("superseded");
+    app.send("G");
+    app.send("d");
+    app.wait_text("values: revision");
+    pause();
+    save(&app, &dir, "revision-diff");
+    app.escape();
+    pause();
+    app.escape();
+    pause();
+    merge_patch(
+        &app,
+        "/apis/apps/v1/namespaces/default/deployments/backend",
+        r#"{"spec":{"replicas":5}}"#,
+    );
+    app.send("D");
+    app.wait_text("Deployment/default/backend changed (0 additions, 1 changes, 0 removals)");
+    pause();
+    save(&app, &dir, "drift-diff");
     app.escape();
     pause();
     app.escape();

@@ -40,6 +40,10 @@ pub enum DiffKind {
     Changed,
     Context,
     HunkHeader,
+    /// The changed words inside a changed line, old side.
+    RemovedWord,
+    /// The changed words inside a changed line, new side.
+    AddedWord,
 }
 
 /// Why a theme could not be loaded. Every variant names the file (or built-in theme) at fault.
@@ -250,6 +254,8 @@ slot_group!(DiffSpec, DiffStyles, "diff", {
     changed => "changed",
     context => "context",
     hunk_header => "hunk-header",
+    removed_word => "removed-word",
+    added_word => "added-word",
 });
 
 /// A theme file as written.
@@ -467,6 +473,8 @@ impl Theme {
             DiffKind::Changed => d.changed,
             DiffKind::Context => d.context,
             DiffKind::HunkHeader => d.hunk_header,
+            DiffKind::RemovedWord => d.removed_word,
+            DiffKind::AddedWord => d.added_word,
         }
     }
 

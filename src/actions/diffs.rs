@@ -379,6 +379,28 @@ fn desired_texts(
     }
 }
 
+/// The desired values against nothing, when no revision is deployed (`why`).
+fn undeployed_texts(desired: &Desired, why: &str, salt: u64, opts: DiffOptions) -> DiffTexts {
+    let (new, pointers) = yaml_text(&masked(
+        &desired.values,
+        &desired.secret_pointers,
+        salt,
+        opts,
+    ));
+    DiffTexts {
+        heading: "values: nothing deployed → desired".to_string(),
+        left_label: "nothing deployed".to_string(),
+        right_label: format!("desired: {}", desired.describe),
+        old: String::new(),
+        new,
+        notes: vec![why.to_string()],
+        line_notes: pointers
+            .iter()
+            .map(|p| desired.origin_of(p).map(str::to_string))
+            .collect(),
+    }
+}
+
 /// The newest record with status `deployed`.
 fn deployed_record(h: &History) -> Result<RevisionValues, String> {
     let record = h
@@ -436,6 +458,8 @@ pub async fn load_values_with(
     let salt = salt();
     let texts = |computed: bool| match (&desired, &deployed) {
         (Ok(d), Ok(r)) => Ok(desired_texts(d, r, computed, salt, opts)),
+        // Nothing deployed yet: the values the next install would pass, against nothing.
+        (Ok(d), Err(why)) if !computed => Ok(undeployed_texts(d, why, salt, opts)),
         (Err(e), _) | (_, Err(e)) => Err(e.clone()),
     };
     Ok(ValuesData {

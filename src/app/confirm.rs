@@ -281,7 +281,8 @@ fn target(state: &AppState, view: View) -> Option<ObjectKey> {
     match (view, &state.overlay, &state.details) {
         (View::Why, Some(Overlay::Why(w)), _) => Some(w.key.clone()),
         (View::Yaml, Some(Overlay::Yaml(y)), _) => Some(y.key.clone()),
-        (View::History, Some(Overlay::History(h)), _) => Some(h.key.clone()),
+        (View::History | View::Diff, Some(Overlay::History(h)), _) => Some(h.key.clone()),
+        (View::Diff, Some(Overlay::Diff(d)), _) if d.key.is_some() => d.key.clone(),
         (View::Details, _, Some(pane)) => pane.key.clone(),
         _ => state.selected_key().cloned(),
     }

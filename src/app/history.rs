@@ -3,19 +3,24 @@
 //! for a rollback, the target chosen with j/k, then the preview (values and manifest diffs,
 //! current vs target), then the confirmation, which names the HelmRelease, the context, the
 //! target revision and the steps, and sends nothing until the release name is typed.
-//! Confirming is the only way this view emits [`Effect::Execute`].
+//! Confirming is the only way this view emits [`Effect::Execute`]. Any two revisions can be
+//! compared: `space` marks one, `d` diffs the values and `m` the manifests of the marked and
+//! the selected revision (or of the selected and the current one) in the diff view.
+
+use std::collections::BTreeMap;
 
 use crossterm::event::KeyCode;
 
 use crate::actions::history::HistoryData;
 use crate::actions::intent::Intent;
-use crate::app::keys::{Action, Key, View};
-use crate::domain::diff::{self, DiffLine, Row};
+use crate::app::keys::{Action, Key, Layer, View};
+use crate::domain::diff::DiffDoc;
 use crate::domain::flux::{FluxKind, ObjectKey};
 use crate::domain::helm_history::HistoryRow;
 
 use super::actions::Allowed;
 use super::confirm::{self, permission_line};
+use super::diff::{self, DiffView};
 use super::msg::Effect;
 use super::state::{AppState, FlashLevel, Overlay};
 use super::text::{Seg, TextLine, Tone};
@@ -39,69 +44,96 @@ pub enum Step {
     Confirm,
 }
 
-/// A row of the preview, unified.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UnifiedRow {
-    Heading(String),
-    Line(DiffLine),
-}
-
-/// A row of the preview, side by side.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SplitRow {
-    Heading(String),
-    Row(Row),
-}
-
-/// The values and manifest diffs of the current revision (`from`) and the target (`to`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The values and manifest diffs of the current revision (`from`) and the target (`to`),
+/// in the diff view.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Preview {
     pub from: i64,
     pub to: i64,
-    pub unified: Vec<UnifiedRow>,
-    pub split: Vec<SplitRow>,
+    pub view: DiffView,
 }
 
 impl Preview {
-    pub fn new(data: &HistoryData, from: i64, to: i64) -> Preview {
-        let text = |m: &std::collections::BTreeMap<i64, String>, v: i64| {
-            m.get(&v).cloned().unwrap_or_default()
-        };
-        let mut unified = Vec::new();
-        let mut split = Vec::new();
-        for (what, map) in [("values", &data.values), ("manifest", &data.manifests)] {
-            let lines = diff::lines(&text(map, from), &text(map, to));
-            let (added, removed) = diff::counts(&lines);
-            let heading = if added + removed == 0 {
-                format!("{what}: revision {from} → revision {to}: no difference")
-            } else {
-                format!("{what}: revision {from} → revision {to}: +{added} −{removed} lines")
-            };
-            unified.push(UnifiedRow::Heading(heading.clone()));
-            split.push(SplitRow::Heading(heading));
-            split.extend(diff::side_by_side(&lines).into_iter().map(SplitRow::Row));
-            unified.extend(lines.into_iter().map(UnifiedRow::Line));
-        }
+    pub fn new(data: &HistoryData, from: i64, to: i64, ascii: bool) -> Preview {
+        let arrow = arrow(ascii);
+        let docs = [Records::Values, Records::Manifests]
+            .into_iter()
+            .map(|what| {
+                let mut doc = revision_doc(data, what, from, to, ascii);
+                doc.left_label = format!("revision {from} (current)");
+                doc
+            })
+            .collect();
+        let title = format!(
+            "Rollback preview {}: revision {from} (current) {arrow} revision {to}",
+            data.key
+        );
         Preview {
             from,
             to,
-            unified,
-            split,
+            view: DiffView::new(title, docs, None).with_key(data.key.clone()),
         }
-    }
-
-    /// Rows in the longer of the two forms (the scroll limit).
-    pub fn len(&self) -> usize {
-        self.unified.len().max(self.split.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
+/// What of two revisions is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Records {
+    Values,
+    Manifests,
+}
+
+impl Records {
+    fn noun(self) -> &'static str {
+        match self {
+            Records::Values => "values",
+            Records::Manifests => "manifest",
+        }
+    }
+
+    fn texts(self, data: &HistoryData) -> &BTreeMap<i64, String> {
+        match self {
+            Records::Values => &data.values,
+            Records::Manifests => &data.manifests,
+        }
+    }
+}
+
+fn arrow(ascii: bool) -> &'static str {
+    if ascii { "->" } else { "→" }
+}
+
+/// The diff of revision `from`'s and revision `to`'s values or manifest.
+pub fn revision_doc(data: &HistoryData, what: Records, from: i64, to: i64, ascii: bool) -> DiffDoc {
+    let texts = what.texts(data);
+    let text = |v: i64| texts.get(&v).cloned().unwrap_or_default();
+    let label = |v: i64| match data.rows.iter().find(|r| r.revision == v) {
+        Some(r) => format!("revision {v} ({}, {})", r.status, r.chart),
+        None => format!("revision {v}"),
+    };
+    let mut doc = DiffDoc::new(
+        format!(
+            "{}: revision {from} {} revision {to}",
+            what.noun(),
+            arrow(ascii)
+        ),
+        label(from),
+        label(to),
+        text(from),
+        text(to),
+    );
+    for v in [from, to] {
+        if !texts.contains_key(&v) {
+            doc.notes.push(format!(
+                "the release record of revision {v} could not be decoded: shown as empty"
+            ));
+        }
+    }
+    doc
+}
+
 /// The history view of one HelmRelease.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HistoryView {
     pub key: ObjectKey,
     /// Opened with `B`: Enter goes on to the preview.
@@ -112,9 +144,9 @@ pub struct HistoryView {
     /// The selected revision, an index into [`HistoryView::rows`] (newest first).
     pub cursor: usize,
     pub step: Step,
-    pub preview: Option<Preview>,
-    /// First preview row shown.
-    pub scroll: usize,
+    pub preview: Option<Box<Preview>>,
+    /// The revision marked with space, to compare with the selected one.
+    pub marked: Option<i64>,
     /// What was typed in the confirmation.
     pub typed: String,
 }
@@ -129,7 +161,7 @@ impl HistoryView {
             cursor: 0,
             step: Step::List,
             preview: None,
-            scroll: 0,
+            marked: None,
             typed: String::new(),
         }
     }
@@ -263,9 +295,10 @@ impl HistoryView {
 }
 
 /// The HelmRelease an `H`/`B` key is about, or a flash saying why there is none.
-fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey> {
+pub(crate) fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey> {
     let key = match (view, &state.overlay, &state.details) {
-        (View::History, Some(Overlay::History(h)), _) => Some(h.key.clone()),
+        (View::History | View::Diff, Some(Overlay::History(h)), _) => Some(h.key.clone()),
+        (View::Diff, Some(Overlay::Diff(d)), _) if d.key.is_some() => d.key.clone(),
         (View::Why, Some(Overlay::Why(w)), _) => Some(w.key.clone()),
         (View::Yaml, Some(Overlay::Yaml(y)), _) => Some(y.key.clone()),
         (View::Details, _, Some(pane)) => pane.key.clone(),
@@ -276,7 +309,7 @@ fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey
         Some(k) => {
             state.flash_with(
                 FlashLevel::Info,
-                format!("{what}: {k} is not a HelmRelease; only a HelmRelease has a Helm release history"),
+                format!("{what}: {k} is not a HelmRelease; only a HelmRelease has a Helm release"),
             );
             None
         }
@@ -292,7 +325,7 @@ fn helmrelease(state: &mut AppState, view: View, what: &str) -> Option<ObjectKey
 
 /// `H`: open the history of the HelmRelease in `view`, or close it.
 pub(crate) fn open_history(state: &mut AppState, view: View) -> Vec<Effect> {
-    if view == View::History {
+    if matches!(state.overlay, Some(Overlay::History(_))) {
         state.overlay = None;
         return Vec::new();
     }
@@ -420,27 +453,27 @@ pub(crate) fn on_key(
             }
             Some(Vec::new())
         }
+        // The diff view's keys (Enter goes on to the confirmation).
         Step::Preview => {
-            let len = h.preview.as_ref().map_or(0, Preview::len);
-            let page = preview_page(state);
+            let body = state.screen().body;
+            let diff_action = state.keymap.lookup_layer(Layer::Diff, key).or(action);
             let Some(Overlay::History(h)) = state.overlay.as_mut() else {
                 return None;
             };
-            match action {
+            match diff_action {
                 _ if accept => {
                     h.step = Step::Confirm;
                     h.typed.clear();
                 }
                 Some(Action::Back) => h.step = Step::List,
-                Some(
-                    a @ (Action::Up
-                    | Action::Down
-                    | Action::Top
-                    | Action::Bottom
-                    | Action::PageUp
-                    | Action::PageDown),
-                ) => h.scroll = super::input::step(a, h.scroll, len, page),
-                _ => return None,
+                Some(a) => {
+                    let p = h.preview.as_mut()?;
+                    let (page, cols) = diff::body_size(body, &p.view);
+                    if !p.view.act(a, page, cols) {
+                        return None;
+                    }
+                }
+                None => return None,
             }
             Some(Vec::new())
         }
@@ -465,6 +498,12 @@ pub(crate) fn on_key(
                     | Action::PageUp
                     | Action::PageDown),
                 ) => h.cursor = super::input::step(a, h.cursor, len, 10),
+                Some(Action::MarkRevision) => {
+                    let selected = h.selected();
+                    h.marked = if h.marked == selected { None } else { selected };
+                }
+                Some(Action::DiffValues) => return Some(pair_diff(state, Records::Values)),
+                Some(Action::DiffManifests) => return Some(pair_diff(state, Records::Manifests)),
                 _ => return None,
             }
             Some(Vec::new())
@@ -472,13 +511,61 @@ pub(crate) fn on_key(
     }
 }
 
-/// Rows of the preview that fit the body.
-pub fn preview_page(state: &AppState) -> usize {
-    usize::from(state.screen().body.height.saturating_sub(4)).max(1)
+/// The two revisions `d`/`m` compare, older first: the marked one and the selected one, or
+/// the selected one and the current one.
+pub fn pair(view: &HistoryView) -> Result<(i64, i64), String> {
+    let d = view.data().ok_or("the history is not loaded yet")?;
+    let selected = view.selected().ok_or("no revision selected")?;
+    let other = match view.marked {
+        Some(m) if m != selected => m,
+        _ => match d.current {
+            Some(c) if c != selected => c,
+            _ => {
+                return Err(format!(
+                    "revision {selected} is the current one: mark it with space and select                      another to compare"
+                ));
+            }
+        },
+    };
+    Ok((other.min(selected), other.max(selected)))
+}
+
+/// `d`/`m` in the history: the diff view of two revisions' values or manifests; Esc comes
+/// back here.
+fn pair_diff(state: &mut AppState, what: Records) -> Vec<Effect> {
+    let ascii = state.ascii;
+    let Some(Overlay::History(h)) = state.overlay.as_ref() else {
+        return Vec::new();
+    };
+    let (from, to) = match pair(h) {
+        Ok(p) => p,
+        Err(e) => {
+            state.flash_with(FlashLevel::Info, format!("diff: {e}"));
+            return Vec::new();
+        }
+    };
+    let Some(d) = h.data() else {
+        return Vec::new();
+    };
+    let doc = revision_doc(d, what, from, to, ascii);
+    let title = match what {
+        Records::Values => "Values",
+        Records::Manifests => "Manifests",
+    };
+    let title = format!(
+        "{title} {}: revision {from} {} revision {to}",
+        h.key,
+        arrow(ascii)
+    );
+    let mut view = DiffView::new(title, vec![doc], None).with_key(h.key.clone());
+    view.back = state.overlay.take().map(Box::new);
+    state.overlay = Some(Overlay::Diff(view));
+    Vec::new()
 }
 
 /// Enter on a revision: the preview of a rollback to it.
 fn to_preview(state: &mut AppState) -> Vec<Effect> {
+    let ascii = state.ascii;
     let Some(Overlay::History(h)) = state.overlay.as_mut() else {
         return Vec::new();
     };
@@ -497,9 +584,8 @@ fn to_preview(state: &mut AppState) -> Vec<Effect> {
         .current
         .or_else(|| d.rows.last().map(|r| r.revision))
         .unwrap_or(to);
-    let preview = Preview::new(d, from, to);
-    h.preview = Some(preview);
-    h.scroll = 0;
+    let preview = Preview::new(d, from, to, ascii);
+    h.preview = Some(Box::new(preview));
     h.step = Step::Preview;
     Vec::new()
 }

@@ -9,6 +9,8 @@ use crate::domain::tree::Filter;
 
 use super::command;
 use super::confirm;
+use super::diff;
+use super::diffs;
 use super::help;
 use super::history;
 use super::layout;
@@ -35,6 +37,9 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
         return confirm::modal_key(state, key);
     }
     if let Some(effects) = history::on_key(state, key, action) {
+        return effects;
+    }
+    if let Some(effects) = diff::on_key(state, action) {
         return effects;
     }
     match action {
@@ -127,13 +132,24 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         Action::SuspendResume => return confirm::open_suspend_resume(state, view),
         Action::History => return history::open_history(state, view),
         Action::Rollback => return history::open_rollback(state, view),
-        Action::ValuesDiff | Action::DriftDiff => {
-            state.flash_with(
-                FlashLevel::Info,
-                format!("{}: not available yet in this version", action.id()),
-            );
-        }
-        Action::Accept | Action::Cancel => {}
+        Action::ValuesDiff => return diffs::open_values(state, view),
+        Action::DriftDiff => return diffs::open_drift(state, view),
+        // The diff and history views' own keys: carried out by those views.
+        Action::Accept
+        | Action::Cancel
+        | Action::NextChange
+        | Action::PrevChange
+        | Action::ScrollLeft
+        | Action::ScrollRight
+        | Action::ExpandFold
+        | Action::ExpandAll
+        | Action::ToggleUnified
+        | Action::NextDoc
+        | Action::PrevDoc
+        | Action::Alternate
+        | Action::MarkRevision
+        | Action::DiffValues
+        | Action::DiffManifests => {}
     }
     Vec::new()
 }

@@ -38,6 +38,19 @@ pub enum Action {
     Why,
     Accept,
     Cancel,
+    NextChange,
+    PrevChange,
+    ScrollLeft,
+    ScrollRight,
+    ExpandFold,
+    ExpandAll,
+    ToggleUnified,
+    NextDoc,
+    PrevDoc,
+    Alternate,
+    MarkRevision,
+    DiffValues,
+    DiffManifests,
     Filter,
     Command,
     Problems,
@@ -60,6 +73,10 @@ pub enum Layer {
     Tree,
     /// Actions on the selected object (tree, details, YAML, diffs, history).
     Object,
+    /// The diff view (and the rollback preview).
+    Diff,
+    /// The history view of a HelmRelease.
+    History,
     /// Prompts: the filter and command lines, confirmation dialogs.
     Prompt,
 }
@@ -72,6 +89,8 @@ impl Layer {
             Layer::Navigation => "Navigation",
             Layer::Tree => "Tree",
             Layer::Object => "Selected object",
+            Layer::Diff => "Diff view",
+            Layer::History => "History view",
             Layer::Prompt => "Prompts",
         }
     }
@@ -110,9 +129,16 @@ impl View {
     pub fn layers(self) -> &'static [Layer] {
         match self {
             View::Tree => &[Layer::Tree, Layer::Object, Layer::Navigation, Layer::Global],
-            View::Details | View::Yaml | View::Why | View::Diff | View::History => {
+            View::Details | View::Yaml | View::Why => {
                 &[Layer::Object, Layer::Navigation, Layer::Global]
             }
+            View::Diff => &[Layer::Diff, Layer::Object, Layer::Navigation, Layer::Global],
+            View::History => &[
+                Layer::History,
+                Layer::Object,
+                Layer::Navigation,
+                Layer::Global,
+            ],
             View::Help => &[Layer::Navigation, Layer::Global],
             View::Filter | View::Command | View::Confirm => &[Layer::Prompt, Layer::Global],
         }
@@ -165,6 +191,19 @@ table! {
     OpenDetails "open-details" Tree ["enter"] "open the details of the selected object" Some("details"), false;
     Accept "accept" Prompt ["enter", "y"] "apply the filter or command, confirm the dialog" Some("ok"), false;
     Cancel "cancel" Prompt ["esc", "n"] "close the prompt or dialog without acting" Some("cancel"), false;
+    NextChange "next-change" Diff ["n"] "diff: go to the next change" Some("next change"), false;
+    PrevChange "prev-change" Diff ["N"] "diff: go to the previous change" None, false;
+    ExpandFold "expand-fold" Diff ["space", "enter"] "diff: show the unchanged lines folded under the cursor" Some("unfold"), false;
+    ExpandAll "expand-all" Diff ["z"] "diff: show every folded unchanged line" None, false;
+    ToggleUnified "toggle-unified" Diff ["u"] "diff: unified or side by side (unified below 100 columns)" Some("unified"), false;
+    ScrollLeft "scroll-left" Diff ["h", "left"] "diff: scroll long lines left" None, false;
+    ScrollRight "scroll-right" Diff ["l", "right"] "diff: scroll long lines right" None, false;
+    NextDoc "next-doc" Diff ["]"] "diff: the next document or object" Some("next doc"), false;
+    PrevDoc "prev-doc" Diff ["["] "diff: the previous document or object" None, false;
+    Alternate "alternate" Diff ["c"] "diff: switch to the other set, e.g. computed values (when there is one)" None, false;
+    MarkRevision "mark-revision" History ["space"] "history: mark the selected revision to compare it with another" Some("mark"), false;
+    DiffValues "diff-values" History ["d"] "history: diff the values of the marked and selected revisions (or selected and current)" Some("diff values"), false;
+    DiffManifests "diff-manifests" History ["m"] "history: diff the manifests of the marked and selected revisions (or selected and current)" Some("diff manifests"), false;
     Filter "filter" Global ["/"] "filter by name, namespace, kind, state:failed, ns:NAME, kind:hr" Some("filter"), false;
     Why "why" Object ["w"] "why: follow the dependency chain to the root cause" Some("why"), false;
     Problems "problems" Global ["p"] "show only objects with problems (toggle)" Some("problems"), false;
@@ -215,10 +254,10 @@ impl Action {
         ACTIONS.iter().find(|s| s.id == id).map(|s| s.action)
     }
 
-    /// Whether this version carries the action out. The others (the Helm diff views that
-    /// come later) stay out of the hint bar and the help screen.
+    /// Whether this version carries the action out (every action of the table does; an
+    /// action that did not would stay out of the hint bar and the help screen).
     pub fn is_built(self) -> bool {
-        !matches!(self, Action::ValuesDiff | Action::DriftDiff)
+        true
     }
 
     /// Whether the action writes to the cluster.

@@ -11,6 +11,8 @@ pub mod actions;
 mod command;
 pub mod confirm;
 pub mod details;
+pub mod diff;
+mod diffs;
 pub mod format;
 pub mod help;
 pub mod history;

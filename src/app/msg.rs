@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crossterm::event::KeyEvent;
 use k8s_openapi::jiff::Timestamp;
 
+use crate::actions::diffs::{DriftData, ValuesData};
 use crate::actions::history::HistoryData;
 use crate::actions::intent::Intent;
 use crate::actions::run::Outcome;
@@ -79,6 +80,17 @@ pub enum Msg {
         key: ObjectKey,
         result: Result<Box<HistoryData>, String>,
     },
+    /// The answer to [`Effect::FetchValuesDiff`]: desired and deployed values of a
+    /// HelmRelease.
+    ValuesDiff {
+        key: ObjectKey,
+        result: Result<Box<ValuesData>, String>,
+    },
+    /// The answer to [`Effect::FetchDrift`]: the drift of a HelmRelease's objects.
+    Drift {
+        key: ObjectKey,
+        result: Result<Box<DriftData>, String>,
+    },
     /// The context or namespace switch finished (or failed).
     Switched {
         context: String,
@@ -121,6 +133,11 @@ pub enum Effect {
     FetchYaml(ObjectKey),
     /// Read the release history of a HelmRelease (GETs only).
     FetchHistory(ObjectKey),
+    /// Compose a HelmRelease's desired values and read its deployed release's (GETs only).
+    FetchValuesDiff(ObjectKey),
+    /// Compare a HelmRelease's deployed manifest with the live objects (GETs and apply
+    /// dry-runs, which change nothing).
+    FetchDrift(ObjectKey),
     /// The managed-object watches the visible tree needs, per (kind, namespace). The runtime
     /// starts the missing ones and releases the others.
     WatchScopes(BTreeSet<(ObjectKind, Option<String>)>),

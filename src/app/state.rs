@@ -20,6 +20,7 @@ use crate::domain::tree::{Filter, Node, Snapshot, StateCounts, Tree};
 
 pub use super::actions::{ActionStatus, RolledBack};
 pub use super::confirm::Modal;
+use super::diff::DiffView;
 use super::history::HistoryView;
 use super::layout;
 use super::text::TextLine;
@@ -136,6 +137,7 @@ pub enum Overlay {
     Yaml(YamlView),
     Why(WhyView),
     History(HistoryView),
+    Diff(DiffView),
 }
 
 /// The dependency analysis of the current snapshot, computed once with the tree and shared
@@ -366,7 +368,12 @@ impl AppState {
             Some(Overlay::Help { .. }) => return View::Help,
             Some(Overlay::Yaml(_)) => return View::Yaml,
             Some(Overlay::Why(_)) => return View::Why,
+            // The rollback preview is a diff: its keys are the diff view's.
+            Some(Overlay::History(h)) if h.step == super::history::Step::Preview => {
+                return View::Diff;
+            }
             Some(Overlay::History(_)) => return View::History,
+            Some(Overlay::Diff(_)) => return View::Diff,
             None => {}
         }
         if self.details.is_some() && self.focus == Focus::Details {

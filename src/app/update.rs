@@ -83,6 +83,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.history_loaded(key, result);
             Vec::new()
         }
+        Msg::ValuesDiff { key, result } => {
+            state.values_diff_loaded(key, result);
+            Vec::new()
+        }
+        Msg::Drift { key, result } => {
+            state.drift_loaded(key, result);
+            Vec::new()
+        }
         Msg::Switched {
             context,
             server,

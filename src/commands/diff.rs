@@ -2,8 +2,9 @@
 //! `fluxdeck diff drift HR [-o text|json]`: a unified diff, like `flux diff`.
 //!
 //! Exit 0: no difference; 1: differences; 2: the comparison could not be made (bad argument,
-//! not found, forbidden, values that cannot be composed, no deployed revision, no
-//! connection). `diff drift` exits 1 when any object drifted even if others could not be
+//! not found, forbidden, values that cannot be composed, no such revision, no
+//! connection); with no deployed revision the desired values are compared with nothing.
+//! `diff drift` exits 1 when any object drifted even if others could not be
 //! compared (those are listed on stderr), and 2 when nothing drifted but some objects could
 //! not be compared. Both only read, except the drift's server-side apply dry-runs, which
 //! persist nothing (so both work in read-only sessions).

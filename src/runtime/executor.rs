@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::actions::audit::Audit;
+use crate::actions::diffs::{self, DiffOptions};
 use crate::actions::history::{self, HistoryData};
 use crate::actions::intent::Intent;
 use crate::actions::run::{self as action_run, DEFAULT_TIMEOUT, Progress};
@@ -246,6 +247,7 @@ struct Core {
     events_fetch: Option<JoinHandle<()>>,
     yaml_fetch: Option<JoinHandle<()>>,
     history_fetch: Option<JoinHandle<()>>,
+    diff_fetch: Option<JoinHandle<()>>,
     rebuild: Rebuild,
     prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
     last_errors: Vec<String>,
@@ -280,6 +282,7 @@ impl Core {
             events_fetch: None,
             yaml_fetch: None,
             history_fetch: None,
+            diff_fetch: None,
             rebuild: Rebuild::new(),
             prepared_tx,
             last_errors: Vec::new(),
@@ -471,6 +474,14 @@ impl Core {
         }
     }
 
+    /// How diffs are prepared: Secret values masked unless `--show-secrets`.
+    fn diff_options(&self) -> DiffOptions {
+        DiffOptions {
+            show_secrets: self.opts.secret_values == SecretValues::Shown,
+            ascii: false,
+        }
+    }
+
     async fn execute(&mut self, effect: Effect) {
         match effect {
             Effect::FetchEvents(key) => {
@@ -512,6 +523,38 @@ impl Core {
                         .map(|h| Box::new(HistoryData::from_history(&h)))
                         .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::History { key, result }).await;
+                }));
+            }
+            Effect::FetchValuesDiff(key) => {
+                let Some(w) = &self.watch else { return };
+                let reader = Reader::new(w.client(), w.discovery());
+                let tx = self.out.clone();
+                let opts = self.diff_options();
+                if let Some(t) = self.diff_fetch.take() {
+                    t.abort();
+                }
+                self.diff_fetch = Some(tokio::spawn(async move {
+                    let result = diffs::load_values_with(&reader, &key, opts)
+                        .await
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::ValuesDiff { key, result }).await;
+                }));
+            }
+            Effect::FetchDrift(key) => {
+                let Some(w) = &self.watch else { return };
+                let reader = Reader::new(w.client(), w.discovery());
+                let tx = self.out.clone();
+                let opts = self.diff_options();
+                if let Some(t) = self.diff_fetch.take() {
+                    t.abort();
+                }
+                self.diff_fetch = Some(tokio::spawn(async move {
+                    let result = diffs::load_drift_with(&reader, &key, opts)
+                        .await
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Drift { key, result }).await;
                 }));
             }
             Effect::WatchScopes(scopes) => {

@@ -6,12 +6,14 @@ use ratatui::style::{Color, Modifier, Style};
 
 use super::*;
 
-const ALL_DIFF: [DiffKind; 5] = [
+const ALL_DIFF: [DiffKind; 7] = [
     DiffKind::Added,
     DiffKind::Removed,
     DiffKind::Changed,
     DiffKind::Context,
     DiffKind::HunkHeader,
+    DiffKind::RemovedWord,
+    DiffKind::AddedWord,
 ];
 
 fn ui_styles(t: &Theme) -> Vec<Style> {

@@ -1,5 +1,5 @@
 //! Drawing the state: [`view`] lays out the header, the tree and details panes (or an
-//! overlay: YAML, why, help, history), a dialog over them (reconcile menu, confirmation) and the bottom
+//! overlay: YAML, why, help, history, diff), a dialog over them (reconcile menu, confirmation) and the bottom
 //! line (hints, flash message or prompt). No I/O, no clock, no mutation: everything shown
 //! comes from the state, and only visible rows are drawn.
 
@@ -13,7 +13,7 @@ use crate::app::state::{AppState, Overlay};
 use crate::domain::text::{is_unsafe_char, sanitize_line};
 use crate::theme::Theme;
 
-use widgets::{details, dialog, header, help, hints, history, prompt, tree, why, yaml};
+use widgets::{details, dialog, diff, header, help, hints, history, prompt, tree, why, yaml};
 
 /// Draw the whole screen. Cluster text is sanitised where it is prepared (rows, segments,
 /// YAML lines); as the last step every cell is checked once more, so no control character,
@@ -47,6 +47,7 @@ fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) {
         Some(Overlay::Yaml(view)) => yaml::render(state, view, theme, frame, screen.body),
         Some(Overlay::Why(view)) => why::render(state, view, theme, frame, screen.body),
         Some(Overlay::History(view)) => history::render(state, view, theme, frame, screen.body),
+        Some(Overlay::Diff(view)) => diff::render(state, view, None, theme, frame, screen.body),
         None => {
             if let Some(area) = screen.tree {
                 tree::render(state, theme, frame, area);

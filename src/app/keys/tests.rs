@@ -136,6 +136,19 @@ fn table_has_every_action_once_with_unique_ids() {
         "why",
         "problems",
         "quit",
+        "next-change",
+        "prev-change",
+        "expand-fold",
+        "expand-all",
+        "toggle-unified",
+        "scroll-left",
+        "scroll-right",
+        "next-doc",
+        "prev-doc",
+        "alternate",
+        "mark-revision",
+        "diff-values",
+        "diff-manifests",
     ] {
         assert!(Action::from_id(id).is_some(), "missing {id}");
     }
@@ -445,6 +458,19 @@ fn every_action_variant_has_a_table_row() {
         Why,
         Accept,
         Cancel,
+        NextChange,
+        PrevChange,
+        ScrollLeft,
+        ScrollRight,
+        ExpandFold,
+        ExpandAll,
+        ToggleUnified,
+        NextDoc,
+        PrevDoc,
+        Alternate,
+        MarkRevision,
+        DiffValues,
+        DiffManifests,
         Filter,
         Command,
         Problems,
@@ -462,4 +488,52 @@ fn every_action_variant_has_a_table_row() {
         assert_eq!(a.to_string(), a.id());
     }
     assert_eq!(Action::all().count(), ACTIONS.len());
+}
+
+#[test]
+fn the_diff_and_history_views_have_their_own_keys() {
+    let km = Keymap::default();
+    let at = |view, s: &str| km.lookup_key(view, key(s));
+    assert_eq!(at(View::Diff, "n"), Some(Action::NextChange));
+    assert_eq!(at(View::Diff, "N"), Some(Action::PrevChange));
+    assert_eq!(at(View::Diff, "space"), Some(Action::ExpandFold));
+    assert_eq!(at(View::Diff, "enter"), Some(Action::ExpandFold));
+    assert_eq!(at(View::Diff, "z"), Some(Action::ExpandAll));
+    assert_eq!(at(View::Diff, "u"), Some(Action::ToggleUnified));
+    assert_eq!(at(View::Diff, "h"), Some(Action::ScrollLeft));
+    assert_eq!(at(View::Diff, "right"), Some(Action::ScrollRight));
+    assert_eq!(at(View::Diff, "]"), Some(Action::NextDoc));
+    assert_eq!(at(View::Diff, "["), Some(Action::PrevDoc));
+    assert_eq!(at(View::Diff, "c"), Some(Action::Alternate));
+    assert_eq!(at(View::Diff, "esc"), Some(Action::Back));
+    assert_eq!(at(View::Diff, "j"), Some(Action::Down));
+    assert_eq!(at(View::History, "space"), Some(Action::MarkRevision));
+    assert_eq!(at(View::History, "d"), Some(Action::DiffValues));
+    assert_eq!(at(View::History, "m"), Some(Action::DiffManifests));
+    // Elsewhere they mean what they meant.
+    assert_eq!(at(View::Tree, "space"), Some(Action::Toggle));
+    assert_eq!(at(View::Tree, "h"), Some(Action::Collapse));
+    assert_eq!(at(View::Tree, "n"), None);
+    assert_eq!(at(View::History, "n"), None);
+    let hints: Vec<&str> = km.hints(View::Diff).iter().map(|(_, l)| *l).collect();
+    for want in ["next change", "unfold", "unified", "next doc"] {
+        assert!(hints.contains(&want), "{hints:?}");
+    }
+    let hints = km.hints(View::History);
+    assert!(hints.contains(&("space".to_string(), "mark")), "{hints:?}");
+    assert!(
+        hints.contains(&("d".to_string(), "diff values")),
+        "{hints:?}"
+    );
+    // Every listed action is carried out.
+    assert!(
+        km.help_rows()
+            .iter()
+            .all(|r| Action::from_id(r.action).is_some_and(Action::is_built))
+    );
+    assert!(
+        km.help_rows()
+            .iter()
+            .any(|r| r.layer.title() == "Diff view")
+    );
 }

@@ -2,6 +2,7 @@
 
 pub mod details;
 pub mod dialog;
+pub mod diff;
 pub mod header;
 pub mod help;
 pub mod hints;
