@@ -1,4 +1,5 @@
-//! The content of the details pane: state, the latest action of this session, conditions, key
+//! The content of the details pane: state, the latest action of this session, whether a
+//! HelmRelease's values are pending, conditions, key
 //! spec fields, history, inventory and events of a Flux object; kstatus and key fields of a
 //! managed object. Built in `update` (as theme-neutral lines) whenever the object, its events,
 //! its action or the clock change.
@@ -107,6 +108,16 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
     }
     if let Some(status) = state.actions.get(key) {
         action(&mut out, status);
+    }
+    if let Some(revision) = state.values_pending.get(key) {
+        out.section("Values");
+        out.message(
+            &format!(
+                "values pending: desired values differ from deployed rev {revision} (press v)"
+            ),
+            2,
+            Tone::Info,
+        );
     }
     let snap = state.snapshot.as_deref();
     if node.cycle {

@@ -113,6 +113,11 @@ pub enum Msg {
         intent: Intent,
         result: Result<Outcome, String>,
     },
+    /// Changes of the `values pending` marks, by HelmRelease: `Some(revision)` when its
+    /// desired values differ from the `config` of that deployed revision, `None` when they do
+    /// not (or can no longer be told). Computed in the background; an empty map once the first
+    /// pass over every HelmRelease is done.
+    ValuesPending(BTreeMap<ObjectKey, Option<i64>>),
     /// The session became read-only (e.g. after switching to a context matching a
     /// `readOnlyContexts` pattern). There is no message to turn read-only off.
     ReadOnly(ReadOnlyReason),

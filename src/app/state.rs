@@ -243,6 +243,9 @@ pub struct AppState {
     /// HelmReleases rolled back in this session: their rows show a banner until they are
     /// resumed.
     pub rolled_back: BTreeMap<ObjectKey, RolledBack>,
+    /// HelmReleases whose desired values differ from their deployed release's `config`, with
+    /// that deployed revision (the `values pending` mark; not a failure).
+    pub values_pending: BTreeMap<ObjectKey, i64>,
 
     /// The managed-object watch scopes last asked of the runtime.
     pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
@@ -289,6 +292,7 @@ impl AppState {
             actions: BTreeMap::new(),
             switching: None,
             rolled_back: BTreeMap::new(),
+            values_pending: BTreeMap::new(),
             access: BTreeMap::new(),
             prompt: None,
             flash: None,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::app::keys::Keymap;
+use crate::domain::flux::ObjectKey;
 use crate::domain::tree::{StateCounts, Tree};
 
 use super::details;
@@ -108,6 +109,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.action_done(intent, result);
             Vec::new()
         }
+        Msg::ValuesPending(delta) => {
+            on_values_pending(state, delta);
+            Vec::new()
+        }
         Msg::ReadOnly(reason) => {
             let (keymap, _) = Keymap::new(&state.keymap_overrides, true);
             state.keymap = keymap;
@@ -196,6 +201,43 @@ fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
     effects
 }
 
+/// Marks changed: dirty when a visible row or the details pane shows one of them.
+fn on_values_pending(state: &mut AppState, delta: BTreeMap<ObjectKey, Option<i64>>) {
+    let mut changed = Vec::new();
+    for (key, pending) in delta {
+        let before = match pending {
+            Some(rev) => state.values_pending.insert(key.clone(), rev),
+            None => state.values_pending.remove(&key),
+        };
+        if before != pending {
+            changed.push(key);
+        }
+    }
+    if changed.is_empty() {
+        return;
+    }
+    let page = state.tree_page();
+    let visible = state
+        .rows
+        .iter()
+        .skip(state.scroll)
+        .take(page)
+        .filter_map(|row| state.node_of(row))
+        .filter_map(|node| node.key.as_ref())
+        .any(|k| changed.contains(k));
+    if visible {
+        state.dirty = true;
+    }
+    if state
+        .details
+        .as_ref()
+        .and_then(|p| p.key.as_ref())
+        .is_some_and(|k| changed.contains(k))
+    {
+        state.refresh_details_lines();
+    }
+}
+
 fn on_switched(
     state: &mut AppState,
     context: String,
@@ -211,6 +253,8 @@ fn on_switched(
         );
         return Vec::new();
     }
+    // The check starts again with the new watches.
+    state.values_pending.clear();
     if context != state.context {
         state.snapshot = None;
         state.analysis = None;

@@ -10,6 +10,9 @@
 //!   the one in flight.
 //! - Snapshots are rebuilt after store changes, coalesced, with the analysis and tree built on
 //!   a blocking thread; the gap between rebuilds grows with their cost.
+//! - Each snapshot goes to the `values pending` check
+//!   ([`values_check`](super::values_check)), which runs in a task of its own and is restarted
+//!   with the watches.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -36,6 +39,7 @@ use crate::kube::cluster::{self, ClusterWatch, Scope};
 use crate::kube::discovery::{DiscoveryError, Resolved};
 use crate::kube::fetch;
 use crate::kube::watch::{Backoff, Notifier, WatchKey, WatchState};
+use crate::runtime::values_check::{CheckOptions, ValuesCheck};
 
 /// Minimum time between two snapshot rebuilds during a burst of watch events.
 const REBUILD: Duration = Duration::from_millis(50);
@@ -105,8 +109,19 @@ impl Executor {
     /// Start the executor on `conn`: the watches start at once (in the background), and
     /// every answer arrives on `out`.
     pub fn spawn(conn: Connection, opts: ExecutorOptions, out: mpsc::Sender<Msg>) -> Executor {
+        Executor::spawn_with(conn, opts, CheckOptions::default(), out)
+    }
+
+    /// [`Executor::spawn`] with the `values pending` check run as `checks` says.
+    pub fn spawn_with(
+        conn: Connection,
+        opts: ExecutorOptions,
+        checks: CheckOptions,
+        out: mpsc::Sender<Msg>,
+    ) -> Executor {
         let (effects, effects_rx) = mpsc::unbounded_channel();
-        let (core, answers) = Core::new(conn, opts, out);
+        let (mut core, answers) = Core::new(conn, opts, out);
+        core.checks = checks;
         let snapshots = core.snapshots.clone();
         let task = tokio::spawn(core.run(effects_rx, answers));
         Executor {
@@ -237,6 +252,9 @@ struct Core {
     prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
     last_errors: Vec<String>,
     snapshots: Arc<std::sync::atomic::AtomicU64>,
+    /// The `values pending` check of the shown watches (restarted with them).
+    values_check: Option<ValuesCheck>,
+    checks: CheckOptions,
 }
 
 impl Core {
@@ -269,6 +287,8 @@ impl Core {
             prepared_tx,
             last_errors: Vec::new(),
             snapshots: Arc::default(),
+            values_check: None,
+            checks: CheckOptions::default(),
         };
         let answers = Answers {
             started,
@@ -417,6 +437,15 @@ impl Core {
                     }
                     None => None,
                 };
+                // The check of the old watches stops before the app hears of the switch, so
+                // none of its marks arrive after it; the new one starts from nothing.
+                self.values_check = self.watch.as_ref().map(|w| {
+                    ValuesCheck::spawn(
+                        Reader::new(w.client(), w.discovery()),
+                        self.checks,
+                        self.out.clone(),
+                    )
+                });
                 if s.switch {
                     self.send(Msg::Switched {
                         context: self.conn.context.clone(),
@@ -673,9 +702,13 @@ impl Core {
         }
         // The analysis and the tree are built on a blocking thread; a panic there is reported
         // and the next rebuild still happens.
+        let snap = Arc::new(snap);
+        if let Some(check) = &self.values_check {
+            check.update(snap.clone());
+        }
         let done = self.prepared_tx.clone();
         let tag = self.generation;
-        let job = tokio::task::spawn_blocking(move || Arc::new(prepare(Arc::new(snap))));
+        let job = tokio::task::spawn_blocking(move || Arc::new(prepare(snap)));
         tokio::spawn(async move {
             let result = job.await.map_err(|e| e.to_string());
             let _ = done.send((tag, result)).await;

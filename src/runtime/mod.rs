@@ -6,3 +6,4 @@ pub mod executor;
 pub mod logging;
 pub mod panic;
 pub mod terminal;
+pub mod values_check;

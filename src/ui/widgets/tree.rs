@@ -2,7 +2,8 @@
 //! lines, state glyph and word, kind, namespace/name, short revision, age of the last
 //! Ready transition and the first line of the message (or, while an action runs on the object
 //! and for a while after, its progress and outcome), after `[blocks N]` for a root cause
-//! others wait on and the summary of a collapsed subtree. Narrow panes drop the age, then
+//! others wait on, `[values pending]` for a HelmRelease whose desired values differ from its
+//! deployed release, and the summary of a collapsed subtree. Narrow panes drop the age, then
 //! the revision, then shrink the message; names are cut last.
 
 use ratatui::Frame;
@@ -63,6 +64,9 @@ struct Cells {
     summary: String,
     /// `blocks N`: how many objects wait on this root cause (empty when none).
     blocks: String,
+    /// `values pending` for a HelmRelease whose desired values differ from its deployed
+    /// release (empty otherwise).
+    pending: &'static str,
     message: String,
     /// The message is an action's progress or outcome: `Some(failed)`.
     action: Option<bool>,
@@ -150,6 +154,11 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             0 => String::new(),
             n => format!("blocks {n}"),
         },
+        pending: match &node.key {
+            _ if action.is_some() || banner.is_some() || node.cycle => "",
+            Some(k) if state.values_pending.contains_key(k) => "values pending",
+            _ => "",
+        },
         message: match action {
             _ if node.cycle => "cycle: already shown above".to_string(),
             Some(a) => ascii_text(&a.line(), ascii),
@@ -236,6 +245,11 @@ fn columns(rows: &[Cells], cols: usize) -> Columns {
                 } else {
                     width(&c.blocks) + 3
                 }
+                + if c.pending.is_empty() {
+                    0
+                } else {
+                    width(c.pending) + 3
+                }
         })
         .max()
         .unwrap_or(0);
@@ -314,6 +328,12 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
             let blocks = truncate(&format!("[{}]", c.blocks), room, ascii);
             room = room.saturating_sub(width(&blocks) + 1);
             spans.push(Span::styled(blocks, theme.state(Health::Blocked)));
+            spans.push(Span::raw(" "));
+        }
+        if !c.pending.is_empty() {
+            let pending = truncate(&format!("[{}]", c.pending), room, ascii);
+            room = room.saturating_sub(width(&pending) + 1);
+            spans.push(Span::styled(pending, theme.info()));
             spans.push(Span::raw(" "));
         }
         if !c.summary.is_empty() {
