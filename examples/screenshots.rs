@@ -257,11 +257,32 @@ fn main() {
     app.send("\r");
     app.wait_text("filter: kind:hr grade-api/grade-api");
     app.send("G");
+    // An operator edits the ConfigMap the release takes its values from, with Flux paused
+    // (the Kustomization would revert the edit, the HelmRelease would apply it): the row
+    // says `values pending`, and `v` shows the one line the next upgrade changes.
+    merge_patch(
+        &app,
+        "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps",
+        r#"{"spec":{"suspend":true}}"#,
+    );
+    merge_patch(
+        &app,
+        "/api/v1/namespaces/grade-api/configmaps/grade-api-values",
+        r#"{"data":{"values.yaml":"replicaCount: 3\nimage:\n  tag: 0.3.0\n"}}"#,
+    );
+    merge_patch(
+        &app,
+        "/apis/helm.toolkit.fluxcd.io/v2/namespaces/grade-api/helmreleases/grade-api",
+        r#"{"spec":{"suspend":true}}"#,
+    );
+    app.wait_text("[values pending]");
+    pause();
+    save(&app, &dir, "values-pending");
     app.send("v");
     app.wait_text("desired: 2 valuesFrom");
-    app.send("j");
-    app.send("j");
-    app.wait_text("ConfigMap/grade-api-values[dbHost] → database.host");
+    app.wait_text("replicaCount: 3");
+    app.send("n");
+    app.wait_text("ConfigMap/grade-api-values[values.yaml]");
     pause();
     save(&app, &dir, "values-diff");
     app.escape();

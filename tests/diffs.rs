@@ -328,6 +328,11 @@ async fn grade_api_values_sources_and_ignored_replicas() {
     assert_eq!(d.mode, "enabled");
     let deploy = object(&d, "Deployment/grade-api/grade-api");
     assert_eq!(deploy.report.drift, ObjectDrift::None, "{deploy:#?}");
+    assert_eq!(
+        deploy.texts.notes.first().map(String::as_str),
+        Some("ignored (driftDetection.ignore): /spec/replicas"),
+        "the view says what it leaves out"
+    );
     assert!(
         !deploy.texts.old.contains("replicas:"),
         "{}",

@@ -314,7 +314,10 @@ async fn without_suspend_helm_controller_upgrades_back() {
     // update to deployed; the update then meets a newer record (409) and says so. Either way
     // the objects of revision 1 were applied.
     assert!(
-        outcome.ok || outcome.message.contains("the release records could not be updated"),
+        outcome.ok
+            || outcome
+                .message
+                .contains("the release records could not be updated"),
         "{outcome:?}"
     );
     assert!(!f.writes().iter().any(|w| w.contains("helmreleases")));

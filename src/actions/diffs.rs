@@ -699,9 +699,8 @@ pub async fn load_drift_with(
         };
         let mut approx = false;
         // An excluded object needs no dry-run (the controller sends none).
-        let excluded = drift::ignored_pointers(&rules, &desired)
-            .map(|ignored| drift::is_excluded(&desired, live.as_ref(), &ignored))
-            .unwrap_or(false);
+        let ignored = drift::ignored_pointers(&rules, &desired).unwrap_or_default();
+        let excluded = drift::is_excluded(&desired, live.as_ref(), &ignored);
         let compared = match &live {
             None => drift::compare(&desired, None, None, &rules),
             Some(l) if excluded => drift::compare(&desired, None, Some(l), &rules),
@@ -723,7 +722,13 @@ pub async fn load_drift_with(
                 continue;
             }
         };
-        let texts = drift_texts(&report, approx, salt, opts);
+        let mut texts = drift_texts(&report, approx, salt, opts);
+        if !excluded && !ignored.is_empty() {
+            texts.notes.insert(
+                0,
+                format!("ignored (driftDetection.ignore): {}", ignored.join(", ")),
+            );
+        }
         out.push(DriftObject {
             report,
             approximate: approx,

@@ -152,6 +152,11 @@ fn drift_docs(d: DriftData, ascii: bool) -> Result<Vec<DiffDoc>, String> {
     let mut objects = d.objects;
     objects.sort_by_key(rank);
     let mut common = Vec::new();
+    if d.mode == "disabled" {
+        common.push(
+            "driftDetection is disabled for this release: helm-controller neither reports nor corrects drift; this is what it would find".to_string(),
+        );
+    }
     if let Some(reason) = &d.approximate {
         common.push(format!(
             "approximate: {reason}; only the fields the manifest sets are compared"
