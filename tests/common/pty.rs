@@ -35,6 +35,8 @@ pub struct PtyApp {
     parser: Arc<Mutex<vt100::Parser>>,
     bytes: Arc<Mutex<u64>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    /// The reader reached the end of the output.
+    drained: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PtyApp {
@@ -77,10 +79,12 @@ impl PtyApp {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let bytes = Arc::new(Mutex::new(0u64));
         let raw = Arc::new(Mutex::new(Vec::new()));
+        let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
             let parser = parser.clone();
             let bytes = bytes.clone();
             let raw = raw.clone();
+            let drained = drained.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 loop {
@@ -98,6 +102,7 @@ impl PtyApp {
                         }
                     }
                 }
+                drained.store(true, std::sync::atomic::Ordering::SeqCst);
             });
         }
         PtyApp {
@@ -107,6 +112,7 @@ impl PtyApp {
             parser,
             bytes,
             raw,
+            drained,
         }
     }
 
@@ -178,11 +184,19 @@ impl PtyApp {
             .set_size(rows, cols);
     }
 
-    /// Wait (bounded) for the process to exit and return its exit code.
+    /// Wait (bounded) for the process to exit and return its exit code; by then everything
+    /// it wrote to the terminal has been read (the output ends when the process is gone).
     pub fn wait_exit(&mut self, limit: Duration) -> u32 {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                while !self.drained.load(std::sync::atomic::Ordering::SeqCst) {
+                    assert!(
+                        start.elapsed() < limit + Duration::from_secs(10),
+                        "the terminal output did not end after the process exited"
+                    );
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status.exit_code();
             }
             if start.elapsed() > limit {
