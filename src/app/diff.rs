@@ -46,8 +46,12 @@ pub struct DocView {
 }
 
 impl DocView {
+    /// A document without differences is shown whole (nothing to fold around).
     pub fn new(doc: DiffDoc) -> DocView {
-        let model = DiffModel::new(&doc.old, &doc.new);
+        let mut model = DiffModel::new(&doc.old, &doc.new);
+        if model.is_same() {
+            model.expand_all();
+        }
         DocView { doc, model }
     }
 

@@ -266,3 +266,27 @@ fn loading_then_failed_or_loaded() {
     assert_eq!(v.layout, DiffLayout::List);
     assert_eq!(v.cursor.row, Some(v.docs()[0].model.changes()[0]));
 }
+
+#[test]
+fn a_document_without_differences_is_shown_whole() {
+    let same = numbered(40);
+    let v = DiffView::new(
+        "t".into(),
+        vec![
+            DiffDoc::new("same", "old", "new", same.clone(), same),
+            doc("changed"),
+        ],
+        None,
+    );
+    let rows = v.docs()[0].model.rows();
+    assert_eq!(rows.len(), 40, "one row per line, no fold");
+    assert!(rows.iter().all(|r| !matches!(r, Row::Fold { .. })));
+    // A document with changes keeps its folds.
+    assert!(
+        v.docs()[1]
+            .model
+            .rows()
+            .iter()
+            .any(|r| matches!(r, Row::Fold { .. }))
+    );
+}
