@@ -12,7 +12,9 @@ use std::fmt;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::deps::Why;
 use super::flux::{HelmRelease, ObjectKey};
+use super::health::Health;
 use super::kstatus::{self, KStatus};
 use super::label_selector::LabelSelector;
 
@@ -702,6 +704,22 @@ pub fn missing_permission(subject: Subject, what: &str, depth: usize) -> Finding
         Aspect::Permission,
         depth,
     )
+}
+
+/// The object whose evidence explains `why`: its root cause when that is a failing Flux
+/// object (not a cycle, which is explained by its loop), else the object itself when it
+/// fails on its own. `None` when nothing fails.
+pub fn target(why: &Why) -> Option<ObjectKey> {
+    let failed = |h: Health| h == Health::Failed;
+    match &why.root {
+        Some(root)
+            if why.cycle.is_none() && failed(root.health) && root.key.flux_kind().is_some() =>
+        {
+            Some(root.key.clone())
+        }
+        _ if why.cycle.is_none() && failed(why.health.health) => Some(why.key.clone()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
