@@ -329,3 +329,66 @@ async fn a_missing_permission_is_a_finding() {
     );
     drop(fx.cluster);
 }
+
+#[tokio::test]
+async fn why_and_status_json_carry_the_evidence() {
+    let fx = start().await;
+    fx.pod("redis-master-0").await;
+    let kubeconfig = fx.dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fx.cluster.kubeconfig_yaml()).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fluxdeck"));
+        cmd.arg("--kubeconfig").arg(&kubeconfig).args(args);
+        cmd.env("NO_COLOR", "1");
+        cmd
+    };
+    let out = run(&["why", "hr/staging/backend"]).output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("\nEvidence (HelmRelease/staging/redis)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "StatefulSet staging/redis-master Ready 0/1 → Pod staging/redis-master-0 ImagePullBackOff"
+        ),
+        "{text}"
+    );
+    let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap();
+    assert_eq!(
+        last.trim(),
+        format!(
+            "✗ Pod staging/redis-master-0 ImagePullBackOff: Back-off pulling image \"{IMAGE}\""
+        ),
+        "{text}"
+    );
+
+    let out = run(&["status", "-o", "json"]).output().await.unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let redis = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "HelmRelease" && o["namespace"] == "staging" && o["name"] == "redis")
+        .unwrap();
+    let findings = redis["evidence"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{redis}"));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "Pod" && f["state"] == "ImagePullBackOff"),
+        "{redis}"
+    );
+    let backend = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["namespace"] == "staging" && o["name"] == "backend")
+        .unwrap();
+    assert!(
+        backend.get("evidence").is_none(),
+        "only failing roots: {backend}"
+    );
+    drop(fx.cluster);
+}

@@ -196,6 +196,27 @@ impl Evidence {
     pub fn json(&self) -> Value {
         Value::Array(self.findings.iter().map(Finding::json).collect())
     }
+
+    /// The findings as text for a terminal report: one line each, indented by depth, with
+    /// a marker for the level (`✗`, `!`, `·`; `x`, `!`, `-` in ASCII).
+    pub fn text(&self, ascii: bool) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            let marker = match (f.level, ascii) {
+                (Level::Error, false) => "✗",
+                (Level::Error, true) => "x",
+                (Level::Warning, _) => "!",
+                (Level::Info, false) => "·",
+                (Level::Info, true) => "-",
+            };
+            out.push_str(&" ".repeat(2 + 2 * f.depth));
+            out.push_str(marker);
+            out.push(' ');
+            out.push_str(&f.text());
+            out.push('\n');
+        }
+        out
+    }
 }
 
 fn first_line(s: &str) -> &str {
