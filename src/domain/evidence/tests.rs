@@ -131,6 +131,7 @@ fn deployment_deadline() -> Value {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn event(
     kind: &str,
     ns: &str,
