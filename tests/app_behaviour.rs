@@ -300,7 +300,10 @@ fn events_are_fetched_again_when_the_object_changes() {
     let key = state.selected_key().unwrap().clone();
     assert_eq!(
         press(&mut state, KeyCode::Enter),
-        vec![Effect::FetchEvents(key.clone())]
+        vec![
+            Effect::FetchEvents(key.clone()),
+            Effect::FetchEvidence(key.clone())
+        ]
     );
     // Same objects again: nothing to fetch.
     let effects = update(

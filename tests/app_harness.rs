@@ -90,7 +90,14 @@ fn details_full_screen_at_80x24() {
     select(&mut state, FluxKind::HelmRelease, "staging", "redis");
     let key = ObjectKey::flux(FluxKind::HelmRelease, "staging", "redis");
     let effects = press(&mut state, KeyCode::Enter);
-    assert_eq!(effects, vec![Effect::FetchEvents(key.clone())]);
+    // A failing release: its evidence is asked for too.
+    assert_eq!(
+        effects,
+        vec![
+            Effect::FetchEvents(key.clone()),
+            Effect::FetchEvidence(key.clone())
+        ]
+    );
     assert_eq!(state.focus, Focus::Details);
     press(&mut state, KeyCode::End);
     assert!(screen(&state).contains("loading…"));

@@ -24,7 +24,14 @@ fn hr(ns: &str, name: &str) -> ObjectKey {
 fn why_of(cols: u16, rows: u16, ns: &str, name: &str) -> AppState {
     let mut state = demo(cols, rows);
     select(&mut state, FluxKind::HelmRelease, ns, name);
-    assert!(ch(&mut state, 'w').is_empty());
+    // Only the evidence below a failing root cause is asked for (once, nothing watched).
+    let effects = ch(&mut state, 'w');
+    assert!(
+        effects
+            .iter()
+            .all(|e| matches!(e, Effect::FetchEvidence(_))),
+        "{effects:?}"
+    );
     assert_eq!(why_view(&state).key, hr(ns, name));
     state
 }

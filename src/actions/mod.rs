@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod diffs;
+pub mod evidence;
 pub mod history;
 pub mod intent;
 pub mod patch;

@@ -194,6 +194,92 @@ impl Reader {
         }
     }
 
+    /// The objects of `resource` in `namespace` (all namespaces when empty) matching the
+    /// label and field selectors, as JSON with apiVersion and kind. A 403 names the missing
+    /// permission (`list` on the resource in the namespace).
+    pub async fn list(
+        &self,
+        resource: &ApiResource,
+        namespace: &str,
+        labels: Option<&str>,
+        fields: Option<&str>,
+    ) -> Result<Vec<Value>, ActionError> {
+        let api: Api<DynamicObject> = if namespace.is_empty() {
+            Api::all_with(self.client.clone(), resource)
+        } else {
+            Api::namespaced_with(self.client.clone(), namespace, resource)
+        };
+        let mut params = ListParams::default();
+        if let Some(l) = labels {
+            params = params.labels(l);
+        }
+        if let Some(f) = fields {
+            params = params.fields(f);
+        }
+        match api.list(&params).await {
+            Ok(list) => list
+                .items
+                .into_iter()
+                .map(|o| {
+                    let mut v =
+                        serde_json::to_value(&o).map_err(|e| ActionError::Api(e.to_string()))?;
+                    if let Some(m) = v.as_object_mut() {
+                        m.entry("apiVersion")
+                            .or_insert_with(|| resource.api_version.clone().into());
+                        m.entry("kind")
+                            .or_insert_with(|| resource.kind.clone().into());
+                    }
+                    Ok(v)
+                })
+                .collect(),
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                let permission = Permission {
+                    verb: "list".into(),
+                    group: resource.group.clone(),
+                    resource: resource.plural.clone(),
+                    namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+                };
+                Err(ActionError::Forbidden(format!(
+                    "needs permission to {permission}"
+                )))
+            }
+            Err(e) => Err(describe(
+                e,
+                &format!("{} in namespace {namespace}", resource.plural),
+            )),
+        }
+    }
+
+    /// Whether the object exists, read as metadata only (for a Secret: never its content).
+    /// A 403 names the missing permission (`get` on the resource in the namespace).
+    pub async fn exists(
+        &self,
+        resource: &ApiResource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<bool, ActionError> {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, resource);
+        match api.get_metadata_opt(name).await {
+            Ok(found) => Ok(found.is_some()),
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                let permission = Permission {
+                    verb: "get".into(),
+                    group: resource.group.clone(),
+                    resource: resource.plural.clone(),
+                    namespace: Some(namespace.to_string()),
+                };
+                Err(ActionError::Forbidden(format!(
+                    "needs permission to {permission}"
+                )))
+            }
+            Err(e) => Err(describe(
+                e,
+                &format!("{}/{namespace}/{name}", resource.kind),
+            )),
+        }
+    }
+
     /// What a server-side apply of `obj` as `field_manager`, conflicts forced, would make of
     /// the object: a PATCH of type apply with `dryRun=All`. The API server validates and
     /// defaults it and answers with the result, but persists nothing (the one request of a

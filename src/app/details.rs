@@ -138,6 +138,8 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
     }
     events(&mut out, &pane.events);
     out.lines
+        .extend(super::evidence::lines(&pane.evidence, state.ascii));
+    out.lines
 }
 
 fn title(out: &mut Out, node: &Node, ascii: bool) {

@@ -127,7 +127,7 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         }
         Action::OpenDetails => return open_details(state),
         Action::Yaml => return yaml(state, view),
-        Action::Why => why(state, view),
+        Action::Why => return why(state, view),
         Action::Reconcile => return confirm::open_reconcile(state, view),
         Action::SuspendResume => return confirm::open_suspend_resume(state, view),
         Action::History => return history::open_history(state, view),
@@ -267,10 +267,10 @@ fn yaml(state: &mut AppState, view: View) -> Vec<Effect> {
 }
 
 /// `w`: open the why view of the selected object (or of the details pane's), or close it.
-fn why(state: &mut AppState, view: View) {
+fn why(state: &mut AppState, view: View) -> Vec<Effect> {
     if view == View::Why {
         state.overlay = None;
-        return;
+        return Vec::new();
     }
     let key = match (view, &state.details) {
         (View::Details, Some(pane)) => pane.key.clone(),
@@ -280,6 +280,7 @@ fn why(state: &mut AppState, view: View) {
         Some(key) if why::explains(&key) => {
             state.overlay = Some(Overlay::Why(WhyView::new(key)));
             state.refresh_why();
+            return state.why_evidence();
         }
         Some(key) => state.flash_with(
             FlashLevel::Info,
@@ -294,6 +295,7 @@ fn why(state: &mut AppState, view: View) {
             "why: a group is not an object; select a Kustomization or HelmRelease",
         ),
     }
+    Vec::new()
 }
 
 /// Move by `action` in a list of `len` items from `at`, `page` at a time.

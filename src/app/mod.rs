@@ -13,6 +13,7 @@ pub mod confirm;
 pub mod details;
 pub mod diff;
 mod diffs;
+mod evidence;
 pub mod format;
 pub mod help;
 pub mod history;

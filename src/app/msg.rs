@@ -91,6 +91,11 @@ pub enum Msg {
         key: ObjectKey,
         result: Result<Box<DriftData>, String>,
     },
+    /// The answer to [`Effect::FetchEvidence`]: what explains why the object fails.
+    Evidence {
+        key: ObjectKey,
+        result: Result<Box<crate::domain::evidence::Evidence>, String>,
+    },
     /// The context or namespace switch finished (or failed).
     Switched {
         context: String,
@@ -138,6 +143,9 @@ pub enum Effect {
     /// Compare a HelmRelease's deployed manifest with the live objects (GETs and apply
     /// dry-runs, which change nothing).
     FetchDrift(ObjectKey),
+    /// Gather the evidence below a failing object (its release record, workloads, pods,
+    /// Warning events; GETs and LISTs only, once: nothing is watched for it).
+    FetchEvidence(ObjectKey),
     /// The managed-object watches the visible tree needs, per (kind, namespace). The runtime
     /// starts the missing ones and releases the others.
     WatchScopes(BTreeSet<(ObjectKind, Option<String>)>),

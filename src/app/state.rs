@@ -124,6 +124,8 @@ pub struct DetailsPane {
     /// The object's resourceVersion when events were last requested.
     pub resource_version: Option<String>,
     pub events: EventsState,
+    /// The evidence below a failing HelmRelease (asked for when it is shown).
+    pub evidence: super::evidence::EvidenceState,
     /// First wrapped row shown.
     pub scroll: usize,
     /// The content (rebuilt when the object, its events or the clock label inputs change).

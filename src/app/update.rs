@@ -83,6 +83,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.history_loaded(key, result);
             Vec::new()
         }
+        Msg::Evidence { key, result } => {
+            state.evidence_loaded(key, result);
+            Vec::new()
+        }
         Msg::ValuesDiff { key, result } => {
             state.values_diff_loaded(key, result);
             Vec::new()
@@ -334,6 +338,7 @@ impl AppState {
             effects.extend(key.map(Effect::FetchEvents));
         }
         pane.path = path;
+        effects.extend(self.details_evidence(&mut pane));
         self.details = Some(pane);
         self.refresh_details_lines();
         effects
@@ -349,6 +354,7 @@ impl AppState {
             key: None,
             resource_version: None,
             events: EventsState::None,
+            evidence: Default::default(),
             scroll: 0,
             lines: Vec::new(),
         };

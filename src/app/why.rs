@@ -24,6 +24,8 @@ pub struct WhyView {
     /// First wrapped row shown.
     pub scroll: usize,
     pub lines: Vec<TextLine>,
+    /// The evidence below the failing root cause (or the object itself).
+    pub evidence: super::evidence::EvidenceState,
 }
 
 impl WhyView {
@@ -32,6 +34,7 @@ impl WhyView {
             key,
             scroll: 0,
             lines: Vec::new(),
+            evidence: Default::default(),
         }
     }
 }
@@ -512,13 +515,20 @@ impl super::state::AppState {
         let Some(super::state::Overlay::Why(view)) = self.overlay.as_ref() else {
             return;
         };
-        let lines = lines(
+        let mut lines = lines(
             &view.key,
             self.analysis.as_deref(),
             self.snapshot.as_deref(),
             &self.tree,
             self.ascii,
         );
+        if self
+            .analysis
+            .as_deref()
+            .is_some_and(|a| a.why(&view.key).is_some())
+        {
+            super::evidence::insert(&mut lines, &view.evidence, self.ascii);
+        }
         let screen = self.screen();
         let cols = usize::from(screen.body.width.saturating_sub(2));
         let page = usize::from(screen.body.height.saturating_sub(2)).max(1);

@@ -10,13 +10,19 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::output::{error, finish};
+use crate::actions::evidence::gather;
+use crate::actions::writer::Reader;
 use crate::cli::{GlobalArgs, OutputArgs, OutputFormat, TreeArgs, WhyArgs};
 use crate::config::{Config, ReadOnlyReason};
 use crate::domain::deps;
+use crate::domain::evidence::{self, Evidence};
+use crate::domain::flux::ObjectKey;
 use crate::domain::report::{self, TextOptions};
 use crate::domain::text::json_text;
 use crate::domain::tree::{self, Snapshot};
+use crate::kube::discovery::Discovery;
 use crate::kube::{client, oneshot};
+use std::sync::Arc;
 
 /// How long a one-shot command waits for the API server to answer at all.
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(5);
@@ -30,6 +36,8 @@ pub struct Loaded {
     pub ascii: bool,
     /// Whether the session is read-only and why (for commands that write).
     pub read_only: Option<ReadOnlyReason>,
+    /// Reads the evidence below failing objects (GETs and LISTs only).
+    pub reader: Reader,
 }
 
 async fn load(global: &GlobalArgs, managed: bool) -> Result<Loaded, String> {
@@ -49,6 +57,10 @@ async fn load(global: &GlobalArgs, managed: bool) -> Result<Loaded, String> {
         warnings,
         ascii: global.ascii || config.ascii,
         read_only: config.read_only_for(global.read_only, &conn.context),
+        reader: Reader::new(
+            conn.client.clone(),
+            Arc::new(Discovery::new(conn.client.clone())),
+        ),
     })
 }
 
@@ -119,7 +131,52 @@ pub async fn status(global: GlobalArgs, args: OutputArgs) -> ExitCode {
             }),
             code,
         ),
-        OutputFormat::Json => finish_json("status", &rep.json(), code),
+        OutputFormat::Json => {
+            let mut value = rep.json();
+            add_evidence(&loaded, &mut value).await;
+            finish_json("status", &value, code)
+        }
+    }
+}
+
+/// The evidence of `key`, or a one-line reason it could not be gathered.
+async fn evidence_of(reader: &Reader, key: &ObjectKey) -> Result<Evidence, String> {
+    gather(reader, key, k8s_openapi::jiff::Timestamp::now())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `evidence` on each object of a status report that fails on its own (a root cause):
+/// the findings, or `evidenceError` when they could not be gathered.
+async fn add_evidence(loaded: &Loaded, value: &mut Value) {
+    let analysis = deps::analyze(&loaded.snapshot);
+    let roots: Vec<ObjectKey> = loaded
+        .snapshot
+        .flux
+        .keys()
+        .filter(|k| {
+            analysis
+                .why(k)
+                .and_then(|w| evidence::target(&w))
+                .is_some_and(|t| &t == *k)
+        })
+        .cloned()
+        .collect();
+    let found =
+        futures::future::join_all(roots.iter().map(|k| evidence_of(&loaded.reader, k))).await;
+    let Some(objects) = value.get_mut("objects").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for (key, result) in roots.iter().zip(found) {
+        let same = |o: &&mut Value| {
+            o["kind"] == key.kind_name() && o["namespace"] == key.namespace && o["name"] == key.name
+        };
+        if let Some(o) = objects.iter_mut().find(same) {
+            match result {
+                Ok(e) => o["evidence"] = e.json(),
+                Err(e) => o["evidenceError"] = Value::String(e),
+            }
+        }
     }
 }
 
@@ -153,8 +210,44 @@ pub async fn why(global: GlobalArgs, args: WhyArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let code = ExitCode::from(report::why_exit_code(&why));
+    let target = evidence::target(&why);
+    let found = match &target {
+        Some(t) => Some(evidence_of(&loaded.reader, t).await),
+        None => None,
+    };
     match args.out.output {
-        OutputFormat::Text => finish(&report::why_text(&why, loaded.ascii), code),
-        OutputFormat::Json => finish_json("why", &report::why_json(&why), code),
+        OutputFormat::Text => {
+            let mut text = report::why_text(&why, loaded.ascii);
+            if let (Some(t), Some(found)) = (&target, &found) {
+                text.push_str(&evidence_text(t, found, loaded.ascii));
+            }
+            finish(&text, code)
+        }
+        OutputFormat::Json => {
+            let mut value = report::why_json(&why);
+            if let (Some(t), Some(found)) = (&target, found) {
+                value["evidence"] = match found {
+                    Ok(e) => serde_json::json!({"object": t.to_string(), "findings": e.json()}),
+                    Err(e) => serde_json::json!({"object": t.to_string(), "error": e}),
+                };
+            }
+            finish_json("why", &value, code)
+        }
     }
+}
+
+/// The evidence section `fluxdeck why` prints after the chain.
+fn evidence_text(key: &ObjectKey, found: &Result<Evidence, String>, ascii: bool) -> String {
+    let mut out = format!("\nEvidence ({key})\n");
+    match found {
+        Ok(e) if e.is_empty() => out.push_str("  nothing below it explains more\n"),
+        Ok(e) => {
+            if let Some(chain) = e.chain(ascii) {
+                out.push_str(&format!("  {chain}\n\n"));
+            }
+            out.push_str(&e.text(ascii));
+        }
+        Err(e) => out.push_str(&format!("  could not gather the evidence: {e}\n")),
+    }
+    crate::domain::text::sanitize(&out).into_owned()
 }

@@ -6,6 +6,7 @@ pub mod deps;
 pub mod diff;
 pub mod drift;
 pub mod events;
+pub mod evidence;
 pub mod flux;
 pub mod health;
 pub mod helm_history;

@@ -247,6 +247,7 @@ struct Core {
     events_fetch: Option<JoinHandle<()>>,
     yaml_fetch: Option<JoinHandle<()>>,
     history_fetch: Option<JoinHandle<()>>,
+    evidence_fetch: Option<JoinHandle<()>>,
     diff_fetch: Option<JoinHandle<()>>,
     rebuild: Rebuild,
     prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
@@ -282,6 +283,7 @@ impl Core {
             events_fetch: None,
             yaml_fetch: None,
             history_fetch: None,
+            evidence_fetch: None,
             diff_fetch: None,
             rebuild: Rebuild::new(),
             prepared_tx,
@@ -523,6 +525,25 @@ impl Core {
                         .map(|h| Box::new(HistoryData::from_history(&h)))
                         .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::History { key, result }).await;
+                }));
+            }
+            Effect::FetchEvidence(key) => {
+                let Some(w) = &self.watch else { return };
+                let reader = Reader::new(w.client(), w.discovery());
+                let tx = self.out.clone();
+                if let Some(t) = self.evidence_fetch.take() {
+                    t.abort();
+                }
+                self.evidence_fetch = Some(tokio::spawn(async move {
+                    let result = crate::actions::evidence::gather(
+                        &reader,
+                        &key,
+                        k8s_openapi::jiff::Timestamp::now(),
+                    )
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Evidence { key, result }).await;
                 }));
             }
             Effect::FetchValuesDiff(key) => {
