@@ -751,3 +751,268 @@ impl PodRec {
         st
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        Scenario {
+            bad_images: vec!["bitnami/redis:1.0".into()],
+            crash_images: vec![":crash".into()],
+            ..Default::default()
+        }
+    }
+
+    fn template(image: &str) -> Value {
+        json!({"metadata": {"labels": {"app": "x"}},
+               "spec": {"containers": [{"name": "app", "image": image}]}})
+    }
+
+    fn step_to_next(p: &mut PodRec, clock: &Clock) -> Vec<PodEvent> {
+        let due = p.next.unwrap();
+        p.advance(due, clock)
+    }
+
+    #[test]
+    fn generated_names_use_the_safe_alphabet() {
+        let h = template_hash(&template("a:1"));
+        assert!(h.len() >= 8 && h.len() <= 10, "{h}");
+        assert!(h.bytes().all(|b| SAFE.contains(&b)), "{h}");
+        assert_eq!(h, template_hash(&template("a:1")));
+        assert_ne!(h, template_hash(&template("a:2")));
+        let s = name_suffix("uid/1");
+        assert_eq!(s.len(), 5);
+        assert!(s.bytes().all(|b| SAFE.contains(&b)));
+        assert_ne!(s, name_suffix("uid/2"));
+        assert_eq!(safe_encode("0369"), "47bf");
+    }
+
+    #[test]
+    fn images_are_normalized_like_containerd() {
+        assert_eq!(normalize_image("redis"), "docker.io/library/redis:latest");
+        assert_eq!(normalize_image("redis:7"), "docker.io/library/redis:7");
+        assert_eq!(
+            normalize_image("bitnami/redis:1.0"),
+            "docker.io/bitnami/redis:1.0"
+        );
+        assert_eq!(
+            normalize_image("ghcr.io/stefanprodan/podinfo:6.6.0"),
+            "ghcr.io/stefanprodan/podinfo:6.6.0"
+        );
+        assert_eq!(
+            normalize_image("localhost:5000/app:1"),
+            "localhost:5000/app:1"
+        );
+        assert_eq!(
+            pull_error("docker.io/bitnami/redis:1.0"),
+            "rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/bitnami/redis:1.0\": failed to resolve reference \"docker.io/bitnami/redis:1.0\": docker.io/bitnami/redis:1.0: not found"
+        );
+    }
+
+    #[test]
+    fn failures_come_from_the_template() {
+        let sc = scenario();
+        assert_eq!(failure_of(&sc, &template("ghcr.io/a/b:1")), Failure::None);
+        assert_eq!(
+            failure_of(&sc, &template("docker.io/bitnami/redis:1.0")),
+            Failure::BadImage {
+                container: "app".into(),
+                image: "docker.io/bitnami/redis:1.0".into()
+            }
+        );
+        assert!(matches!(
+            failure_of(&sc, &template("x/y:crash")),
+            Failure::Crash { exit_code: 1, .. }
+        ));
+        let mut t = template("ghcr.io/a/b:1");
+        t["metadata"]["annotations"] = json!({EXIT_CODE_ANNOTATION: "137"});
+        assert!(matches!(
+            failure_of(&sc, &t),
+            Failure::Crash { exit_code: 137, .. }
+        ));
+        let mut t = template("ghcr.io/a/b:1");
+        t["spec"]["containers"][0]["resources"] =
+            json!({"requests": {"cpu": "500m", "memory": "64Gi"}});
+        assert_eq!(
+            failure_of(&sc, &t),
+            Failure::Unschedulable {
+                message: "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.".into()
+            }
+        );
+        let mut t = template("ghcr.io/a/b:1");
+        t["spec"]["nodeSelector"] = json!({"disktype": "ssd"});
+        let Failure::Unschedulable { message } = failure_of(&sc, &t) else {
+            panic!("schedulable")
+        };
+        assert!(message.starts_with(
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+        ));
+        t["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "linux"});
+        assert_eq!(failure_of(&sc, &t), Failure::None);
+        assert_eq!(cpu_millis(&json!("1.5")), Some(1500));
+        assert_eq!(cpu_millis(&json!(2)), Some(2000));
+        assert_eq!(memory_bytes(&json!("1Gi")), Some(1 << 30));
+        assert_eq!(memory_bytes(&json!("1G")), Some(1_000_000_000));
+        assert_eq!(memory_bytes(&json!("x")), None);
+    }
+
+    fn rec(failure: Failure, completes: bool) -> (PodRec, Vec<PodEvent>) {
+        PodRec::new(
+            ObjKey::new("ns", "p-0"),
+            "rev".into(),
+            Some(0),
+            0,
+            failure,
+            completes,
+            &Clock::new(1000.0),
+        )
+    }
+
+    #[test]
+    fn a_healthy_pod_becomes_ready_without_events() {
+        let clock = Clock::new(1000.0);
+        let spec = template("a:1")["spec"].clone();
+        let (mut p, events) = rec(Failure::None, false);
+        assert!(events.is_empty());
+        assert_eq!(p.status(&spec)["phase"], "Pending");
+        assert_eq!(
+            p.status(&spec)["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
+        assert!(step_to_next(&mut p, &clock).is_empty());
+        assert!(p.ready());
+        let st = p.status(&spec);
+        assert_eq!(st["phase"], "Running");
+        assert_eq!(st["containerStatuses"][0]["ready"], true);
+        assert_eq!(st["containerStatuses"][0]["image"], "docker.io/library/a:1");
+        assert!(p.next.is_none());
+    }
+
+    #[test]
+    fn a_job_pod_succeeds() {
+        let clock = Clock::new(1000.0);
+        let (mut p, _) = rec(Failure::None, true);
+        step_to_next(&mut p, &clock);
+        assert_eq!(p.stage, Stage::Running);
+        step_to_next(&mut p, &clock);
+        assert_eq!(p.stage, Stage::Succeeded);
+        let st = p.status(&template("a:1")["spec"]);
+        assert_eq!(st["phase"], "Succeeded");
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
+        assert!(!p.active());
+    }
+
+    #[test]
+    fn a_bad_image_alternates_between_pull_errors_and_back_off() {
+        let clock = Clock::new(1000.0);
+        let image = "docker.io/bitnami/redis:1.0";
+        let spec = template(image)["spec"].clone();
+        let (mut p, events) = rec(
+            Failure::BadImage {
+                container: "app".into(),
+                image: image.into(),
+            },
+            false,
+        );
+        assert_eq!(events[0].reason, "Scheduled");
+        let evs = step_to_next(&mut p, &clock);
+        assert_eq!(p.stage, Stage::PullFailed);
+        let reasons: Vec<(&str, bool)> = evs.iter().map(|e| (e.reason, e.warning)).collect();
+        assert_eq!(
+            reasons,
+            [("Pulling", false), ("Failed", true), ("Failed", true)]
+        );
+        assert_eq!(evs[2].message, "Error: ErrImagePull");
+        assert_eq!(evs[1].field_path.as_deref(), Some("spec.containers{app}"));
+        let w = &p.status(&spec)["containerStatuses"][0]["state"]["waiting"];
+        assert_eq!(w["reason"], "ErrImagePull");
+        assert_eq!(w["message"], pull_error(image));
+        let evs = step_to_next(&mut p, &clock);
+        assert_eq!(p.stage, Stage::PullBackOff);
+        assert_eq!(
+            evs[0].message,
+            format!("Back-off pulling image \"{image}\"")
+        );
+        assert_eq!(evs[1].message, "Error: ImagePullBackOff");
+        let st = p.status(&spec);
+        assert_eq!(st["phase"], "Pending");
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ImagePullBackOff"
+        );
+        assert_eq!(st["containerStatuses"][0]["imageID"], "");
+        // The back-off doubles.
+        let first = p.backoff;
+        step_to_next(&mut p, &clock);
+        assert_eq!(p.stage, Stage::PullFailed);
+        step_to_next(&mut p, &clock);
+        assert_eq!(p.backoff, (first * 2).min(BACKOFF_MAX));
+        assert!(!p.ready());
+    }
+
+    #[test]
+    fn a_crashing_container_loops_with_growing_restarts() {
+        let clock = Clock::new(1000.0);
+        let spec = template("a:1")["spec"].clone();
+        let (mut p, _) = rec(
+            Failure::Crash {
+                container: "app".into(),
+                image: "docker.io/library/a:1".into(),
+                exit_code: 1,
+            },
+            false,
+        );
+        let evs = step_to_next(&mut p, &clock);
+        assert_eq!(p.stage, Stage::Running);
+        assert_eq!(
+            evs.iter().map(|e| e.reason).collect::<Vec<_>>(),
+            ["Pulled", "Created", "Started"]
+        );
+        assert!(!p.ready());
+        let evs = step_to_next(&mut p, &clock);
+        assert_eq!(p.stage, Stage::CrashBackOff);
+        assert_eq!(p.restarts, 1);
+        assert!(evs[0].warning);
+        assert!(
+            evs[0]
+                .message
+                .starts_with("Back-off restarting failed container app in pod p-0_ns(")
+        );
+        let st = p.status(&spec);
+        assert_eq!(st["phase"], "Running");
+        let cs = &st["containerStatuses"][0];
+        assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
+        assert_eq!(cs["lastState"]["terminated"]["exitCode"], 1);
+        assert_eq!(cs["restartCount"], 1);
+        step_to_next(&mut p, &clock);
+        step_to_next(&mut p, &clock);
+        assert_eq!(p.restarts, 2);
+    }
+
+    #[test]
+    fn an_unschedulable_pod_stays_pending_and_retries() {
+        let clock = Clock::new(1000.0);
+        let message = "0/3 nodes are available: 3 Insufficient cpu.".to_string();
+        let (mut p, events) = rec(
+            Failure::Unschedulable {
+                message: message.clone(),
+            },
+            false,
+        );
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].reason, "FailedScheduling");
+        assert_eq!(events[0].component, "default-scheduler");
+        let st = p.status(&template("a:1")["spec"]);
+        assert_eq!(st["phase"], "Pending");
+        assert_eq!(st["conditions"][0]["reason"], "Unschedulable");
+        assert_eq!(st["conditions"][0]["message"], message.as_str());
+        assert!(st.get("containerStatuses").is_none());
+        let evs = step_to_next(&mut p, &clock);
+        assert_eq!(evs[0].reason, "FailedScheduling");
+        assert_eq!(p.stage, Stage::Unschedulable);
+    }
+}
