@@ -31,7 +31,16 @@ impl Kind {
     }
 }
 
+/// (involved uid, type, reason and, for kubelet and scheduler events, the message).
 type AggKey = (String, Kind, String);
+
+/// Who records an event: the component, its host (the kubelet's node) and the part of the
+/// object it concerns (`spec.containers{app}`).
+struct Origin<'a> {
+    component: &'a str,
+    host: Option<&'a str>,
+    field_path: Option<&'a str>,
+}
 
 /// Writes and aggregates events.
 pub struct Recorder {
@@ -62,9 +71,66 @@ impl Recorder {
         annotations: Map<String, Value>,
     ) {
         let uid = super::conditions::s(involved, "/metadata/uid").to_string();
+        let key = (uid, kind, reason.to_string());
+        self.record(
+            store,
+            involved,
+            key,
+            kind,
+            reason,
+            message,
+            Origin {
+                component,
+                host: None,
+                field_path: None,
+            },
+            annotations,
+        );
+    }
+
+    /// Record an event about a Pod from the kubelet or the scheduler: repeats of the same
+    /// reason and message are aggregated by `count`, different messages are separate events.
+    pub fn emit_pod(&mut self, store: &Store, pod: &Value, ev: &super::pods::PodEvent, host: &str) {
+        let uid = super::conditions::s(pod, "/metadata/uid").to_string();
+        let kind = if ev.warning {
+            Kind::Warning
+        } else {
+            Kind::Normal
+        };
+        let key = (uid, kind, format!("{}\n{}", ev.reason, ev.message));
+        let host = (ev.component == "kubelet").then_some(host);
+        self.record(
+            store,
+            pod,
+            key,
+            kind,
+            ev.reason,
+            &ev.message,
+            Origin {
+                component: ev.component,
+                host,
+                field_path: ev.field_path.as_deref(),
+            },
+            Map::new(),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        store: &Store,
+        involved: &Value,
+        key: AggKey,
+        kind: Kind,
+        reason: &str,
+        message: &str,
+        origin: Origin<'_>,
+        annotations: Map<String, Value>,
+    ) {
+        let component = origin.component;
+        let uid = key.0.clone();
         let ns = super::conditions::s(involved, "/metadata/namespace").to_string();
         let name = super::conditions::s(involved, "/metadata/name").to_string();
-        let key = (uid.clone(), kind, reason.to_string());
         let now = clock::now();
         if let Some(ev_key) = self.by_key.get(&key) {
             let res = store.modify(
@@ -87,7 +153,7 @@ impl Recorder {
             }
             self.by_key.remove(&key);
         }
-        let digest = hex::encode(Sha256::digest(format!("{uid}/{reason}/{}", kind.as_str())));
+        let digest = hex::encode(Sha256::digest(format!("{uid}/{}/{}", key.2, kind.as_str())));
         let ev_name = format!("{name}.{}", &digest[..16]);
         let api_version = super::conditions::s(involved, "/apiVersion");
         let obj_kind = super::conditions::s(involved, "/kind");
@@ -110,6 +176,14 @@ impl Recorder {
             "reportingComponent": component,
             "reportingInstance": format!("{component}-sim"),
         });
+        let mut ev = ev;
+        if let Some(host) = origin.host {
+            ev["source"]["host"] = json!(host);
+            ev["reportingInstance"] = json!(host);
+        }
+        if let Some(fp) = origin.field_path {
+            ev["involvedObject"]["fieldPath"] = json!(fp);
+        }
         let ev_key = ObjKey::new(&ns, &ev_name);
         if store.upsert(&ids::events(), ev).is_ok() {
             self.by_key.insert(key.clone(), ev_key);

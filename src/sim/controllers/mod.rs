@@ -9,6 +9,7 @@ pub mod conditions;
 pub mod events;
 pub mod helm;
 mod kustomize;
+pub mod pods;
 mod queue;
 mod sources;
 mod timeline;
@@ -287,12 +288,21 @@ impl Ctx {
             }
             return;
         }
-        if is_workload(res) && spec_changed && !deleted {
-            let delay = self.clock.scaled(workloads::ROLLOUT_DELAY);
+        if is_workload(res) && spec_changed {
             self.queue
-                .push_after(Work::Workload(res.clone(), key.clone()), delay);
+                .push_now(Work::Workload(res.clone(), key.clone()));
         }
-        if *res == ids::events() || *res == ids::namespaces() {
+        // A pod someone else deleted: its workload replaces it.
+        if *res == ids::pods() {
+            if deleted && let Some((r, k)) = self.workloads.pod_deleted(&key) {
+                self.queue.push_now(Work::Workload(r, k));
+            }
+            return;
+        }
+        if *res == ids::events()
+            || *res == ids::namespaces()
+            || *res == ResourceId::new("apps", "replicasets")
+        {
             return;
         }
         // Objects a HelmRelease manages: wake it for waits and drift detection.

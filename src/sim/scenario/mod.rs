@@ -168,6 +168,10 @@ pub struct Scenario {
     /// or `:tag` for any repository.
     #[serde(default)]
     pub bad_images: Vec<String>,
+    /// Images whose containers exit with code 1 shortly after they start
+    /// (`CrashLoopBackOff`); matched like `badImages`.
+    #[serde(default)]
+    pub crash_images: Vec<String>,
     #[serde(default)]
     pub charts: Vec<ChartSpec>,
     /// Objects created when the scenario is seeded.
@@ -352,11 +356,12 @@ impl Scenario {
 
     /// Whether `image` is one the scenario marks as not pullable.
     pub fn is_bad_image(&self, image: &str) -> bool {
-        self.bad_images.iter().any(|b| {
-            image == b
-                || (b.starts_with(':') && image.ends_with(b.as_str()))
-                || image.ends_with(&format!("/{b}"))
-        })
+        image_matches(&self.bad_images, image)
+    }
+
+    /// Whether containers of `image` crash right after they start.
+    pub fn is_crash_image(&self, image: &str) -> bool {
+        image_matches(&self.crash_images, image)
     }
 
     /// The chart with this name whose version matches `range` (`*`/empty: newest; `6.x` or
@@ -377,6 +382,16 @@ impl Scenario {
         };
         found.or_else(|| all.first().copied())
     }
+}
+
+/// Whether `image` matches one of `patterns`: `repo:tag`, a suffix of the image after `/`,
+/// or `:tag` for any repository.
+fn image_matches(patterns: &[String], image: &str) -> bool {
+    patterns.iter().any(|b| {
+        image == b
+            || (b.starts_with(':') && image.ends_with(b.as_str()))
+            || image.ends_with(&format!("/{b}"))
+    })
 }
 
 fn version_key(v: &str) -> Vec<u64> {

@@ -17,13 +17,18 @@ pub fn wants_table(accept: &str) -> bool {
 
 /// The columns of a type: Name, then its printer columns (or Age when it has none).
 pub fn columns(rt: &ResourceType) -> Vec<PrinterColumn> {
+    if rt.group.is_empty() && rt.kind == "Event" {
+        return event_columns();
+    }
     let mut cols = vec![PrinterColumn {
         name: "Name".into(),
         type_: "string".into(),
         json_path: ".metadata.name".into(),
         priority: 0,
     }];
-    if rt.printer_columns.is_empty() {
+    if let Some(builtin) = builtin_columns(rt) {
+        cols.extend(builtin);
+    } else if rt.printer_columns.is_empty() {
         cols.push(PrinterColumn {
             name: "Age".into(),
             type_: "date".into(),
@@ -80,7 +85,183 @@ pub fn row(
     r
 }
 
+/// The columns the API server prints for the built-in workload kinds and Pods. Paths
+/// starting with `#` are computed by [`computed_cell`].
+fn builtin_columns(rt: &ResourceType) -> Option<Vec<PrinterColumn>> {
+    let c = |name: &str, type_: &str, path: &str, priority: i64| PrinterColumn {
+        name: name.into(),
+        type_: type_.into(),
+        json_path: path.into(),
+        priority,
+    };
+    let age = c("Age", "date", ".metadata.creationTimestamp", 0);
+    Some(match (rt.group.as_str(), rt.kind.as_str()) {
+        ("", "Pod") => vec![
+            c("Ready", "string", "#pod-ready", 0),
+            c("Status", "string", "#pod-status", 0),
+            c("Restarts", "string", "#pod-restarts", 0),
+            age,
+            c("IP", "string", ".status.podIP", 1),
+            c("Node", "string", ".spec.nodeName", 1),
+        ],
+        ("apps", "Deployment") => vec![
+            c("Ready", "string", "#replicas-ready", 0),
+            c("Up-to-date", "integer", ".status.updatedReplicas", 0),
+            c("Available", "integer", ".status.availableReplicas", 0),
+            age,
+        ],
+        ("apps", "StatefulSet") => vec![c("Ready", "string", "#replicas-ready", 0), age],
+        ("apps", "ReplicaSet") => vec![
+            c("Desired", "integer", ".spec.replicas", 0),
+            c("Current", "integer", ".status.replicas", 0),
+            c("Ready", "integer", ".status.readyReplicas", 0),
+            age,
+        ],
+        ("apps", "DaemonSet") => vec![
+            c("Desired", "integer", ".status.desiredNumberScheduled", 0),
+            c("Current", "integer", ".status.currentNumberScheduled", 0),
+            c("Ready", "integer", ".status.numberReady", 0),
+            c("Up-to-date", "integer", ".status.updatedNumberScheduled", 0),
+            c("Available", "integer", ".status.numberAvailable", 0),
+            age,
+        ],
+        _ => return None,
+    })
+}
+
+/// The columns of `kubectl get events`: the name only in the wide output.
+fn event_columns() -> Vec<PrinterColumn> {
+    let c = |name: &str, type_: &str, path: &str, priority: i64| PrinterColumn {
+        name: name.into(),
+        type_: type_.into(),
+        json_path: path.into(),
+        priority,
+    };
+    vec![
+        c("Last Seen", "date", ".lastTimestamp", 0),
+        c("Type", "string", ".type", 0),
+        c("Reason", "string", ".reason", 0),
+        c("Object", "string", "#event-object", 0),
+        c("Subobject", "string", ".involvedObject.fieldPath", 1),
+        c("Source", "string", "#event-source", 1),
+        c("Message", "string", ".message", 0),
+        c("First Seen", "date", ".firstTimestamp", 1),
+        c("Count", "integer", ".count", 1),
+        c("Name", "string", ".metadata.name", 1),
+    ]
+}
+
+/// A computed cell: a pod's `READY`, `STATUS` and `RESTARTS`, a workload's `READY`.
+fn computed_cell(path: &str, obj: &Value, now: DateTime<Utc>) -> Value {
+    let int = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let statuses: &[Value] = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    match path {
+        "#replicas-ready" => json!(format!(
+            "{}/{}",
+            int("/status/readyReplicas"),
+            obj.pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+        )),
+        "#pod-ready" => {
+            let total = obj
+                .pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let ready = statuses.iter().filter(|c| c["ready"] == true).count();
+            json!(format!("{ready}/{total}"))
+        }
+        "#pod-restarts" => {
+            let restarts: i64 = statuses
+                .iter()
+                .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+                .sum();
+            let last = statuses
+                .iter()
+                .filter_map(|c| c.pointer("/lastState/terminated/finishedAt")?.as_str())
+                .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+                .max();
+            match last {
+                Some(t) if restarts > 0 => json!(format!(
+                    "{restarts} ({} ago)",
+                    human_duration(now - t.with_timezone(&Utc))
+                )),
+                _ => json!(restarts.to_string()),
+            }
+        }
+        "#pod-status" => json!(pod_status(obj)),
+        "#event-object" => {
+            let kind = obj
+                .pointer("/involvedObject/kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_lowercase();
+            let name = obj
+                .pointer("/involvedObject/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            json!(format!("{kind}/{name}"))
+        }
+        "#event-source" => {
+            let src = |f: &str| {
+                obj.pointer(&format!("/source/{f}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            let component = src("component");
+            let host = src("host");
+            json!(if host.is_empty() {
+                component.to_string()
+            } else {
+                format!("{component}, {host}")
+            })
+        }
+        _ => Value::Null,
+    }
+}
+
+/// A pod's `STATUS` as `kubectl get pods` shows it: the phase, or the reason a container
+/// waits or terminated, or `Terminating`.
+pub fn pod_status(obj: &Value) -> String {
+    let mut reason = obj
+        .pointer("/status/reason")
+        .or_else(|| obj.pointer("/status/phase"))
+        .and_then(Value::as_str)
+        .unwrap_or("Pending")
+        .to_string();
+    let statuses: &[Value] = obj
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let mut has_running = false;
+    for c in statuses.iter().rev() {
+        if let Some(r) = c.pointer("/state/waiting/reason").and_then(Value::as_str) {
+            reason = r.to_string();
+        } else if let Some(t) = c.pointer("/state/terminated") {
+            reason = match t["reason"].as_str() {
+                Some(r) if !r.is_empty() => r.to_string(),
+                _ => format!("ExitCode:{}", t["exitCode"].as_i64().unwrap_or(0)),
+            };
+        } else if c["ready"] == true && c.pointer("/state/running").is_some() {
+            has_running = true;
+        }
+    }
+    if reason == "Completed" && has_running {
+        reason = "Running".into();
+    }
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        reason = "Terminating".into();
+    }
+    reason
+}
+
 fn cell(col: &PrinterColumn, obj: &Value, now: DateTime<Utc>) -> Value {
+    if col.json_path.starts_with('#') {
+        return computed_cell(&col.json_path, obj, now);
+    }
     let Some(v) = eval_jsonpath(obj, &col.json_path).into_iter().next() else {
         return Value::Null;
     };
