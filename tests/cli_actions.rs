@@ -40,6 +40,13 @@ fn requests(sim: &SimProcess) -> usize {
 #[test]
 fn reconcile_suspend_resume_from_the_command_line() {
     let sim = SimProcess::start("demo", "60");
+    // The demo's Kustomizations create the HelmReleases shortly after the server is up.
+    let mut tries = 0;
+    while run(&sim, &["why", "hr/default/redis"]).0 == 2 {
+        tries += 1;
+        assert!(tries < 200, "HelmRelease default/redis never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     let (code, out, err) = run(&sim, &["reconcile", "hr/default/redis"]);
     assert_eq!(code, 0, "{out}{err}");
