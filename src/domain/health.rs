@@ -182,6 +182,16 @@ impl HealthInfo {
         self.health.is_problem() && !self.is_not_loaded()
     }
 
+    /// The state word shown for this state: the health's word, except `Static` for an OCI
+    /// HelmRepository (ready by definition: it is never reconciled).
+    pub fn word(&self) -> &'static str {
+        if self.health == Health::Ready && self.reason == reasons::STATIC {
+            reasons::STATIC
+        } else {
+            self.health.word()
+        }
+    }
+
     /// The first line of the message.
     pub fn first_line(&self) -> &str {
         self.message.lines().next().unwrap_or("")
