@@ -332,7 +332,7 @@ fn why_view_of_an_object_that_goes_away() {
     update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
     let text = why_text(&state);
     assert!(
-        text.contains("? NotFound  HelmRelease/staging/redis"),
+        text.contains("? Unknown  HelmRelease/staging/redis"),
         "{text}"
     );
     assert!(text.contains("dependsOn: not found"), "{text}");

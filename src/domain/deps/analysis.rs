@@ -167,8 +167,13 @@ impl Analysis {
                 let message = format!("{word} {}", root.describe(Some(key)));
                 HealthInfo::new(health, reason, &message, since)
             }
+            // Every member names the same loop: the cycle is the root cause.
             (Verdict::Cycle, _) => {
-                let message = format!("Dependency cycle: {}", self.loop_line(i, false));
+                let line = match &root {
+                    Some(r) if r.cycle.is_some() => r.message.clone(),
+                    _ => self.loop_line(i, false),
+                };
+                let message = format!("Dependency cycle: {line}");
                 HealthInfo::new(Health::Cycle, DEPENDENCY_CYCLE, &message, since)
             }
             // The controller still reports the dependency it waited on, but every check
