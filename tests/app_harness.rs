@@ -335,7 +335,7 @@ fn header_reconnecting_is_stale() {
     assert!(state.is_stale());
     let text = screen(&state);
     assert!(
-        text.contains("reconnecting since 12s: connection reset (HelmR"),
+        text.contains("reconnecting since 12s: connection reset ("),
         "{text}"
     );
     assert!(text.contains("STALE"));

@@ -92,7 +92,7 @@ fn why_blocked_release_80x24_and_160x48() {
         "1. HelmRelease/staging/backend → HelmRelease/staging/redis",
         "dependsOn: Ready is not True",
         "dependency 'staging/redis' is not ready",
-        "✗ Failing  HelmRelease/staging/redis",
+        "✗ Failed  HelmRelease/staging/redis",
         "RetriesExceeded: Failed to install after 3 attempt(s)",
         "blocks 1 object that waits on it",
         "Downstream: what waits on it (blast radius) (0): none",
@@ -201,15 +201,15 @@ fn why_waiting_is_told_apart_from_blocked() {
         let text = why_text(&state);
         let title = text.lines().next().unwrap();
         assert!(
-            title.starts_with("HelmRelease/staging/backend  ") && title.ends_with(" Waiting"),
+            title.starts_with("HelmRelease/staging/backend  ") && title.ends_with(" Pending"),
             "{text}"
         );
         assert!(
-            text.contains("Waiting: something it needs is still progressing"),
+            text.contains("Pending: something it needs is still progressing"),
             "{text}"
         );
         assert!(
-            text.contains("Root cause (still progressing: waiting, not blocked)"),
+            text.contains("Root cause (still progressing: pending, not blocked)"),
             "{text}"
         );
         assert!(
@@ -339,7 +339,7 @@ fn why_view_of_an_object_that_goes_away() {
     update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
     let text = why_text(&state);
     assert!(
-        text.contains("? NotFound  HelmRelease/staging/redis"),
+        text.contains("? Unknown  HelmRelease/staging/redis"),
         "{text}"
     );
     assert!(text.contains("dependsOn: not found"), "{text}");

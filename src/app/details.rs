@@ -150,7 +150,7 @@ fn title(out: &mut Out, node: &Node, ascii: bool) {
     } else if node.health.is_not_loaded() {
         "Not loaded"
     } else {
-        h.word()
+        node.health.word()
     };
     let mut segs = vec![Seg::new(format!("{glyph} {word}"), Tone::State(h))];
     segs.push(Seg::new("  ", Tone::Text));

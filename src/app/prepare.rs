@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::deps::analyze;
-use crate::domain::flux::FluxObject;
+use crate::domain::deps::{Analysis, analyze, verdict_of};
 use crate::domain::health::flux_health;
 use crate::domain::tree::{Node, Snapshot, StateCounts, Tree, build_with};
 
@@ -26,7 +25,7 @@ pub fn prepare(snapshot: Arc<Snapshot>) -> Prepared {
     let analysis = SharedAnalysis(Arc::new(analyze(&snapshot)));
     let mut tree = build_with(&snapshot, &analysis);
     forget_ages(&mut tree.roots);
-    let counts = flux_counts(snapshot.flux.values().map(|o| &**o));
+    let counts = flux_counts(&snapshot, &analysis);
     Prepared {
         snapshot,
         analysis,
@@ -35,10 +34,14 @@ pub fn prepare(snapshot: Arc<Snapshot>) -> Prepared {
     }
 }
 
-fn flux_counts<'a>(objects: impl Iterator<Item = &'a FluxObject>) -> StateCounts {
+/// The header counts: every Flux object in the state its row shows (the one verdict).
+fn flux_counts(snapshot: &Snapshot, analysis: &Analysis) -> StateCounts {
     let mut counts = StateCounts::default();
-    for obj in objects {
-        counts.add(&flux_health(obj));
+    for (key, obj) in &snapshot.flux {
+        match verdict_of(analysis, key) {
+            Some(v) => counts.add(&v.state),
+            None => counts.add(&flux_health(obj)),
+        }
     }
     counts
 }

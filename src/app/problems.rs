@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::domain::deps::{Analysis, RootGroup, Verdict};
+use crate::domain::deps::{Analysis, RootGroup, Verdict, verdict_of};
 use crate::domain::flux::{FluxKind, ObjectKey};
 use crate::domain::health::{Health, HealthInfo, reasons};
 use crate::domain::tree::{Node, Relation, StateCounts, Tree, object_id};
@@ -26,15 +26,22 @@ struct Place {
     owner: Option<ObjectKey>,
 }
 
-/// The first place of every object (depth first, as [`Tree::path_of`] finds it).
-fn places(tree: &Tree) -> HashMap<ObjectKey, Place> {
+/// The first place of every object (depth first, as [`Tree::path_of`] finds it), not
+/// counting source lines (a source line under a release shows what it reads, not where
+/// the source lives); and the first source line of the objects shown only as one.
+fn places(tree: &Tree) -> (HashMap<ObjectKey, Place>, HashMap<ObjectKey, Node>) {
     fn walk(
         nodes: &[Node],
         path: &mut Vec<String>,
         owner: Option<&ObjectKey>,
         out: &mut HashMap<ObjectKey, Place>,
+        sources: &mut HashMap<ObjectKey, Node>,
     ) {
         for n in nodes {
+            if n.relation == Relation::Source {
+                collect_sources(n, sources);
+                continue;
+            }
             path.push(n.id.clone());
             if let Some(key) = &n.key {
                 out.entry(key.clone()).or_insert_with(|| Place {
@@ -46,13 +53,23 @@ fn places(tree: &Tree) -> HashMap<ObjectKey, Place> {
                 Some(k) if k.flux_kind() == Some(FluxKind::Kustomization) => Some(k),
                 _ => owner,
             };
-            walk(&n.children, path, below, out);
+            walk(&n.children, path, below, out, sources);
             path.pop();
         }
     }
+    fn collect_sources(n: &Node, sources: &mut HashMap<ObjectKey, Node>) {
+        if let Some(key) = &n.key {
+            sources.entry(key.clone()).or_insert_with(|| shallow(n));
+        }
+        for c in &n.children {
+            collect_sources(c, sources);
+        }
+    }
     let mut out = HashMap::new();
-    walk(&tree.roots, &mut Vec::new(), None, &mut out);
-    out
+    let mut sources = HashMap::new();
+    walk(&tree.roots, &mut Vec::new(), None, &mut out, &mut sources);
+    sources.retain(|k, _| !out.contains_key(k));
+    (out, sources)
 }
 
 fn shallow(node: &Node) -> Node {
@@ -77,12 +94,19 @@ fn dependent_node(
     root: &RootGroup,
     tree: &Tree,
     places: &HashMap<ObjectKey, Place>,
+    source_only: &HashMap<ObjectKey, Node>,
     analysis: &Analysis,
 ) -> Node {
     let place = places.get(key);
     let mut node = match place.and_then(|p| tree.find(&p.path)) {
         Some(n) => shallow(n),
-        None => bare(key, analysis),
+        None => match source_only.get(key) {
+            Some(n) => Node {
+                relation: Relation::Root,
+                ..n.clone()
+            },
+            None => bare(key, analysis),
+        },
     };
     let verdict = analysis.verdict(key).unwrap_or(Verdict::Progressing);
     let how = match verdict {
@@ -115,15 +139,13 @@ fn in_same_loop(analysis: &Analysis, a: &ObjectKey, b: &ObjectKey) -> bool {
 
 /// A row for an object the tree does not show, from its verdict.
 fn bare(key: &ObjectKey, analysis: &Analysis) -> Node {
-    let (health, reason, message) = match analysis.root(key) {
-        Some(r) if r.key == *key => (r.health, r.reason, r.message),
-        _ => (
-            Health::Unknown,
-            reasons::NOT_FOUND.to_string(),
-            "not found".to_string(),
-        ),
+    let health = match verdict_of(analysis, key) {
+        Some(v) => HealthInfo {
+            since: None,
+            ..v.state
+        },
+        None => HealthInfo::new(Health::Unknown, reasons::NOT_FOUND, "not found", None),
     };
-    let health = HealthInfo::new(health, &reason, &message, None);
     Node {
         id: object_id(key),
         key: Some(key.clone()),
@@ -154,7 +176,7 @@ fn shown(group: &RootGroup, analysis: &Analysis) -> bool {
 
 /// The problems tree grouped by root cause.
 pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
-    let places = places(tree);
+    let (places, source_only) = places(tree);
     let groups: Vec<RootGroup> = analysis
         .root_groups()
         .into_iter()
@@ -162,16 +184,27 @@ pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
         .collect();
     let moved: HashSet<&ObjectKey> = groups.iter().flat_map(|g| &g.dependents).collect();
     let mut under: HashMap<Vec<String>, Vec<Node>> = HashMap::new();
+    let mut top: Vec<Node> = Vec::new();
     let mut missing: Vec<Node> = Vec::new();
+    let mut on_top: HashSet<&ObjectKey> = HashSet::new();
     for g in &groups {
         let dependents: Vec<Node> = g
             .dependents
             .iter()
-            .map(|d| dependent_node(d, g, tree, &places, analysis))
+            .map(|d| dependent_node(d, g, tree, &places, &source_only, analysis))
             .collect();
-        match places.get(&g.root.key) {
-            Some(p) => under.entry(p.path.clone()).or_default().extend(dependents),
-            None => {
+        match (places.get(&g.root.key), source_only.get(&g.root.key)) {
+            (Some(p), _) => under.entry(p.path.clone()).or_default().extend(dependents),
+            // Shown only as what a release reads: a row of its own, its dependents under it
+            // (never under one of them).
+            (None, Some(node)) => {
+                let mut node = node.clone();
+                node.relation = Relation::Root;
+                node.children = dependents;
+                on_top.insert(&g.root.key);
+                top.push(node);
+            }
+            (None, None) => {
                 let mut node = bare(&g.root.key, analysis);
                 node.id = format!("{MISSING_PREFIX}{}", object_id(&g.root.key));
                 node.children = dependents;
@@ -181,12 +214,25 @@ pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
     }
     let mut path = Vec::new();
     let mut roots = keep(&tree.roots, &mut path, &moved, &mut under);
+    // Problems shown only on source lines, that nothing waits on.
+    let mut lone: Vec<&Node> = source_only
+        .iter()
+        .filter(|(k, n)| n.health.is_problem() && !moved.contains(k) && !on_top.contains(k))
+        .map(|(_, n)| n)
+        .collect();
+    lone.sort_by(|a, b| a.key.cmp(&b.key));
+    top.extend(lone.into_iter().map(|n| Node {
+        relation: Relation::Root,
+        ..n.clone()
+    }));
+    roots.extend(top);
     roots.extend(missing);
     Tree { roots }
 }
 
 /// Problem nodes (except moved dependents), root causes with dependents, and their
-/// ancestors; dependents first under their root cause.
+/// ancestors; dependents first under their root cause. Source lines are left out: a
+/// source is shown in its own place (or on a row of its own).
 fn keep(
     nodes: &[Node],
     path: &mut Vec<String>,
@@ -195,6 +241,9 @@ fn keep(
 ) -> Vec<Node> {
     let mut out = Vec::new();
     for n in nodes {
+        if n.relation == Relation::Source {
+            continue;
+        }
         path.push(n.id.clone());
         let mut children = under.remove(path.as_slice()).unwrap_or_default();
         let is_root = !children.is_empty();
@@ -321,13 +370,18 @@ mod tests {
             dependent.message,
             "blocked by this (DependencyNotReady) · in flux-system/staging"
         );
-        // staging/redis has no dependents any more: a plain problem row.
+        // staging/redis has no dependents any more: a plain problem row (with its stuck
+        // StatefulSet under it).
         let rows = shown(&g);
         let redis = rows
             .iter()
             .find(|(k, _)| *k == hr("staging", "redis"))
             .unwrap();
-        assert!(g.find(&redis.1).unwrap().children.is_empty());
+        let children = &g.find(&redis.1).unwrap().children;
+        assert!(
+            children.iter().all(|c| !c.id.starts_with(DEPENDENT_PREFIX)),
+            "{children:?}"
+        );
     }
 
     #[test]
@@ -347,8 +401,97 @@ mod tests {
         }
         let (_, g) = grouped_of(objects);
         let keys: Vec<ObjectKey> = shown(&g).into_iter().map(|(k, _)| k).collect();
-        assert!(!keys.contains(&hr("staging", "redis")), "{keys:?}");
+        // staging/redis is shown only above its StatefulSet, stuck past the release's
+        // timeout; nothing waiting on it is.
+        let sts = ObjectKey::new("apps", "StatefulSet", "staging", "redis-master");
+        assert!(keys.contains(&sts), "{keys:?}");
         assert!(!keys.contains(&hr("staging", "backend")), "{keys:?}");
         assert!(keys.contains(&hr("loop", "backend")));
+    }
+
+    /// The demo while flux-system/prometheus-community fails authentication (as the sim
+    /// plays it): its charts cannot get their source, monitoring/prometheus waits on its
+    /// chart, default/grafana on monitoring/prometheus.
+    pub(crate) fn with_failing_repository(mut objects: Vec<Value>) -> Vec<Value> {
+        let cond = |reason: &str, message: &str| {
+            json!([{"type": "Ready", "status": "False", "reason": reason, "message": message,
+                    "lastTransitionTime": "2026-11-22T06:40:00Z"}])
+        };
+        for o in objects.iter_mut() {
+            let kind = o["kind"].as_str().unwrap_or("").to_string();
+            let name = o["metadata"]["name"].as_str().unwrap_or("").to_string();
+            let ns = o["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            match (kind.as_str(), ns.as_str(), name.as_str()) {
+                ("HelmRepository", "flux-system", "prometheus-community") => {
+                    o["status"]["conditions"] = cond(
+                        "AuthenticationFailed",
+                        "failed to fetch Helm repository index: 401 Unauthorized",
+                    );
+                }
+                ("HelmChart", _, _) if o["spec"]["sourceRef"]["name"] == "prometheus-community" => {
+                    o["status"]["conditions"] = cond(
+                        "ChartPullFailed",
+                        "failed to get source: HelmRepository 'flux-system/prometheus-community' is not ready",
+                    );
+                }
+                ("HelmRelease", "monitoring", "prometheus") => {
+                    o["status"]["conditions"] = cond(
+                        "SourceNotReady",
+                        "HelmChart 'flux-system/monitoring-prometheus' is not ready: failed to get source: HelmRepository 'flux-system/prometheus-community' is not ready",
+                    );
+                }
+                ("HelmRelease", "default", "grafana") => {
+                    o["status"]["conditions"] = cond(
+                        "DependencyNotReady",
+                        "dependency 'monitoring/prometheus' is not ready",
+                    );
+                }
+                _ => {}
+            }
+        }
+        objects
+    }
+
+    #[test]
+    fn a_failing_repository_lists_its_charts_and_releases_once_under_it() {
+        let (_, g) = grouped_of(with_failing_repository(demo_objects()));
+        let rows = shown(&g);
+        let repo = ObjectKey::flux(
+            FluxKind::HelmRepository,
+            "flux-system",
+            "prometheus-community",
+        );
+        let mut seen = HashSet::new();
+        for (k, _) in &rows {
+            assert!(seen.insert(k.clone()), "{k} shown twice: {rows:?}");
+        }
+        let (_, repo_path) = rows.iter().find(|(k, _)| *k == repo).unwrap();
+        let node = g.find(repo_path).unwrap();
+        assert_eq!(node.health.health, Health::Failed);
+        let under: Vec<&ObjectKey> = node
+            .children
+            .iter()
+            .filter_map(|c| c.key.as_ref())
+            .collect();
+        for dependent in [
+            hr("monitoring", "prometheus"),
+            hr("default", "grafana"),
+            ObjectKey::flux(FluxKind::HelmChart, "flux-system", "monitoring-prometheus"),
+        ] {
+            assert!(
+                under.contains(&&dependent),
+                "{dependent} not under the repository: {under:?}"
+            );
+        }
+        // Nothing it blocks is above it.
+        for id in &repo_path[..repo_path.len() - 1] {
+            assert!(
+                !id.contains("HelmRelease") && !id.contains("HelmChart"),
+                "{repo_path:?}"
+            );
+        }
     }
 }

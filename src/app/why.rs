@@ -6,9 +6,9 @@
 //! The lines are rebuilt from the dependency analysis of every new snapshot, for the same
 //! object; an object that went away is said so.
 
-use crate::domain::deps::{Analysis, Hop, RootCause, Verdict, Via, Why, loop_text};
+use crate::domain::deps::{Analysis, Hop, RootCause, Verdict, Via, Why, loop_text, verdict_of};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
-use crate::domain::health::Health;
+use crate::domain::health::{Health, HealthInfo};
 use crate::domain::report::ascii_text;
 use crate::domain::tree::{Node, Relation, Snapshot, Tree};
 
@@ -93,12 +93,12 @@ fn meaning(verdict: Verdict, workload: bool) -> &'static str {
         Verdict::Ready if workload => "Ready: nothing holds it now.",
         Verdict::Ready => "Ready.",
         Verdict::Progressing if workload => {
-            "Progressing: not waiting on any dependency or source; it is reconciling (or not \
+            "Reconciling: not waiting on any dependency or source; it is reconciling (or not \
              reconciled yet)."
         }
-        Verdict::Progressing => "Progressing: not ready yet, and not failing.",
+        Verdict::Progressing => "Reconciling: not ready yet, and not failing.",
         Verdict::Waiting => {
-            "Waiting: something it needs is still progressing. This clears on its own once \
+            "Pending: something it needs is still progressing. This clears on its own once \
              that becomes ready."
         }
         Verdict::Blocked => {
@@ -110,16 +110,16 @@ fn meaning(verdict: Verdict, workload: bool) -> &'static str {
              becomes ready until one dependsOn entry in the loop is removed."
         }
         Verdict::Failing if workload => {
-            "Failing on its own account: what it needs passes the checks; its own \
+            "Failed on its own account: what it needs passes the checks; its own \
              reconcile fails."
         }
-        Verdict::Failing => "Failing on its own account.",
+        Verdict::Failing => "Failed on its own account.",
         Verdict::Suspended => {
             "Suspended (spec.suspend): the controller does not reconcile it; whatever waits \
              on it is blocked."
         }
         Verdict::NotFound => {
-            "Not found: it is referenced (as a dependency or source) but does not exist."
+            "Unknown (not found): it is referenced (as a dependency or source) but does not exist."
         }
     }
 }
@@ -185,7 +185,7 @@ fn root_lines(
         TextLine::new(vec![
             Seg::new("  ", Tone::Text),
             Seg::new(
-                format!("{} {}", glyph(root.health, ascii), root.verdict.word()),
+                format!("{} {}", glyph(root.health, ascii), root.health.word()),
                 Tone::State(root.health),
             ),
             Seg::new("  ", Tone::Text),
@@ -234,7 +234,10 @@ fn root_lines(
     if blocks > 0 {
         out.push(
             TextLine::plain(
-                format!("{pad}{}", blocks_text(blocks, root.verdict.is_stuck())),
+                format!(
+                    "{pad}{}",
+                    blocks_text(blocks, root.verdict.is_stuck(), false)
+                ),
                 Tone::Dim,
             )
             .indent(INDENT),
@@ -242,14 +245,20 @@ fn root_lines(
     }
 }
 
-/// `blocks 3 objects that wait on it (blast radius)` for a stuck object,
-/// `1 Kustomization or HelmRelease waits on it` for one that is progressing.
-fn blocks_text(n: usize, stuck: bool) -> String {
+/// `blocks 3 objects that wait on it` for a stuck object, `1 Kustomization or HelmRelease
+/// waits on it` for one that is progressing; `(see downstream)` when the downstream list
+/// below is this object's (so the two numbers are the same).
+fn blocks_text(n: usize, stuck: bool, listed_below: bool) -> String {
+    let see = if listed_below {
+        " (see downstream)"
+    } else {
+        ""
+    };
     match (n == 1, stuck) {
-        (true, true) => "blocks 1 object that waits on it (see downstream)".to_string(),
-        (false, true) => format!("blocks {n} objects that wait on it (see downstream)"),
-        (true, false) => "1 Kustomization or HelmRelease waits on it".to_string(),
-        (false, false) => format!("{n} Kustomizations and HelmReleases wait on it"),
+        (true, true) => format!("blocks 1 object that waits on it{see}"),
+        (false, true) => format!("blocks {n} objects that wait on it{see}"),
+        (true, false) => format!("1 Kustomization or HelmRelease waits on it{see}"),
+        (false, false) => format!("{n} Kustomizations and HelmReleases wait on it{see}"),
     }
 }
 
@@ -269,12 +278,14 @@ fn list_lines(
     }
     out.push(TextLine::new(head));
     for k in keys {
-        let verdict = analysis.verdict(k).unwrap_or(Verdict::Progressing);
-        let health = verdict.health();
+        let (health, word) = match verdict_of(analysis, k) {
+            Some(v) => (v.state.health, v.state.word()),
+            None => (Health::Unknown, Health::Unknown.word()),
+        };
         let mut segs = vec![
             Seg::new("  ", Tone::Text),
             Seg::new(
-                format!("{} {:<11} ", glyph(health, ascii), verdict.word()),
+                format!("{} {:<11} ", glyph(health, ascii), word),
                 Tone::State(health),
             ),
             Seg::new(k.to_string(), Tone::Text),
@@ -309,13 +320,13 @@ fn upstream_note(snap: Option<&Snapshot>, key: &ObjectKey) -> impl Fn(&ObjectKey
     }
 }
 
-fn title(key: &ObjectKey, verdict: Option<Verdict>, ascii: bool) -> TextLine {
+fn title(key: &ObjectKey, state: Option<&HealthInfo>, ascii: bool) -> TextLine {
     let mut segs = vec![Seg::new(key.to_string(), Tone::Title)];
-    if let Some(v) = verdict {
-        let health = v.health();
+    if let Some(state) = state {
+        let health = state.health;
         segs.push(Seg::new("  ", Tone::Text));
         segs.push(Seg::new(
-            format!("{} {}", glyph(health, ascii), v.word()),
+            format!("{} {}", glyph(health, ascii), state.word()),
             Tone::State(health),
         ));
     }
@@ -364,7 +375,7 @@ fn why_lines(
         why.key.flux_kind(),
         Some(FluxKind::Kustomization | FluxKind::HelmRelease)
     );
-    let mut out = vec![title(&why.key, Some(why.verdict), ascii)];
+    let mut out = vec![title(&why.key, Some(&why.state), ascii)];
     out.push(
         TextLine::plain(format!("  {}", meaning(why.verdict, workload)), Tone::Text).indent(2),
     );
@@ -431,10 +442,11 @@ fn why_lines(
             )
             .indent(4),
         );
-        let blocks = analysis.blocks(&why.key);
+        let blocks = why.downstream.len();
         if blocks > 0 {
             out.push(
-                TextLine::plain(format!("  {}", blocks_text(blocks, true)), Tone::Dim).indent(4),
+                TextLine::plain(format!("  {}", blocks_text(blocks, true, true)), Tone::Dim)
+                    .indent(4),
             );
         }
     }
@@ -460,13 +472,20 @@ fn why_lines(
                 "  This object is the root cause: it does not wait on any dependency or source."
             };
             out.push(TextLine::plain(text, Tone::Text).indent(2));
+            let blocks = why.downstream.len();
+            if blocks > 0 && root.verdict.is_stuck() {
+                out.push(
+                    TextLine::plain(format!("  {}", blocks_text(blocks, true, true)), Tone::Dim)
+                        .indent(2),
+                );
+            }
         }
         // The loop is the root cause; it is spelled out above.
         Some(_) if why.verdict == Verdict::Cycle => {}
         Some(root) => {
             out.push(TextLine::blank());
             let heading = if why.verdict == Verdict::Waiting {
-                "Root cause (still progressing: waiting, not blocked)"
+                "Root cause (still progressing: pending, not blocked)"
             } else {
                 "Root cause"
             };
@@ -620,15 +639,15 @@ mod tests {
     #[test]
     fn blast_radius_wording_follows_the_state() {
         assert_eq!(
-            blocks_text(1, true),
+            blocks_text(1, true, true),
             "blocks 1 object that waits on it (see downstream)"
         );
         assert_eq!(
-            blocks_text(3, true),
-            "blocks 3 objects that wait on it (see downstream)"
+            blocks_text(3, true, false),
+            "blocks 3 objects that wait on it"
         );
         assert_eq!(
-            blocks_text(2, false),
+            blocks_text(2, false, false),
             "2 Kustomizations and HelmReleases wait on it"
         );
     }

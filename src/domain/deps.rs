@@ -53,17 +53,14 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The state word every surface uses for this verdict: the word of its [`health`]
+    /// (Waiting reads Pending, Progressing Reconciling, Failing Failed, NotFound Unknown).
+    /// An object's shown state ([`ObjectVerdict::state`]) can say more (Pending for a
+    /// progressing object whose generation is not observed, Drifted, Static).
+    ///
+    /// [`health`]: Verdict::health
     pub fn word(self) -> &'static str {
-        match self {
-            Verdict::Ready => "Ready",
-            Verdict::Progressing => "Progressing",
-            Verdict::Waiting => "Waiting",
-            Verdict::Blocked => "Blocked",
-            Verdict::Cycle => "Cycle",
-            Verdict::Failing => "Failing",
-            Verdict::Suspended => "Suspended",
-            Verdict::NotFound => "NotFound",
-        }
+        self.health().word()
     }
 
     /// The health state that shows this verdict (Waiting shows as Pending, Progressing as
@@ -172,17 +169,25 @@ pub struct Hop {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RootCause {
+    /// The object; for a dependency cycle, its first member that is not suspended.
     pub key: ObjectKey,
     pub verdict: Verdict,
     pub health: Health,
     pub reason: String,
     pub message: String,
+    /// For a dependency cycle (the cycle itself is the root cause): the closed loop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<Vec<ObjectKey>>,
 }
 
 impl RootCause {
     /// `staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)`; the kind is
-    /// written out when it differs from `seen_from`'s.
+    /// written out when it differs from `seen_from`'s. A cycle reads
+    /// `dependency cycle: a → b → a`.
     pub fn describe(&self, seen_from: Option<&ObjectKey>) -> String {
+        if self.cycle.is_some() {
+            return format!("dependency cycle: {}", self.message);
+        }
         let name = short_name(&self.key, seen_from);
         let message = self.message.lines().next().unwrap_or("");
         match (self.reason.is_empty(), message.is_empty()) {
@@ -228,6 +233,8 @@ pub struct Cycle {
 pub struct Why {
     pub key: ObjectKey,
     pub verdict: Verdict,
+    /// The state every surface shows (see [`ObjectVerdict::state`]).
+    pub state: HealthInfo,
     /// The object's own state as its conditions tell it (flux-facts A.2).
     pub health: HealthInfo,
     /// From the object to its root cause, one failing check per hop (for a cycle, the
@@ -248,6 +255,34 @@ pub struct Why {
     /// The Kustomizations and HelmReleases that wait on this object, directly or
     /// transitively (its blast radius), nearest first.
     pub downstream: Vec<ObjectKey>,
+}
+
+/// The one verdict on an object that every surface shows (`fluxdeck status`, `tree`, `why`,
+/// the TUI rows, the header counts and problems mode): built by [`verdict_of`] from the
+/// analysis, never recomputed elsewhere.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectVerdict {
+    pub key: ObjectKey,
+    /// The dependency verdict.
+    pub verdict: Verdict,
+    /// The state shown: for a Blocked or Pending (waiting) object `Blocked by <root cause>` /
+    /// `Waiting for <root cause>`, for a cycle member the loop, else the object's own state
+    /// (a source keeps its own Ready reason).
+    pub state: HealthInfo,
+    /// What holds the object: for Blocked, Pending (waiting) and Cycle objects the root
+    /// cause (a cycle is its own root cause); `None` for the others (a failing, suspended
+    /// or ready object is not held by anything else).
+    pub root_cause: Option<RootCause>,
+    /// How many Kustomizations and HelmReleases wait on it when it is a root cause
+    /// (failing, suspended, missing or in a cycle); 0 otherwise.
+    pub blocks: usize,
+}
+
+/// The verdict on `key` (see [`ObjectVerdict`]); `None` when the object is neither in the
+/// snapshot nor referenced by anything in it.
+pub fn verdict_of(analysis: &Analysis, key: &ObjectKey) -> Option<ObjectVerdict> {
+    analysis.object_verdict(key)
 }
 
 /// Objects that share one root cause (problems mode groups them).

@@ -182,6 +182,16 @@ impl HealthInfo {
         self.health.is_problem() && !self.is_not_loaded()
     }
 
+    /// The state word shown for this state: the health's word, except `Static` for an OCI
+    /// HelmRepository (ready by definition: it is never reconciled).
+    pub fn word(&self) -> &'static str {
+        if self.health == Health::Ready && self.reason == reasons::STATIC {
+            reasons::STATIC
+        } else {
+            self.health.word()
+        }
+    }
+
     /// The first line of the message.
     pub fn first_line(&self) -> &str {
         self.message.lines().next().unwrap_or("")
@@ -341,6 +351,104 @@ pub fn managed_health(obj: &Value, now: Timestamp) -> HealthInfo {
     HealthInfo::new(health, &result.reason, &result.message, since)
 }
 
+/// Reason fluxdeck gives a workload that has not become ready within its release's timeout.
+pub const STUCK: &str = "Stuck";
+
+/// Seconds of a Go duration (`5m0s`, `2m`, `1h30m`, `90s`, `1.5h`, `500ms`); `None` when it
+/// does not parse.
+pub fn go_duration_seconds(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(split);
+        let value: f64 = number.parse().ok()?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let factor = match unit {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += value * factor;
+        rest = next;
+    }
+    Some(total)
+}
+
+/// `2h`, `22m`, `45s`: a short length of time.
+fn short_age(seconds: i64) -> String {
+    match seconds {
+        s if s >= 2 * 86_400 => format!("{}d", s / 86_400),
+        s if s >= 3600 => format!("{}h", s / 3600),
+        s if s >= 60 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// A workload of a kind without a progress deadline (StatefulSet, DaemonSet) that kstatus
+/// still calls in progress, but that has not become ready for longer than the timeout of
+/// the release that installed it (`spec.timeout`, 5m by default): stuck, not reconciling.
+/// Shown as Failed with reason [`STUCK`], `0/1 ready, past the release's 5m timeout` and
+/// the time since it was last ready (or created) as its age. Deployments have their own
+/// deadline (`ProgressDeadlineExceeded` is already Failed).
+pub fn stuck_workload(
+    info: &HealthInfo,
+    obj: &Value,
+    now: Timestamp,
+    timeout_seconds: f64,
+) -> Option<HealthInfo> {
+    let kind = obj.get("kind").and_then(Value::as_str)?;
+    if !matches!(kind, "StatefulSet" | "DaemonSet") || info.health != Health::Reconciling {
+        return None;
+    }
+    // Not ready since its last Ready-like transition, or since it was created.
+    let since = info.since.clone().or_else(|| {
+        obj.get("metadata")?
+            .get("creationTimestamp")?
+            .as_str()?
+            .parse::<Timestamp>()
+            .ok()
+            .map(Time)
+    })?;
+    let seconds = (now.as_second() - since.0.as_second()).max(0);
+    if (seconds as f64) <= timeout_seconds {
+        return None;
+    }
+    let ready = info
+        .message
+        .strip_prefix("Ready: ")
+        .filter(|r| r.contains('/') && !r.contains(' '));
+    // How long is the row's age (from `since`): the message stays the same from one
+    // snapshot to the next.
+    let limit = short_age(timeout_seconds.round() as i64);
+    let message = match ready {
+        Some(r) => format!("{r} ready, past the release's {limit} timeout"),
+        None => format!(
+            "not ready past the release's {limit} timeout: {}",
+            info.message
+        ),
+    };
+    Some(HealthInfo::new(
+        Health::Failed,
+        STUCK,
+        &message,
+        Some(since),
+    ))
+}
+
 fn condition_time(obj: &Value, type_: &str) -> Option<Time> {
     obj.get("status")?
         .get("conditions")?
@@ -360,6 +468,43 @@ mod fixture_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration_seconds("5m0s"), Some(300.0));
+        assert_eq!(go_duration_seconds("2m"), Some(120.0));
+        assert_eq!(go_duration_seconds("1h30m"), Some(5400.0));
+        assert_eq!(go_duration_seconds("500ms"), Some(0.5));
+        assert_eq!(go_duration_seconds("1.5h"), Some(5400.0));
+        assert_eq!(go_duration_seconds("5x"), None);
+        assert_eq!(go_duration_seconds(""), None);
+        assert_eq!(go_duration_seconds("m"), None);
+    }
+
+    #[test]
+    fn a_statefulset_not_ready_past_the_timeout_is_stuck() {
+        let now: Timestamp = "2026-11-22T07:00:00Z".parse().unwrap();
+        let sts = serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "redis-master", "namespace": "staging", "generation": 1,
+                         "creationTimestamp": "2026-11-22T06:38:00Z"},
+            "spec": {"replicas": 1},
+            "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 0}
+        });
+        let info = managed_health(&sts, now);
+        assert_eq!(info.health, Health::Reconciling);
+        let stuck = stuck_workload(&info, &sts, now, 300.0).unwrap();
+        assert_eq!(stuck.health, Health::Failed);
+        assert_eq!(stuck.reason, STUCK);
+        assert_eq!(stuck.message, "0/1 ready, past the release's 5m timeout");
+        assert_eq!(stuck.age_seconds(now), Some(22 * 60));
+        // Within the timeout: still reconciling.
+        assert_eq!(stuck_workload(&info, &sts, now, 1800.0), None);
+        // A Deployment has its own deadline.
+        let mut deploy = sts.clone();
+        deploy["kind"] = "Deployment".into();
+        assert_eq!(stuck_workload(&info, &deploy, now, 300.0), None);
+    }
 
     #[test]
     fn words_parse_back_and_glyphs_are_distinct() {

@@ -9,6 +9,7 @@ pub use why::{parse_why_target, why_exit_code, why_json, why_text};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::domain::deps::{Analysis, RootCause, analyze, verdict_of};
 use crate::domain::flux::ObjectKey;
 use crate::domain::health::{Health, HealthInfo, flux_health};
 use crate::domain::text::sanitize_line;
@@ -69,7 +70,7 @@ fn node_line(node: &Node, opts: TextOptions) -> String {
         line.push_str(&format!(" ({})", node.children.len()));
     }
     let h = node.health.health;
-    line.push_str(&format!(" {} {}", glyph(h, opts.ascii), h.word()));
+    line.push_str(&format!(" {} {}", glyph(h, opts.ascii), node.health.word()));
     if let Some(rev) = &node.revision {
         line.push(' ');
         line.push_str(&short_revision(rev, opts.ascii));
@@ -147,7 +148,12 @@ pub fn tree_json(tree: &Tree) -> Value {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StatusEntry {
     pub key: ObjectKey,
+    /// The state shown (the same as the tree's and `why`'s: [`verdict_of`]).
     pub health: HealthInfo,
+    /// What holds it: the root cause of a blocked, waiting or cycle object.
+    pub root_cause: Option<RootCause>,
+    /// How many Kustomizations and HelmReleases wait on it (a root cause).
+    pub blocks: usize,
 }
 
 /// The result of `fluxdeck status`.
@@ -155,25 +161,39 @@ pub struct StatusEntry {
 pub struct StatusReport {
     /// Number of Flux objects looked at.
     pub total: usize,
-    /// The ones that are not Ready, sorted by kind, namespace and name.
+    /// The ones that are not Ready: root causes that block others first (most blocked
+    /// first), then the others, each by kind, namespace and name.
     pub entries: Vec<StatusEntry>,
 }
 
-/// Every Flux object whose state is not Ready.
+/// Every Flux object whose state is not Ready (running the dependency analysis for it).
 pub fn status_report(snap: &Snapshot) -> StatusReport {
+    status_report_with(snap, &analyze(snap))
+}
+
+/// Every Flux object whose state is not Ready, from the analysis of the same snapshot.
+pub fn status_report_with(snap: &Snapshot, analysis: &Analysis) -> StatusReport {
     let mut entries: Vec<StatusEntry> = snap
         .flux
         .values()
         .filter_map(|obj| {
-            let health = flux_health(obj);
-            (health.health != Health::Ready).then(|| StatusEntry {
-                key: obj.key(),
+            let key = obj.key();
+            let (health, root_cause, blocks) = match verdict_of(analysis, &key) {
+                Some(v) => (v.state, v.root_cause, v.blocks),
+                None => (flux_health(obj), None, 0),
+            };
+            (health.health != Health::Ready).then_some(StatusEntry {
+                key,
                 health,
+                root_cause,
+                blocks,
             })
         })
         .collect();
     entries.sort_by(|a, b| {
-        (a.key.flux_kind(), &a.key.namespace, &a.key.name).cmp(&(
+        let rank = |e: &StatusEntry| (e.blocks == 0, std::cmp::Reverse(e.blocks));
+        (rank(a), a.key.flux_kind(), &a.key.namespace, &a.key.name).cmp(&(
+            rank(b),
             b.key.flux_kind(),
             &b.key.namespace,
             &b.key.name,
@@ -220,16 +240,21 @@ impl StatusReport {
         let word_width = self
             .entries
             .iter()
-            .map(|e| e.health.health.word().len())
+            .map(|e| e.health.word().len())
             .max()
             .unwrap_or(0);
         let mut out = String::new();
         for (entry, label) in self.entries.iter().zip(labels) {
             let h = entry.health.health;
+            let blocks = if entry.blocks > 0 {
+                format!(" [blocks {}]", entry.blocks)
+            } else {
+                String::new()
+            };
             let line = format!(
-                "{label:<width$}  {} {:<word_width$}  {}",
+                "{label:<width$}  {} {:<word_width$}  {}{blocks}",
                 glyph(h, opts.ascii),
-                h.word(),
+                entry.health.word(),
                 ascii_text(&detail(&entry.health), opts.ascii)
             );
             out.push_str(sanitize_line(line.trim_end()).trim_end());
@@ -244,7 +269,8 @@ impl StatusReport {
     }
 
     /// JSON: `{total, failing, objects: [{kind, namespace, name, state, reason, message,
-    /// since}]}`.
+    /// since, rootCause: {kind, namespace, name, state, reason, message, cycle, text} | null,
+    /// blocks}]}`.
     pub fn json(&self) -> Value {
         let objects: Vec<Value> = self
             .entries
@@ -258,11 +284,31 @@ impl StatusReport {
                     "reason": e.health.reason,
                     "message": e.health.message,
                     "since": e.health.since,
+                    "rootCause": e.root_cause.as_ref().map(|r| root_cause_json(r, &e.key)),
+                    "blocks": e.blocks,
                 })
             })
             .collect();
         json!({"total": self.total, "failing": self.any_failing(), "objects": objects})
     }
+}
+
+/// A root cause as JSON: `{kind, namespace, name, state, reason, message, cycle, text}`
+/// (`cycle`: the loop's objects for a dependency cycle, else null; `text`: the one line
+/// every report prints, as seen from `seen_from`).
+pub fn root_cause_json(r: &RootCause, seen_from: &ObjectKey) -> Value {
+    let key =
+        |k: &ObjectKey| json!({"kind": k.kind_name(), "namespace": k.namespace, "name": k.name});
+    json!({
+        "kind": r.key.kind_name(),
+        "namespace": r.key.namespace,
+        "name": r.key.name,
+        "state": r.health,
+        "reason": r.reason,
+        "message": r.message,
+        "cycle": r.cycle.as_ref().map(|c| c.iter().map(key).collect::<Vec<_>>()),
+        "text": r.describe(Some(seen_from)),
+    })
 }
 
 #[cfg(test)]

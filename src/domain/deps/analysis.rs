@@ -13,8 +13,8 @@ use super::graph::{Edge, Graph};
 use super::loops::Loops;
 use super::verdict::{State, node_state};
 use super::{
-    Cycle, DEPENDENCY_CYCLE, Hop, RootCause, RootGroup, Rule, Verdict, Via, Why, is_workload,
-    loop_text, short_name,
+    Cycle, DEPENDENCY_CYCLE, Hop, ObjectVerdict, RootCause, RootGroup, Rule, Verdict, Via, Why,
+    is_workload, loop_text, short_name,
 };
 
 /// Loops longer than this many objects are abbreviated in one-line messages.
@@ -128,41 +128,68 @@ impl Analysis {
             .unwrap_or(0)
     }
 
-    /// The state to show for a Blocked, Waiting or Cycle object instead of its
-    /// controller's one-hop message: Blocked `Blocked by <root cause>`; Waiting → Pending
-    /// `Waiting for <root cause>`; Cycle `Dependency cycle: a → b → a`. `None` for any
-    /// other object (its own state stands).
+    /// The state to show for an object (see [`ObjectVerdict::state`]); `None` for keys not
+    /// in the analysis.
     pub fn tree_health(&self, key: &ObjectKey) -> Option<HealthInfo> {
+        self.object_verdict(key).map(|v| v.state)
+    }
+
+    /// The one verdict on an object (see [`super::verdict_of`]).
+    pub(super) fn object_verdict(&self, key: &ObjectKey) -> Option<ObjectVerdict> {
         let i = self.idx(key)?;
         let s = &self.states[i];
         let since = s.health.since.clone();
-        match s.verdict {
-            Verdict::Blocked | Verdict::Waiting => {
-                let root = self.root_cause(s.root?);
-                let reason = s
-                    .chosen
-                    .and_then(|c| s.checks.get(c))
-                    .map(|c| hop_reason(key, c))
-                    .unwrap_or(reasons::DEPENDENCY_NOT_READY);
+        let own = &s.health;
+        let root = match s.verdict {
+            Verdict::Blocked | Verdict::Waiting | Verdict::Cycle => {
+                s.root.map(|r| self.root_cause(r))
+            }
+            _ => None,
+        };
+        let state = match (s.verdict, &root) {
+            (Verdict::Blocked | Verdict::Waiting, Some(root)) => {
+                // A source keeps its own Ready reason (NoSourceArtifact, ChartPullFailed);
+                // a Kustomization or HelmRelease the reason its controller gives for
+                // waiting on that check.
+                let reason = if !is_workload(key) && !own.reason.is_empty() {
+                    own.reason.as_str()
+                } else {
+                    s.chosen
+                        .and_then(|c| s.checks.get(c))
+                        .map(|c| hop_reason(key, c))
+                        .unwrap_or(reasons::DEPENDENCY_NOT_READY)
+                };
                 let (health, word) = if s.verdict == Verdict::Blocked {
                     (Health::Blocked, "Blocked by")
                 } else {
                     (Health::Pending, "Waiting for")
                 };
                 let message = format!("{word} {}", root.describe(Some(key)));
-                Some(HealthInfo::new(health, reason, &message, since))
+                HealthInfo::new(health, reason, &message, since)
             }
-            Verdict::Cycle => {
-                let message = format!("Dependency cycle: {}", self.loop_line(i, false));
-                Some(HealthInfo::new(
-                    Health::Cycle,
-                    DEPENDENCY_CYCLE,
-                    &message,
-                    since,
-                ))
+            // Every member names the same loop: the cycle is the root cause.
+            (Verdict::Cycle, _) => {
+                let line = match &root {
+                    Some(r) if r.cycle.is_some() => r.message.clone(),
+                    _ => self.loop_line(i, false),
+                };
+                let message = format!("Dependency cycle: {line}");
+                HealthInfo::new(Health::Cycle, DEPENDENCY_CYCLE, &message, since)
             }
-            _ => None,
-        }
+            // The controller still reports the dependency it waited on, but every check
+            // passes now: it is about to run again.
+            (Verdict::Progressing, _) if own.health == Health::Blocked => {
+                HealthInfo::new(Health::Pending, &own.reason, &own.message, since)
+            }
+            _ => own.clone(),
+        };
+        Some(ObjectVerdict {
+            key: key.clone(),
+            verdict: s.verdict,
+            state,
+            root_cause: root,
+            blocks: self.blocks.get(&i).copied().unwrap_or(0),
+        })
     }
 
     /// Root causes and the Blocked, Waiting or Cycle objects that share them, most
@@ -217,9 +244,11 @@ impl Analysis {
         let cycle = (s.verdict == Verdict::Cycle)
             .then(|| self.loop_keys(i))
             .flatten();
+        let shown = self.object_verdict(key)?;
         Some(Why {
             key: key.clone(),
             verdict: s.verdict,
+            state: shown.state,
             health: s.health.clone(),
             hops: self.path(i),
             root,
@@ -349,6 +378,7 @@ impl Analysis {
                 health: Health::Cycle,
                 reason: DEPENDENCY_CYCLE.to_string(),
                 message: self.loop_line(r, false),
+                cycle: self.loop_keys(r),
             };
         }
         RootCause {
@@ -357,6 +387,7 @@ impl Analysis {
             health: s.health.health,
             reason: s.health.reason.clone(),
             message: s.health.message.clone(),
+            cycle: None,
         }
     }
 

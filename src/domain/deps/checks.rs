@@ -220,13 +220,22 @@ fn check_source(
             }
             None
         }
-        // A HelmChart builds from its source's artifact; an OCI HelmRepository is static
-        // and has none.
-        _ => (!has_artifact && !source.is_static()).then(|| {
+        // A HelmChart builds from its source's artifact and fails while its source is not
+        // ready (`failed to get source: HelmRepository '<ns>/<name>' is not ready`); an OCI
+        // HelmRepository is static and has neither.
+        _ if source.is_static() => None,
+        _ if !has_artifact => Some(fail(
+            Rule::ArtifactMissing,
+            format!(
+                "{} '{nn}' is not ready: does not have an artifact",
+                key.kind_name()
+            ),
+        )),
+        _ => (!source.ready().is_some_and(|r| r.is_true())).then(|| {
             fail(
-                Rule::ArtifactMissing,
+                Rule::NotReady,
                 format!(
-                    "{} '{nn}' is not ready: does not have an artifact",
+                    "failed to get source: {} '{nn}' is not ready",
                     key.kind_name()
                 ),
             )

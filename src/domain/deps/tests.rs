@@ -58,7 +58,10 @@ fn both_ready() {
         why(&a, &hr("ok", "redis")).downstream,
         vec![hr("ok", "backend")]
     );
-    assert_eq!(a.tree_health(&hr("ok", "backend")), None);
+    assert_eq!(
+        a.tree_health(&hr("ok", "backend")).map(|h| h.health),
+        Some(Health::Ready)
+    );
 }
 
 #[test]
@@ -176,8 +179,8 @@ fn two_objects_depending_on_each_other_are_a_cycle() {
         let health = a.tree_health(&w.key).unwrap();
         assert_eq!(health.health, Health::Cycle);
         assert_eq!(
-            health.message,
-            format!("Dependency cycle: pair/{name} → pair/{other} → pair/{name}")
+            health.message, "Dependency cycle: pair/backend → pair/redis → pair/backend",
+            "every member names the same loop"
         );
     }
     let cycle = a
@@ -222,7 +225,7 @@ fn three_node_loop_and_an_object_waiting_on_it() {
     assert_eq!(root.message, "tri/a → tri/b → tri/c → tri/a");
     assert_eq!(
         a.tree_health(&hr("tri", "web")).unwrap().message,
-        "Blocked by tri/a: DependencyCycle — tri/a → tri/b → tri/c → tri/a"
+        "Blocked by dependency cycle: tri/a → tri/b → tri/c → tri/a"
     );
     assert_eq!(
         hop_pairs(&web)
@@ -551,13 +554,13 @@ fn tree_rows_carry_root_causes_loops_and_blast_radius() {
     assert_eq!(redis.health.health, Health::Failed);
     assert_eq!(redis.health.reason, "RetriesExceeded");
     assert_eq!(redis.blocks, 1);
-    for (name, other) in [("backend", "redis"), ("redis", "backend")] {
+    for name in ["backend", "redis"] {
         let n = node(&hr("loop", name));
         assert_eq!(n.health.health, Health::Cycle);
         assert_eq!(n.health.reason, DEPENDENCY_CYCLE);
         assert_eq!(
             n.message,
-            format!("Dependency cycle: loop/{name} → loop/{other} → loop/{name}")
+            "Dependency cycle: loop/backend → loop/redis → loop/backend"
         );
         assert_eq!(n.blocks, 1);
     }
@@ -566,4 +569,240 @@ fn tree_rows_carry_root_causes_loops_and_blast_radius() {
     assert_eq!(grafana.blocks, 0);
     let problems = tree.problems();
     assert!(problems.path_of(&hr("loop", "redis")).is_some());
+}
+
+/// [`verdict_of`] on every state the analysis knows: what status, tree, why, the header and
+/// problems mode all show.
+mod one_verdict {
+    use serde_json::json;
+
+    use crate::domain::health::reasons;
+
+    use super::*;
+
+    fn v(a: &Analysis, key: &ObjectKey) -> ObjectVerdict {
+        verdict_of(a, key).unwrap_or_else(|| panic!("{key} not analysed"))
+    }
+
+    fn ready(reason: &str, message: &str) -> Value {
+        json!([{"type": "Ready", "status": "True", "reason": reason, "message": message,
+                "lastTransitionTime": "2026-08-01T10:00:00Z"}])
+    }
+
+    fn not_ready(reason: &str, message: &str) -> Value {
+        json!([{"type": "Ready", "status": "False", "reason": reason, "message": message,
+                "lastTransitionTime": "2026-08-01T10:00:00Z"}])
+    }
+
+    fn artifact() -> Value {
+        json!({"revision": "sha256:0b370ddbf8ff", "path": "x", "url": "http://x",
+               "lastUpdateTime": "2026-08-01T10:00:00Z"})
+    }
+
+    /// A HelmRepository that fails authentication (with the artifact of an earlier fetch),
+    /// the HelmChart built from it, and a release reading the chart; `other` depends on
+    /// `fine`, which is ready, while still reporting the dependency it waited on.
+    fn chain() -> Analysis {
+        let objects = vec![
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+                "metadata": {"name": "charts", "namespace": "flux-system", "generation": 1},
+                "spec": {"interval": "10m", "url": "https://charts.example.com"},
+                "status": {"observedGeneration": 1, "artifact": artifact(),
+                    "conditions": not_ready("AuthenticationFailed",
+                        "failed to fetch Helm repository index: 401 Unauthorized")}}),
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+                "metadata": {"name": "apps-web", "namespace": "flux-system", "generation": 1},
+                "spec": {"interval": "10m", "chart": "web",
+                    "sourceRef": {"kind": "HelmRepository", "name": "charts"}},
+                "status": {"observedGeneration": 1, "artifact": artifact(),
+                    "conditions": not_ready("ChartPullFailed",
+                        "failed to get source: HelmRepository 'flux-system/charts' is not ready")}}),
+            json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                "metadata": {"name": "web", "namespace": "apps", "generation": 1},
+                "spec": {"interval": "10m", "chart": {"spec": {"chart": "web",
+                    "sourceRef": {"kind": "HelmRepository", "name": "charts",
+                                  "namespace": "flux-system"}}}},
+                "status": {"helmChart": "flux-system/apps-web",
+                    "conditions": not_ready("SourceNotReady",
+                        "HelmChart 'flux-system/apps-web' is not ready: failed to get source: HelmRepository 'flux-system/charts' is not ready")}}),
+            json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                "metadata": {"name": "fine", "namespace": "apps", "generation": 1},
+                "spec": {"interval": "10m",
+                    "chartRef": {"kind": "OCIRepository", "name": "oci"}},
+                "status": {"observedGeneration": 1,
+                    "conditions": ready("InstallSucceeded", "installed")}}),
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+                "metadata": {"name": "oci", "namespace": "apps", "generation": 1},
+                "spec": {"interval": "10m", "url": "oci://example.com/charts"},
+                "status": {"observedGeneration": 1, "artifact": artifact(),
+                    "conditions": ready("Succeeded", "stored artifact")}}),
+            json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                "metadata": {"name": "other", "namespace": "apps", "generation": 1},
+                "spec": {"interval": "10m", "dependsOn": [{"name": "fine"}],
+                    "chartRef": {"kind": "OCIRepository", "name": "oci"}},
+                "status": {"observedGeneration": 1,
+                    "conditions": not_ready("DependencyNotReady",
+                        "dependency 'apps/fine' is not ready")}}),
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+                "metadata": {"name": "oci-charts", "namespace": "flux-system", "generation": 1},
+                "spec": {"interval": "10m", "type": "oci", "url": "oci://example.com/charts"},
+                "status": {}}),
+        ];
+        let (snap, errors) = Snapshot::from_objects(objects, now());
+        assert!(errors.is_empty(), "{errors:?}");
+        analyze(&snap)
+    }
+
+    #[test]
+    fn ready_has_its_own_state_and_no_root_cause() {
+        let a = fixture();
+        let r = v(&a, &hr("ok", "backend"));
+        assert_eq!(r.verdict, Verdict::Ready);
+        assert_eq!(r.state.health, Health::Ready);
+        assert_eq!(r.state.reason, "InstallSucceeded");
+        assert_eq!(r.root_cause, None);
+        assert_eq!(r.blocks, 0);
+    }
+
+    #[test]
+    fn failing_is_its_own_root_cause_and_counts_what_it_blocks() {
+        let a = fixture();
+        let f = v(&a, &hr("badimage", "redis"));
+        assert_eq!(f.verdict, Verdict::Failing);
+        assert_eq!(f.state.health, Health::Failed);
+        assert_eq!(f.state.word(), "Failed");
+        assert_eq!(f.root_cause, None);
+        assert_eq!(f.blocks, 1);
+        assert_eq!(f.blocks, why(&a, &f.key).downstream.len());
+    }
+
+    #[test]
+    fn blocked_names_its_root_cause() {
+        let a = fixture();
+        let b = v(&a, &hr("badimage", "backend"));
+        assert_eq!(b.verdict, Verdict::Blocked);
+        assert_eq!(b.state.health, Health::Blocked);
+        assert_eq!(b.state.reason, reasons::DEPENDENCY_NOT_READY);
+        let root = b.root_cause.clone().unwrap();
+        assert_eq!(root.key, hr("badimage", "redis"));
+        assert_eq!(
+            b.state.message,
+            format!("Blocked by {}", root.describe(Some(&b.key)))
+        );
+        assert_eq!(why(&a, &b.key).root, Some(root));
+        assert_eq!(b.blocks, 0);
+    }
+
+    #[test]
+    fn waiting_reads_pending_and_progressing_reads_reconciling() {
+        let a = fixture();
+        let w = v(&a, &hr("xns-app", "frontend"));
+        assert_eq!(w.verdict, Verdict::Waiting);
+        assert_eq!(w.state.health, Health::Pending);
+        assert_eq!(w.state.word(), "Pending");
+        assert!(w.state.message.starts_with("Waiting for "), "{w:?}");
+        let root = w.root_cause.unwrap();
+        assert_eq!(root.verdict, Verdict::Progressing);
+        assert_eq!(Verdict::Progressing.word(), "Reconciling");
+        assert_eq!(Verdict::Waiting.word(), "Pending");
+        assert_eq!(Verdict::Failing.word(), "Failed");
+    }
+
+    #[test]
+    fn a_cycle_is_the_root_cause_of_its_members_and_of_what_waits_on_it() {
+        let a = fixture();
+        for name in ["a", "b", "c"] {
+            let c = v(&a, &hr("tri", name));
+            assert_eq!(c.verdict, Verdict::Cycle);
+            assert_eq!(c.state.health, Health::Cycle);
+            assert_eq!(c.state.reason, DEPENDENCY_CYCLE);
+            assert_eq!(
+                c.state.message,
+                "Dependency cycle: tri/a → tri/b → tri/c → tri/a"
+            );
+            let root = c.root_cause.unwrap();
+            assert_eq!(
+                root.describe(Some(&c.key)),
+                "dependency cycle: tri/a → tri/b → tri/c → tri/a"
+            );
+            assert_eq!(root.cycle.as_ref().map(Vec::len), Some(4));
+        }
+        let web = v(&a, &hr("tri", "web"));
+        assert_eq!(web.verdict, Verdict::Blocked);
+        assert_eq!(
+            web.state.message,
+            "Blocked by dependency cycle: tri/a → tri/b → tri/c → tri/a"
+        );
+    }
+
+    #[test]
+    fn suspended_and_not_found_roots() {
+        let a = fixture();
+        let s = v(&a, &hr("susp", "redis"));
+        assert_eq!(s.verdict, Verdict::Suspended);
+        assert_eq!(s.state.health, Health::Suspended);
+        assert_eq!(s.blocks, 1);
+        let b = v(&a, &hr("missing", "backend"));
+        assert_eq!(b.verdict, Verdict::Blocked);
+        let root = b.root_cause.unwrap();
+        assert_eq!(root.verdict, Verdict::NotFound);
+        let missing = v(&a, &root.key);
+        assert_eq!(missing.verdict, Verdict::NotFound);
+        assert_eq!(missing.state.health, Health::Unknown);
+        assert_eq!(missing.state.reason, reasons::NOT_FOUND);
+        assert_eq!(missing.blocks, 1);
+    }
+
+    #[test]
+    fn a_source_that_fails_because_its_own_source_fails_is_blocked_by_it() {
+        let a = chain();
+        let repo = ObjectKey::flux(FluxKind::HelmRepository, "flux-system", "charts");
+        let chart = ObjectKey::flux(FluxKind::HelmChart, "flux-system", "apps-web");
+        let r = v(&a, &repo);
+        assert_eq!(r.verdict, Verdict::Failing);
+        assert_eq!(r.state.reason, "AuthenticationFailed");
+        assert_eq!(r.blocks, 1, "the release; sources are not counted");
+        let c = v(&a, &chart);
+        assert_eq!(c.verdict, Verdict::Blocked);
+        assert_eq!(c.state.health, Health::Blocked);
+        assert_eq!(
+            c.state.reason, "ChartPullFailed",
+            "a source keeps its own reason"
+        );
+        assert_eq!(c.root_cause.as_ref().unwrap().key, repo);
+        let web = v(&a, &hr("apps", "web"));
+        assert_eq!(web.verdict, Verdict::Blocked);
+        assert_eq!(web.state.reason, "SourceNotReady");
+        assert_eq!(
+            web.state.message,
+            "Blocked by HelmRepository/flux-system/charts: AuthenticationFailed — failed to fetch Helm repository index: 401 Unauthorized"
+        );
+        let w = why(&a, &web.key);
+        assert_eq!(w.hops.len(), 2);
+        assert_eq!(w.hops[1].from, chart);
+        assert_eq!(w.hops[1].to, repo);
+        assert_eq!(w.hops[1].rule, Rule::NotReady);
+        assert_eq!(w.state, web.state);
+    }
+
+    #[test]
+    fn a_stale_dependency_message_with_every_check_passing_reads_pending() {
+        let a = chain();
+        let o = v(&a, &hr("apps", "other"));
+        assert_eq!(o.verdict, Verdict::Progressing);
+        assert_eq!(o.state.health, Health::Pending);
+        assert_eq!(o.root_cause, None);
+    }
+
+    #[test]
+    fn an_oci_helm_repository_reads_static() {
+        let a = chain();
+        let s = v(
+            &a,
+            &ObjectKey::flux(FluxKind::HelmRepository, "flux-system", "oci-charts"),
+        );
+        assert_eq!(s.verdict, Verdict::Ready);
+        assert_eq!(s.state.health, Health::Ready);
+        assert_eq!(s.state.word(), "Static");
+    }
 }

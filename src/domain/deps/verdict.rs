@@ -3,7 +3,7 @@
 //! Waiting). Objects are judged after everything they read, so a dependency's verdict and
 //! root are known when its dependents are judged.
 
-use crate::domain::flux::{Condition, condition_types};
+use crate::domain::flux::{Condition, ObjectKey, condition_types};
 use crate::domain::health::{Health, HealthInfo, flux_health, reasons};
 use crate::domain::tree::Snapshot;
 
@@ -21,6 +21,14 @@ const WAITING_REASONS: [&str; 4] = [
     "ArtifactFailed",
     "HelmChartNotReady",
 ];
+
+/// Whether a failing object may fail because of what it reads, so it is judged by the checks
+/// on those first (Blocked when one leads to a stuck root): a Kustomization or HelmRelease
+/// with a waiting reason; any source (a HelmChart cannot build while its own source is not
+/// ready or has no artifact: `failed to get source: … is not ready`, `NoSourceArtifact`).
+fn waits_on_source(key: &ObjectKey, health: &HealthInfo) -> bool {
+    !is_workload(key) || WAITING_REASONS.contains(&health.reason.as_str())
+}
 
 pub(super) struct State {
     pub verdict: Verdict,
@@ -96,11 +104,7 @@ pub(super) fn node_state(
         }
     } else if health.health == Health::Deleting {
         own(Verdict::Progressing)
-    } else if stalled
-        || (health.health == Health::Failed
-            && is_workload(key)
-            && !WAITING_REASONS.contains(&health.reason.as_str()))
-    {
+    } else if stalled || (health.health == Health::Failed && !waits_on_source(key, &health)) {
         // The last run got past the dependency and source checks and failed on its own.
         own(Verdict::Failing)
     } else if matches!(health.health, Health::Ready | Health::Drifted) {

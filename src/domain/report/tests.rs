@@ -49,8 +49,8 @@ const EXPECTED_TREE: &str = r#"Kustomization/flux-system/flux-system ✓ Ready m
 │   ├── HelmRelease/infra/redis ✓ Ready 19.0.1
 │   │   ├── StatefulSet/infra/redis ? Unknown - NotLoaded: not loaded
 │   │   └── source HelmChart/flux-system/infra-redis ✓ Ready 19.0.1
-│   │       └── source HelmRepository/flux-system/charts ✓ Ready
-│   ├── HelmRepository/flux-system/charts ✓ Ready
+│   │       └── source HelmRepository/flux-system/charts ✓ Static
+│   ├── HelmRepository/flux-system/charts ✓ Static
 │   └── HelmRepository/flux-system/podinfo ✓ Ready sha256:8f2ab1
 ├── GitRepository/flux-system/flux-system ✓ Ready main@sha1:132f4e719209…
 └── Namespace/apps ✓ Ready
@@ -151,9 +151,10 @@ fn status_lists_objects_that_are_not_ready() {
     assert_eq!(report.exit_code(), 1);
     let text = report.text(TextOptions::default());
     let first = text.lines().next().unwrap();
+    // The fixture has no sources: what reads one is blocked by it (as in the tree).
     assert_eq!(
         first,
-        "Kustomization/flux-system/ks-blocked          ⊘ Blocked      DependencyNotReady: dependency 'flux-system/infra' is not ready"
+        "Kustomization/flux-system/ks-blocked          ⊘ Blocked    ArtifactFailed: Blocked by GitRepository/flux-system/flux-system: NotFound — GitRepository 'flux-system/flux-system' not found"
     );
     assert!(text.ends_with("20 of 25 Flux objects not ready.\n"));
     assert!(report.text(TextOptions { ascii: true }).is_ascii());
@@ -169,7 +170,21 @@ fn exit_code_ignores_suspended_and_progressing_objects() {
         let objects = load("flux-health.yaml")
             .into_iter()
             .filter(|o| names.contains(&o["metadata"]["name"].as_str().unwrap()));
-        status_report(&Snapshot::from_objects(objects, now()).0)
+        // The source the Kustomizations read, so they are judged on their own state.
+        let source = serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "flux-system", "namespace": "flux-system", "generation": 1},
+            "spec": {"interval": "1m", "url": "https://example.com/repo"},
+            "status": {
+                "observedGeneration": 1,
+                "artifact": {"revision": "main@sha1:132f4e719209eb10b9485302f8593fc0e680f4fc",
+                    "path": "x", "url": "http://x", "lastUpdateTime": "2026-01-01T00:00:00Z"},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded",
+                    "message": "stored artifact", "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+            }
+        });
+        status_report(&Snapshot::from_objects(objects.chain([source]), now()).0)
     };
     let calm = pick(&[
         "ks-ready",
@@ -186,7 +201,7 @@ fn exit_code_ignores_suspended_and_progressing_objects() {
     let all_ready = pick(&["ks-ready", "git-ready"]);
     assert_eq!(
         all_ready.text(TextOptions::default()),
-        "All 2 Flux objects are ready.\n"
+        "All 3 Flux objects are ready.\n"
     );
     assert_eq!(all_ready.exit_code(), 0);
 }

@@ -90,13 +90,13 @@ fn hop_lines(out: &mut String, n: usize, hop: &Hop, ascii: bool) {
 /// the rule that fails and its message, the root cause, the loop for a cycle, and the
 /// upstream and downstream lists.
 pub fn why_text(why: &Why, ascii: bool) -> String {
-    let health = why.verdict.health();
+    let health = why.state.health;
     let glyph = if ascii {
         health.ascii_glyph()
     } else {
         health.glyph()
     };
-    let mut out = format!("{} {glyph} {}\n", why.key, why.verdict.word());
+    let mut out = format!("{} {glyph} {}\n", why.key, why.state.word());
     let own = &why.health;
     let own_line = match (own.reason.is_empty(), own.first_line().is_empty()) {
         (false, false) => format!("{}: {}", own.reason, own.first_line()),
@@ -104,11 +104,7 @@ pub fn why_text(why: &Why, ascii: bool) -> String {
         (true, _) => own.first_line().to_string(),
     };
     if !own_line.is_empty() {
-        out.push_str(&format!(
-            "  own state: {} {}\n",
-            own.health.word(),
-            ascii_text(&own_line, ascii)
-        ));
+        out.push_str(&format!("  status: {}\n", ascii_text(&own_line, ascii)));
     }
     if let Some(cycle) = &why.cycle {
         out.push_str(&format!(
@@ -177,31 +173,40 @@ fn hop_json(h: &Hop) -> Value {
 fn root_json(r: &RootCause, seen_from: &ObjectKey) -> Value {
     json!({
         "object": key_json(&r.key),
-        "verdict": r.verdict,
+        "verdict": r.health,
         "state": r.health,
         "reason": r.reason,
         "message": r.message,
+        "cycle": r.cycle.as_deref().map(|c| c.iter().map(key_json).collect::<Vec<_>>()),
         "text": r.describe(Some(seen_from)),
     })
 }
 
-/// The report as JSON: `{object, verdict, state: {state, reason, message, since}, hops:
-/// [{from, to, via, rule, description, message, readyExpr}], rootCause, otherRootCauses,
-/// cycle, unevaluated, upstream, downstream, blocks, exitCode}`; objects are
-/// `{kind, namespace, name}`.
+/// The report as JSON: `{object, verdict, state: {state, reason, message, since}, status:
+/// {state, reason, message, since}, hops: [{from, to, via, rule, description, message,
+/// readyExpr}], rootCause, otherRootCauses, cycle, unevaluated, upstream, downstream, blocks,
+/// exitCode}`; objects are `{kind, namespace, name}`. `verdict` and `state` are the state
+/// every report shows (as `fluxdeck status` and `tree`); `status` is the object's own
+/// conditions.
 pub fn why_json(why: &Why) -> Value {
     let keys = |ks: &[ObjectKey]| Value::Array(ks.iter().map(key_json).collect());
     json!({
         "object": key_json(&why.key),
-        "verdict": why.verdict,
+        "verdict": why.state.health,
         "state": {
+            "state": why.state.health,
+            "reason": why.state.reason,
+            "message": why.state.message,
+            "since": why.state.since,
+        },
+        "status": {
             "state": why.health.health,
             "reason": why.health.reason,
             "message": why.health.message,
             "since": why.health.since,
         },
         "hops": why.hops.iter().map(hop_json).collect::<Vec<_>>(),
-        "rootCause": why.root.as_ref().map(|r| root_json(r, &why.key)),
+        "rootCause": why.root.as_ref().filter(|r| r.key != why.key || r.cycle.is_some()).map(|r| root_json(r, &why.key)),
         "otherRootCauses": why.other_roots.iter().map(|r| root_json(r, &why.key)).collect::<Vec<_>>(),
         "cycle": why.cycle.as_deref().map(keys),
         "unevaluated": why.unevaluated.iter().map(hop_json).collect::<Vec<_>>(),
@@ -283,7 +288,7 @@ mod tests {
             ))
             .unwrap();
         let text = why_text(&why, false);
-        let expected_head = "HelmRelease/staging/backend ⊘ Blocked\n  own state: Blocked DependencyNotReady: dependency 'staging/redis' is not ready\n  path:\n  1. HelmRelease/staging/backend → HelmRelease/staging/redis [dependsOn: Ready is not True]\n     dependency 'staging/redis' is not ready\n  root cause: staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)\n  upstream (";
+        let expected_head = "HelmRelease/staging/backend ⊘ Blocked\n  status: DependencyNotReady: dependency 'staging/redis' is not ready\n  path:\n  1. HelmRelease/staging/backend → HelmRelease/staging/redis [dependsOn: Ready is not True]\n     dependency 'staging/redis' is not ready\n  root cause: staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)\n  upstream (";
         assert!(text.starts_with(expected_head), "{text}");
         assert!(text.contains("    HelmRelease/staging/redis\n"));
         assert!(

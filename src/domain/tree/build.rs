@@ -15,7 +15,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::domain::deps::{Analysis, analyze};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey, helm_chart_key};
-use crate::domain::health::{Health, HealthInfo, flux_health, managed_health, reasons};
+use crate::domain::health::{
+    Health, HealthInfo, flux_health, go_duration_seconds, managed_health, reasons, stuck_workload,
+};
+
+/// helm-controller's default `spec.timeout` (5m0s), in seconds.
+const DEFAULT_TIMEOUT_SECONDS: f64 = 300.0;
 
 use super::{Node, Relation, Snapshot, StateCounts, Tree};
 
@@ -265,7 +270,7 @@ impl Builder<'_> {
             }
         } else {
             match snap.managed.get(key) {
-                Some(value) => managed_health(value, snap.now),
+                Some(value) => self.stuck_or(managed_health(value, snap.now), value),
                 None => self.absent(key),
             }
         };
@@ -290,6 +295,29 @@ impl Builder<'_> {
             blocks: self.analysis.known_blocks(key),
             children,
             summary,
+        }
+    }
+
+    /// A workload of the HelmRelease being walked that has not become ready within the
+    /// release's timeout shows as stuck (see [`stuck_workload`]).
+    fn stuck_or(&self, info: HealthInfo, value: &serde_json::Value) -> HealthInfo {
+        let timeout = self
+            .stack
+            .last()
+            .and_then(|k| self.snap.flux.get(k))
+            .and_then(|o| match &**o {
+                FluxObject::HelmRelease(hr) => Some(
+                    hr.spec
+                        .timeout
+                        .as_deref()
+                        .and_then(go_duration_seconds)
+                        .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+                ),
+                _ => None,
+            });
+        match timeout {
+            Some(t) => stuck_workload(&info, value, self.snap.now, t).unwrap_or(info),
+            None => info,
         }
     }
 

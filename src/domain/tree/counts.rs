@@ -61,13 +61,29 @@ impl StateCounts {
         self.by_health.iter().sum::<u32>() + self.not_loaded
     }
 
-    /// A short description such as `3 failing, 1 reconciling, 1 suspended`; empty when
-    /// everything is ready.
+    /// A short description such as `1 failing, 2 blocked, 1 reconciling, 1 suspended`;
+    /// empty when everything is ready. Blocked objects and cycle members are counted as
+    /// such, not as failing (they fail only because of their root cause).
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        let failing = self.failing();
+        let failing = self.failing()
+            - self.get(Health::Blocked)
+            - self.get(Health::Cycle)
+            - self.get(Health::Drifted);
         if failing > 0 {
             parts.push(format!("{failing} failing"));
+        }
+        let blocked = self.get(Health::Blocked);
+        if blocked > 0 {
+            parts.push(format!("{blocked} blocked"));
+        }
+        let cycle = self.get(Health::Cycle);
+        if cycle > 0 {
+            parts.push(format!("{cycle} in a cycle"));
+        }
+        let drifted = self.get(Health::Drifted);
+        if drifted > 0 {
+            parts.push(format!("{drifted} drifted"));
         }
         for h in [
             Health::Reconciling,

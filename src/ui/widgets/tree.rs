@@ -95,8 +95,10 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         "not watched"
     } else if not_loaded {
         "not loaded"
-    } else {
+    } else if node.cycle {
         h.word()
+    } else {
+        node.health.word()
     };
     let (kind, name) = match &node.key {
         Some(key) => {
