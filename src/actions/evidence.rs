@@ -13,11 +13,11 @@ use k8s_openapi::jiff::Timestamp;
 use kube::core::ApiResource;
 use serde_json::Value;
 
+use super::history;
 use super::writer::{ActionError, Reader, label};
 use crate::domain::evidence::{self, Evidence, Finding, ReleaseRecord, Subject};
 use crate::domain::flux::{self as names, FluxKind, HelmRelease, ObjectKey};
-use crate::domain::helm_history::{self, split_manifest};
-use crate::domain::helm_storage::decode_release;
+use crate::domain::helm_history::split_manifest;
 use crate::domain::inventory::parse_id;
 
 /// At most this many workloads are looked at below one object.
@@ -126,11 +126,9 @@ async fn latest_record(
     };
     let release = names::release_name(&hr);
     let storage = names::storage_namespace(&hr);
-    let secrets = match reader
-        .list_secrets(&storage, &format!("owner=helm,name={release}"))
-        .await
-    {
-        Ok(s) => s,
+    let record = match history::newest_record(reader, &storage, &release, "").await {
+        Ok(Some(r)) => r,
+        Ok(None) => return (None, String::new(), None),
         Err(e) => {
             let f = evidence::missing_permission(
                 Subject::new("Release", &storage, &release),
@@ -140,24 +138,8 @@ async fn latest_record(
             return (None, String::new(), Some(f));
         }
     };
-    let latest = secrets
-        .iter()
-        .filter_map(|s| {
-            let name = s.metadata.name.clone().unwrap_or_default();
-            let labels = s.metadata.labels.clone().unwrap_or_default();
-            helm_history::meta_from_labels(&name, &labels, &release).map(|m| (m.version, s))
-        })
-        .max_by_key(|(v, _)| *v);
-    let Some((_, secret)) = latest else {
-        return (None, String::new(), None);
-    };
-    let decoded = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get("release"))
-        .map(|data| decode_release(&data.0));
-    match decoded {
-        Some(Ok(rel)) => (
+    match record.release() {
+        Ok(rel) => (
             Some(ReleaseRecord {
                 name: rel.name.clone(),
                 namespace: rel.namespace.clone(),
@@ -165,19 +147,17 @@ async fn latest_record(
                 status: rel.info.status.as_str().to_string(),
                 description: rel.info.description.clone(),
             }),
-            rel.manifest,
+            rel.manifest.clone(),
             None,
         ),
-        Some(Err(e)) => {
-            let name = secret.metadata.name.clone().unwrap_or_default();
+        Err(e) => {
             let f = evidence::missing_permission(
-                Subject::new("Secret", &storage, &name),
+                Subject::new("Secret", &storage, &record.meta.secret),
                 &format!("release record cannot be decoded: {e}"),
                 0,
             );
             (None, String::new(), Some(f))
         }
-        None => (None, String::new(), None),
     }
 }
 

@@ -166,6 +166,30 @@ impl HistoryData {
     }
 }
 
+/// The newest storage record of `release` whose labels also match `selector` (e.g.
+/// `status=deployed`; empty for any), read with one LIST; nothing is decoded until
+/// [`Record::release`] is called.
+pub async fn newest_record(
+    reader: &Reader,
+    storage_namespace: &str,
+    release: &str,
+    selector: &str,
+) -> Result<Option<Record>, ActionError> {
+    let mut labels = format!("owner=helm,name={release}");
+    if !selector.is_empty() {
+        labels = format!("{labels},{selector}");
+    }
+    let secrets = reader.list_secrets(storage_namespace, &labels).await?;
+    Ok(secrets
+        .into_iter()
+        .filter_map(|s| {
+            let name = s.metadata.name.clone().unwrap_or_default();
+            let labels = s.metadata.labels.clone().unwrap_or_default();
+            helm_history::meta_from_labels(&name, &labels, release).map(|m| Record::new(m, s))
+        })
+        .max_by_key(|r| r.meta.version))
+}
+
 /// Read a HelmRelease and the labels of its release records.
 pub async fn load(reader: &Reader, key: &ObjectKey) -> Result<History, ActionError> {
     if key.kind.kind() != "HelmRelease" {

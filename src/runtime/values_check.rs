@@ -40,11 +40,11 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use crate::actions::diffs::fetch_sources;
+use crate::actions::history::newest_record;
 use crate::actions::writer::Reader;
 use crate::app::msg::Msg;
 use crate::domain::flux::{self as names, FluxObject, HelmRelease, ObjectKey};
-use crate::domain::helm_history::meta_from_labels;
-use crate::domain::helm_storage::{config_digest, decode_release};
+use crate::domain::helm_storage::config_digest;
 use crate::domain::tree::Snapshot;
 use crate::domain::values::{self, Sources};
 
@@ -158,32 +158,15 @@ impl Cluster for Reader {
         storage_namespace: &str,
         release: &str,
     ) -> Result<Option<Deployed>, String> {
-        let selector = format!("owner=helm,name={release},status=deployed");
-        let secrets = self
-            .list_secrets(storage_namespace, &selector)
+        let Some(record) = newest_record(self, storage_namespace, release, "status=deployed")
             .await
-            .map_err(|e| e.to_string())?;
-        // Only the newest is decoded.
-        let newest = secrets
-            .into_iter()
-            .filter_map(|s| {
-                let name = s.metadata.name.clone().unwrap_or_default();
-                let labels = s.metadata.labels.clone().unwrap_or_default();
-                meta_from_labels(&name, &labels, release).map(|m| (m, s))
-            })
-            .max_by_key(|(m, _)| m.version);
-        let Some((meta, secret)) = newest else {
+            .map_err(|e| e.to_string())?
+        else {
             return Ok(None);
         };
-        let data = secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get("release"))
-            .ok_or_else(|| format!("{} has no data.release", meta.secret))?;
-        let rel = decode_release(&data.0).map_err(|e| format!("{}: {e}", meta.secret))?;
         Ok(Some(Deployed {
-            revision: meta.version,
-            config: rel.config,
+            revision: record.meta.version,
+            config: record.release()?.config.clone(),
         }))
     }
 }
