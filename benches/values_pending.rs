@@ -224,6 +224,7 @@ async fn run() -> Result<()> {
                 config: Default::default(),
                 kubeconfig: None,
                 secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
+                ascii: false,
                 audit: fluxdeck::actions::audit::Audit::to_file(&dir.path().join("audit.log")),
             },
             CheckOptions::default(),

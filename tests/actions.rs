@@ -51,6 +51,7 @@ async fn start(read_only: Option<ReadOnlyReason>) -> Fixture {
             kubeconfig: None,
             audit: fluxdeck::actions::audit::Audit::to_file(&dir.path().join("audit.log")),
             secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
+            ascii: false,
         },
         tx,
     );

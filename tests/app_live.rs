@@ -45,6 +45,7 @@ impl Live {
                 config: Default::default(),
                 kubeconfig: None,
                 secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
+                ascii: false,
                 audit: fluxdeck::actions::audit::Audit::to_file(&std::env::temp_dir().join(
                     format!("fluxdeck-app-live-audit-{}.log", std::process::id()),
                 )),

@@ -16,24 +16,15 @@ use super::history::helmrelease;
 use super::msg::Effect;
 use super::state::{AppState, Overlay};
 
-/// The mask of a Secret value, and its ASCII form.
-const MASK: &str = "••••••";
-const MASK_ASCII: &str = "******";
-
-fn doc(t: DiffTexts, ascii: bool) -> DiffDoc {
-    let fix = |s: String| {
-        if ascii && s.contains(MASK) {
-            s.replace(MASK, MASK_ASCII)
-        } else {
-            s
-        }
-    };
+/// The texts as a document of the diff view (Secret values arrive masked, in the session's
+/// glyphs).
+fn doc(t: DiffTexts) -> DiffDoc {
     DiffDoc {
         heading: t.heading,
         left_label: t.left_label,
         right_label: t.right_label,
-        old: fix(t.old),
-        new: fix(t.new),
+        old: t.old,
+        new: t.new,
         notes: t.notes,
         line_notes: t.line_notes,
     }
@@ -87,11 +78,10 @@ impl AppState {
         key: ObjectKey,
         result: Result<Box<ValuesData>, String>,
     ) {
-        let ascii = self.ascii;
         let Some(view) = view_for(self, &key) else {
             return;
         };
-        match result.map(|d| values_docs(*d, ascii)) {
+        match result.map(|d| values_docs(*d)) {
             Ok(Ok((docs, alternate))) => view.loaded(docs, alternate),
             Ok(Err(e)) | Err(e) => view.failed(e),
         }
@@ -100,12 +90,11 @@ impl AppState {
 
     /// The answer to [`Effect::FetchDrift`].
     pub(crate) fn drift_loaded(&mut self, key: ObjectKey, result: Result<Box<DriftData>, String>) {
-        let ascii = self.ascii;
         let Some(view) = view_for(self, &key) else {
             return;
         };
         match result {
-            Ok(d) => match drift_docs(*d, ascii) {
+            Ok(d) => match drift_docs(*d) {
                 Ok(docs) => view.loaded(docs, None),
                 Err(e) => view.failed(e),
             },
@@ -118,7 +107,7 @@ impl AppState {
 type Docs = (Vec<DiffDoc>, Option<(String, Vec<DiffDoc>)>);
 
 /// The values diff, and the computed values (chart defaults coalesced) as the alternate set.
-fn values_docs(d: ValuesData, ascii: bool) -> Result<Docs, String> {
+fn values_docs(d: ValuesData) -> Result<Docs, String> {
     let values = match (d.values, &d.desired, &d.deployed) {
         (Ok(t), _, _) => t,
         (Err(e), Err(desired), _) => {
@@ -131,12 +120,12 @@ fn values_docs(d: ValuesData, ascii: bool) -> Result<Docs, String> {
     let computed = d
         .computed
         .ok()
-        .map(|t| ("computed values".to_string(), vec![doc(t, ascii)]));
-    Ok((vec![doc(values, ascii)], computed))
+        .map(|t| ("computed values".to_string(), vec![doc(t)]));
+    Ok((vec![doc(values)], computed))
 }
 
 /// Drifted and removed objects first, then excluded, then unchanged; errors as notes.
-fn drift_docs(d: DriftData, ascii: bool) -> Result<Vec<DiffDoc>, String> {
+fn drift_docs(d: DriftData) -> Result<Vec<DiffDoc>, String> {
     if d.objects.is_empty() {
         return Err(if d.errors.is_empty() {
             format!("release {} has no objects in its manifest", d.release)
@@ -176,7 +165,7 @@ fn drift_docs(d: DriftData, ascii: bool) -> Result<Vec<DiffDoc>, String> {
             }
             notes.append(&mut t.notes);
             t.notes = notes;
-            doc(t, ascii)
+            doc(t)
         })
         .collect())
 }

@@ -89,6 +89,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
             kubeconfig: opts.kubeconfig.clone(),
             audit: crate::actions::audit::Audit::default_file(),
             secret_values: opts.secret_values,
+            ascii: opts.ascii,
         },
         tx,
     );

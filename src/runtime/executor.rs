@@ -69,6 +69,19 @@ pub struct ExecutorOptions {
     pub audit: Audit,
     /// Whether Secret values are shown (`--show-secrets`) or masked.
     pub secret_values: SecretValues,
+    /// ASCII only (`--ascii`): masks in diffs are `******`.
+    pub ascii: bool,
+}
+
+/// Kinds of on-demand fetches; one of each runs at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Fetch {
+    Events,
+    Yaml,
+    History,
+    Evidence,
+    /// The values and drift diffs share one: they fill the same view.
+    Diff,
 }
 
 fn to_scope(k: &WatchKey) -> WatchScope {
@@ -244,11 +257,8 @@ struct Core {
     scopes: BTreeSet<Scope>,
     scopes_task: Option<JoinHandle<()>>,
     scopes_tx: mpsc::UnboundedSender<ScopesResolved>,
-    events_fetch: Option<JoinHandle<()>>,
-    yaml_fetch: Option<JoinHandle<()>>,
-    history_fetch: Option<JoinHandle<()>>,
-    evidence_fetch: Option<JoinHandle<()>>,
-    diff_fetch: Option<JoinHandle<()>>,
+    /// The fetch under way per kind of answer (a newer one of a kind cancels the older).
+    fetches: BTreeMap<Fetch, JoinHandle<()>>,
     rebuild: Rebuild,
     prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
     last_errors: Vec<String>,
@@ -280,11 +290,7 @@ impl Core {
             scopes: BTreeSet::new(),
             scopes_task: None,
             scopes_tx,
-            events_fetch: None,
-            yaml_fetch: None,
-            history_fetch: None,
-            evidence_fetch: None,
-            diff_fetch: None,
+            fetches: BTreeMap::new(),
             rebuild: Rebuild::new(),
             prepared_tx,
             last_errors: Vec::new(),
@@ -476,11 +482,31 @@ impl Core {
         }
     }
 
+    /// A reader on the shown connection (none before the first start succeeded).
+    fn reader(&self) -> Option<Reader> {
+        let w = self.watch.as_ref()?;
+        Some(Reader::new(w.client(), w.discovery()))
+    }
+
+    /// Run `job` in a task and hand its answer to the app; an unfinished fetch of the same
+    /// kind is cancelled (only the newest answer is wanted). A send fails only when the app
+    /// has ended, and then nobody waits for the answer.
+    fn fetch(&mut self, kind: Fetch, job: impl Future<Output = Msg> + Send + 'static) {
+        if let Some(t) = self.fetches.remove(&kind) {
+            t.abort();
+        }
+        let tx = self.out.clone();
+        let task = tokio::spawn(async move {
+            let _ = tx.send(job.await).await;
+        });
+        self.fetches.insert(kind, task);
+    }
+
     /// How diffs are prepared: Secret values masked unless `--show-secrets`.
     fn diff_options(&self) -> DiffOptions {
         DiffOptions {
             show_secrets: self.opts.secret_values == SecretValues::Shown,
-            ascii: false,
+            ascii: self.opts.ascii,
         }
     }
 
@@ -489,94 +515,62 @@ impl Core {
             Effect::FetchEvents(key) => {
                 let Some(w) = &self.watch else { return };
                 let client = w.client();
-                let tx = self.out.clone();
-                if let Some(t) = self.events_fetch.take() {
-                    t.abort();
-                }
-                self.events_fetch = Some(tokio::spawn(async move {
+                self.fetch(Fetch::Events, async move {
                     let result = fetch::events(client, &key).await;
-                    let _ = tx.send(Msg::Events { key, result }).await;
-                }));
+                    Msg::Events { key, result }
+                });
             }
             Effect::FetchYaml(key) => {
                 let Some(w) = &self.watch else { return };
-                let client = w.client();
-                let discovery = w.discovery();
-                let tx = self.out.clone();
+                let (client, discovery) = (w.client(), w.discovery());
                 let values = self.opts.secret_values;
-                if let Some(t) = self.yaml_fetch.take() {
-                    t.abort();
-                }
-                self.yaml_fetch = Some(tokio::spawn(async move {
+                self.fetch(Fetch::Yaml, async move {
                     let result = fetch::yaml(client, &discovery, &key, values).await;
-                    let _ = tx.send(Msg::Yaml { key, result }).await;
-                }));
+                    Msg::Yaml { key, result }
+                });
             }
             Effect::FetchHistory(key) => {
-                let Some(w) = &self.watch else { return };
-                let reader = Reader::new(w.client(), w.discovery());
-                let tx = self.out.clone();
-                if let Some(t) = self.history_fetch.take() {
-                    t.abort();
-                }
-                self.history_fetch = Some(tokio::spawn(async move {
+                let Some(reader) = self.reader() else { return };
+                self.fetch(Fetch::History, async move {
                     let result = history::load(&reader, &key)
                         .await
                         .map(|h| Box::new(HistoryData::from_history(&h)))
                         .map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::History { key, result }).await;
-                }));
+                    Msg::History { key, result }
+                });
             }
             Effect::FetchEvidence(key) => {
-                let Some(w) = &self.watch else { return };
-                let reader = Reader::new(w.client(), w.discovery());
-                let tx = self.out.clone();
-                if let Some(t) = self.evidence_fetch.take() {
-                    t.abort();
-                }
-                self.evidence_fetch = Some(tokio::spawn(async move {
-                    let result = crate::actions::evidence::gather(
-                        &reader,
-                        &key,
-                        k8s_openapi::jiff::Timestamp::now(),
-                    )
-                    .await
-                    .map(Box::new)
-                    .map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Evidence { key, result }).await;
-                }));
+                let Some(reader) = self.reader() else { return };
+                self.fetch(Fetch::Evidence, async move {
+                    let now = k8s_openapi::jiff::Timestamp::now();
+                    let result = crate::actions::evidence::gather(&reader, &key, now)
+                        .await
+                        .map(Box::new)
+                        .map_err(|e| e.to_string());
+                    Msg::Evidence { key, result }
+                });
             }
             Effect::FetchValuesDiff(key) => {
-                let Some(w) = &self.watch else { return };
-                let reader = Reader::new(w.client(), w.discovery());
-                let tx = self.out.clone();
+                let Some(reader) = self.reader() else { return };
                 let opts = self.diff_options();
-                if let Some(t) = self.diff_fetch.take() {
-                    t.abort();
-                }
-                self.diff_fetch = Some(tokio::spawn(async move {
+                self.fetch(Fetch::Diff, async move {
                     let result = diffs::load_values_with(&reader, &key, opts)
                         .await
                         .map(Box::new)
                         .map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::ValuesDiff { key, result }).await;
-                }));
+                    Msg::ValuesDiff { key, result }
+                });
             }
             Effect::FetchDrift(key) => {
-                let Some(w) = &self.watch else { return };
-                let reader = Reader::new(w.client(), w.discovery());
-                let tx = self.out.clone();
+                let Some(reader) = self.reader() else { return };
                 let opts = self.diff_options();
-                if let Some(t) = self.diff_fetch.take() {
-                    t.abort();
-                }
-                self.diff_fetch = Some(tokio::spawn(async move {
+                self.fetch(Fetch::Diff, async move {
                     let result = diffs::load_drift_with(&reader, &key, opts)
                         .await
                         .map(Box::new)
                         .map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Drift { key, result }).await;
-                }));
+                    Msg::Drift { key, result }
+                });
             }
             Effect::WatchScopes(scopes) => {
                 self.scopes = scopes;
