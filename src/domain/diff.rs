@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff, capture_diff_slices_deadline};
 
+use super::helm_storage::sorted;
 use super::text::sanitize_line;
 
 /// Unchanged lines kept around each change.
@@ -773,23 +774,6 @@ fn half(line: usize, l: &DiffLine) -> Half {
         line,
         text: l.text.clone(),
         tag: l.tag,
-    }
-}
-
-/// A copy of `v` with the keys of every map sorted.
-pub fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .filter_map(|k| map.get(k).map(|x| (k.clone(), sorted(x))))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-        other => other.clone(),
     }
 }
 

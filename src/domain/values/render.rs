@@ -3,6 +3,8 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::domain::helm_storage::sorted;
+
 /// One line of YAML and the JSON pointer of the value it shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YamlLine {
@@ -189,21 +191,6 @@ fn printable(c: char) -> bool {
 
 /// Keys sorted at every depth, so equal values hash equally.
 fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                Value::Object(
-                    keys.into_iter()
-                        .filter_map(|k| m.get(k).map(|x| (k.clone(), sorted(x))))
-                        .collect(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
     serde_json::to_string(&sorted(v)).unwrap_or_default()
 }
 
