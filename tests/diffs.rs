@@ -4,6 +4,9 @@
 //! a missing object, an excluded one, and what a forbidden request gives.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/scenario.rs"]
+mod scenario;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,25 +29,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// The demo scenario with only the first timeline step (default/backend scaled by hand to 5
-/// replicas at 20 s): the later Git commits and edits would change what these tests compare
-/// while they run.
-fn demo_scenario(dir: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/src/sim/scenarios/demo.yaml"
-    ))
-    .unwrap();
-    let mut doc: Value = serde_yaml::from_str(&text).unwrap();
-    let timeline = doc["timeline"].as_array_mut().unwrap();
-    timeline.retain(|step| step["at"] == "20s");
-    assert_eq!(timeline.len(), 1);
-    assert_eq!(timeline[0]["target"], "Deployment/default/backend");
-    let path = dir.join("demo.yaml");
-    std::fs::write(&path, serde_yaml::to_string(&doc).unwrap()).unwrap();
-    path.to_string_lossy().into_owned()
-}
-
 struct Fixture {
     cluster: SimCluster,
     dir: tempfile::TempDir,
@@ -59,7 +43,7 @@ fn hr(ns: &str, name: &str) -> ObjectKey {
 async fn start() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let cluster = SimCluster::start(SimOptions {
-        scenario: demo_scenario(dir.path()),
+        scenario: scenario::demo_first_step(dir.path()),
         speed: 60.0,
         access_log: Some(dir.path().join("access.log")),
         ..SimOptions::default()

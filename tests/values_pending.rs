@@ -7,6 +7,9 @@
 //! messages, bounded, never a sleep.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/scenario.rs"]
+mod scenario;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -31,23 +34,6 @@ mod app_support;
 use app_support::init;
 
 const WAIT: Duration = Duration::from_secs(120);
-
-/// The demo scenario with only its first timeline step (a Deployment scaled by hand): the
-/// later Git commits would change values while the test looks at them.
-fn demo_scenario(dir: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/src/sim/scenarios/demo.yaml"
-    ))
-    .unwrap();
-    let mut doc: Value = serde_yaml::from_str(&text).unwrap();
-    let timeline = doc["timeline"].as_array_mut().unwrap();
-    timeline.retain(|step| step["at"] == "20s");
-    assert_eq!(timeline.len(), 1);
-    let path = dir.join("demo.yaml");
-    std::fs::write(&path, serde_yaml::to_string(&doc).unwrap()).unwrap();
-    path.to_string_lossy().into_owned()
-}
 
 fn grade_api() -> ObjectKey {
     ObjectKey::flux(FluxKind::HelmRelease, "grade-api", "grade-api")
@@ -191,7 +177,7 @@ async fn set_values_yaml(client: &kube::Client, text: &str) {
 async fn a_configmap_edit_flux_has_not_applied_marks_the_release() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = SimCluster::start(SimOptions {
-        scenario: demo_scenario(dir.path()),
+        scenario: scenario::demo_first_step(dir.path()),
         speed: 60.0,
         ..SimOptions::default()
     })
