@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::history::{self, History, Record};
 use super::writer::{ActionError, HELM_FIELD_MANAGER, Reader, label};
-use crate::domain::diff::yaml;
+use crate::domain::diff::{DiffDoc, yaml};
 use crate::domain::drift::{self, ObjectReport};
 use crate::domain::flux::{DriftIgnoreRule, HelmRelease, ObjectKey};
 use crate::domain::helm_history::{HistoryRow, Ownership, object_to_apply, split_manifest};
@@ -34,26 +34,9 @@ pub struct DiffOptions {
     pub ascii: bool,
 }
 
-/// Two texts to diff and what they are: `old` is shown on the left, `new` on the right.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DiffTexts {
-    pub heading: String,
-    pub left_label: String,
-    pub right_label: String,
-    pub old: String,
-    pub new: String,
-    /// Lines shown above the diff (e.g. the JSON patch operations of a drifted object).
-    pub notes: Vec<String>,
-    /// One entry per line of `new`: where the value on that line came from, when known.
-    pub line_notes: Vec<Option<String>>,
-}
-
-impl DiffTexts {
-    /// Whether the two texts differ.
-    pub fn differs(&self) -> bool {
-        self.old != self.new
-    }
-}
+/// Two texts to diff and what they are (`old` on the left, `new` on the right): the one
+/// document type of the diff view.
+pub type DiffTexts = DiffDoc;
 
 /// The values of one Helm release record.
 #[derive(Clone, Debug, PartialEq)]

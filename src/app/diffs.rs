@@ -5,7 +5,7 @@
 //! Both diffs read left to right as "what the cluster has" → "what Flux will apply": the
 //! deployed release's values → the desired values; the live object → the apply dry-run.
 
-use crate::actions::diffs::{DiffTexts, DriftData, DriftObject, ValuesData};
+use crate::actions::diffs::{DriftData, DriftObject, ValuesData};
 use crate::app::keys::View;
 use crate::domain::diff::DiffDoc;
 use crate::domain::drift::ObjectDrift;
@@ -15,20 +15,6 @@ use super::diff::DiffView;
 use super::history::helmrelease;
 use super::msg::Effect;
 use super::state::{AppState, Overlay};
-
-/// The texts as a document of the diff view (Secret values arrive masked, in the session's
-/// glyphs).
-fn doc(t: DiffTexts) -> DiffDoc {
-    DiffDoc {
-        heading: t.heading,
-        left_label: t.left_label,
-        right_label: t.right_label,
-        old: t.old,
-        new: t.new,
-        notes: t.notes,
-        line_notes: t.line_notes,
-    }
-}
 
 /// `v`: the desired values of the HelmRelease in `view` against its deployed release's.
 pub(crate) fn open_values(state: &mut AppState, view: View) -> Vec<Effect> {
@@ -120,8 +106,8 @@ fn values_docs(d: ValuesData) -> Result<Docs, String> {
     let computed = d
         .computed
         .ok()
-        .map(|t| ("computed values".to_string(), vec![doc(t)]));
-    Ok((vec![doc(values)], computed))
+        .map(|t| ("computed values".to_string(), vec![t]));
+    Ok((vec![values], computed))
 }
 
 /// Drifted and removed objects first, then excluded, then unchanged; errors as notes.
@@ -165,7 +151,7 @@ fn drift_docs(d: DriftData) -> Result<Vec<DiffDoc>, String> {
             }
             notes.append(&mut t.notes);
             t.notes = notes;
-            doc(t)
+            t
         })
         .collect())
 }

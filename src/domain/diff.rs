@@ -51,6 +51,11 @@ pub struct DiffDoc {
 }
 
 impl DiffDoc {
+    /// Whether the two texts differ.
+    pub fn differs(&self) -> bool {
+        self.old != self.new
+    }
+
     /// A document without notes.
     pub fn new(
         heading: impl Into<String>,
