@@ -21,6 +21,8 @@ fn select_hr(app: &mut PtyApp, object: &str) {
     app.send(&format!("kind:hr {object}"));
     app.send("\r");
     app.wait_text(&format!("filter: kind:hr {object}"));
+    // The last row once the HelmRelease is in the tree (the demo creates it after start).
+    app.wait_text(&format!("HelmRelease {object}"));
     app.send("G");
 }
 
