@@ -336,7 +336,17 @@ async fn without_suspend_helm_controller_upgrades_back() {
     assert_eq!(v4.info.status, ReleaseStatus::Deployed);
     assert_eq!(v4.info.description, "Upgrade complete");
     assert_eq!(v4.chart.metadata.version, "2.0.0");
-    assert_eq!(f.record(3).unwrap().info.status, ReleaseStatus::Superseded);
+    let v3 = f.record(3).unwrap().info.status;
+    if outcome.ok {
+        assert_eq!(v3, ReleaseStatus::Superseded);
+    } else {
+        // The rollback lost the race for its record and marked it failed after the
+        // controller had already moved on.
+        assert!(
+            matches!(v3, ReleaseStatus::Superseded | ReleaseStatus::Failed),
+            "{v3:?}"
+        );
+    }
     assert!(
         f.get(&ids::configmaps(), "web-extra").is_some(),
         "recreated"
