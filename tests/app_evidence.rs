@@ -201,3 +201,108 @@ fn details_pane_of_the_failing_release_shows_the_findings() {
         "{text}"
     );
 }
+
+/// The text of the why view's selected line.
+fn selected_line(state: &AppState) -> String {
+    match &state.overlay {
+        Some(Overlay::Why(view)) => view.lines[view.selected.expect("a selection")].text(),
+        other => panic!("no why view: {other:?}"),
+    }
+}
+
+#[test]
+fn enter_on_a_finding_goes_to_the_workload_row() {
+    let mut state = why_with_evidence(120, 40);
+    // The selection starts on the root cause; n walks down to the findings.
+    assert!(
+        selected_line(&state).contains("Failed  HelmRelease/staging/redis"),
+        "{}",
+        selected_line(&state)
+    );
+    let mut seen = Vec::new();
+    while !selected_line(&state).contains("Pod staging/redis-master-0 ImagePullBackOff") {
+        seen.push(selected_line(&state));
+        assert!(seen.len() < 20, "never reached the pod: {seen:#?}");
+        ch(&mut state, 'n');
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("StatefulSet staging/redis-master Ready 0/1")),
+        "{seen:#?}"
+    );
+    // N goes back up.
+    ch(&mut state, 'N');
+    assert!(selected_line(&state).contains("StatefulSet staging/redis-master"));
+    ch(&mut state, 'n');
+    // A pod has no row: its line goes to the workload above it.
+    let effects = press(&mut state, KeyCode::Enter);
+    assert!(state.overlay.is_none(), "the why view closes");
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "StatefulSet/staging/redis-master"
+    );
+    // Its row is on screen, under its expanded HelmRelease, and its scope is watched.
+    let text = screen(&state);
+    assert!(text.contains("StatefulSet staging/redis-master"), "{text}");
+    assert!(
+        effects.iter().all(|e| !matches!(e, Effect::Quit)),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn enter_on_a_workload_not_loaded_yet_selects_it_when_its_row_appears() {
+    let without_sts = || {
+        let mut objects = fixture_objects();
+        // Neither the StatefulSet nor the inventory entry its row is read from.
+        objects.retain(|o| o["kind"] != "StatefulSet");
+        let redis = release_mut(&mut objects, "staging", "redis");
+        redis["status"]["inventory"]["entries"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|e| e["id"] != "staging_redis-master_apps_StatefulSet");
+        objects
+    };
+    let mut state = demo(120, 40);
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(without_sts(), "2026-11-22T06:45:00Z")),
+    );
+    let sts = evidence::Subject::new("StatefulSet", "staging", "redis-master");
+    assert_eq!(
+        fluxdeck::app::why::tree_key(&state.tree, &sts),
+        None,
+        "the StatefulSet has no row yet"
+    );
+    select(&mut state, FluxKind::HelmRelease, "staging", "backend");
+    ch(&mut state, 'w');
+    update(
+        &mut state,
+        Msg::Evidence {
+            key: hr("staging", "redis"),
+            result: Ok(Box::new(redis_evidence())),
+        },
+    );
+    while !selected_line(&state).contains("StatefulSet staging/redis-master") {
+        let before = selected_line(&state);
+        ch(&mut state, 'n');
+        assert_ne!(
+            before,
+            selected_line(&state),
+            "never reached the StatefulSet"
+        );
+    }
+    press(&mut state, KeyCode::Enter);
+    // Its release is selected and expanded meanwhile.
+    assert!(state.overlay.is_none());
+    assert_eq!(state.selected_key(), Some(&hr("staging", "redis")));
+    assert!(screen(&state).contains("loading the row of StatefulSet/staging/redis-master"));
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), "2026-11-22T06:45:05Z")),
+    );
+    assert_eq!(
+        state.selected_key().unwrap().to_string(),
+        "StatefulSet/staging/redis-master"
+    );
+}

@@ -465,3 +465,47 @@ fn problems_mode_selection_and_expansion_survive_live_updates() {
     ch(&mut state, 'p');
     assert_eq!(state.selected_key(), Some(&hr("staging", "backend")));
 }
+
+#[test]
+fn enter_on_the_root_cause_goes_to_its_row_leaving_the_filter() {
+    let mut state = demo(120, 40);
+    ch(&mut state, '/');
+    typed(&mut state, "kind:hr staging/backend");
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        !visible_keys(&state)
+            .iter()
+            .any(|k| k.contains("staging/redis"))
+    );
+    select(&mut state, FluxKind::HelmRelease, "staging", "backend");
+    ch(&mut state, 'w');
+    // The root cause is selected at first, and drawn so.
+    let view = why_view(&state);
+    assert_eq!(view.selected_link(), Some(&hr("staging", "redis")));
+    let marked = view.lines[view.selected.unwrap()].text();
+    assert!(
+        marked.contains("✗ Failed  HelmRelease/staging/redis"),
+        "{marked}"
+    );
+    press(&mut state, KeyCode::Enter);
+    assert!(state.overlay.is_none());
+    assert_eq!(state.selected_key(), Some(&hr("staging", "redis")));
+    assert!(
+        state.filter_text.is_empty(),
+        "the filter hid the root cause"
+    );
+    let text = screen(&state);
+    assert!(
+        text.contains("left the filter to show HelmRelease/staging/redis"),
+        "{text}"
+    );
+    // N from the title stays; the title goes back to the object itself.
+    select(&mut state, FluxKind::HelmRelease, "staging", "backend");
+    ch(&mut state, 'w');
+    for _ in 0..30 {
+        ch(&mut state, 'N');
+    }
+    assert_eq!(why_view(&state).selected, Some(0));
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.selected_key(), Some(&hr("staging", "backend")));
+}

@@ -2,7 +2,7 @@
 //! for once when the view opens ([`Effect::FetchEvidence`]), never watched; one line per
 //! finding, indented by how deep below the object it is, the most specific last.
 
-use crate::domain::evidence::{self, Evidence, Level};
+use crate::domain::evidence::{self, Evidence, Level, Subject};
 use crate::domain::flux::{FluxKind, ObjectKey};
 use crate::domain::health::Health;
 use crate::domain::report::ascii_text;
@@ -107,10 +107,36 @@ pub fn lines(state: &EvidenceState, ascii: bool) -> Vec<TextLine> {
 
 /// Put the evidence section into the why view's lines: after the path to the root cause,
 /// before the upstream and downstream lists (at the end when those are missing).
-pub fn insert(lines: &mut Vec<TextLine>, state: &EvidenceState, ascii: bool) {
-    let section = self::lines(state, ascii);
+///
+/// Each finding's line names the object it is about: its row as `row_of` finds it, or the
+/// kind, namespace and name when it has no row yet; a pod's or release record's line names
+/// what the line above names.
+pub fn insert(
+    lines: &mut Vec<TextLine>,
+    state: &EvidenceState,
+    ascii: bool,
+    row_of: &dyn Fn(&Subject) -> Option<ObjectKey>,
+) {
+    let mut section = self::lines(state, ascii);
     if section.is_empty() {
         return;
+    }
+    if let EvidenceState::Loaded(_, ev) = state
+        && !ev.is_empty()
+    {
+        // One line per finding after the blank line and the title. Pods and release
+        // records have no rows: their lines go where the line above goes. Other objects go
+        // to their row, or (not loaded yet) name the object to be found once it is.
+        let mut above: Option<ObjectKey> = None;
+        for (f, line) in ev.findings.iter().zip(section.iter_mut().skip(2)) {
+            let s = &f.subject;
+            let link = match s.kind.as_str() {
+                "Pod" | "Release" => above.clone(),
+                _ => row_of(s).or_else(|| Some(ObjectKey::new("", &s.kind, &s.namespace, &s.name))),
+            };
+            line.link = link.clone();
+            above = link;
+        }
     }
     let at = lines
         .iter()
@@ -122,7 +148,8 @@ pub fn insert(lines: &mut Vec<TextLine>, state: &EvidenceState, ascii: bool) {
 
 impl AppState {
     /// Ask for the evidence of the open why view's failing root cause (or of the object
-    /// itself); none when nothing fails.
+    /// itself); none when nothing fails. Asked again only when that target changes (a root
+    /// cause that starts failing while the view is open, or another one).
     pub(crate) fn why_evidence(&mut self) -> Vec<Effect> {
         let Some(Overlay::Why(view)) = self.overlay.as_ref() else {
             return Vec::new();
@@ -132,7 +159,15 @@ impl AppState {
             .as_deref()
             .and_then(|a| a.why(&view.key))
             .and_then(|w| evidence::target(&w));
+        if target.as_ref() == view.evidence.key() {
+            return Vec::new();
+        }
         let Some(target) = target else {
+            // The root cause recovered: its evidence no longer explains anything.
+            if let Some(Overlay::Why(view)) = self.overlay.as_mut() {
+                view.evidence = EvidenceState::None;
+            }
+            self.refresh_why();
             return Vec::new();
         };
         if let Some(Overlay::Why(view)) = self.overlay.as_mut() {

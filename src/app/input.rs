@@ -28,6 +28,7 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
     if state.flash.take().is_some() {
         state.dirty = true;
     }
+    state.pending_row = None;
     let view = state.key_view();
     let action = state.keymap.lookup_key(view, key);
     if state.prompt.is_some() {
@@ -150,6 +151,10 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         | Action::MarkRevision
         | Action::DiffValues
         | Action::DiffManifests => {}
+        Action::NextLink | Action::PrevLink => {
+            state.why_step_link(action == Action::NextLink);
+        }
+        Action::FollowLink => return state.why_follow_link(),
     }
     Vec::new()
 }

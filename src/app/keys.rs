@@ -51,6 +51,9 @@ pub enum Action {
     MarkRevision,
     DiffValues,
     DiffManifests,
+    NextLink,
+    PrevLink,
+    FollowLink,
     Filter,
     Command,
     Problems,
@@ -77,6 +80,8 @@ pub enum Layer {
     Diff,
     /// The history view of a HelmRelease.
     History,
+    /// The why view.
+    Why,
     /// Prompts: the filter and command lines, confirmation dialogs.
     Prompt,
 }
@@ -91,6 +96,7 @@ impl Layer {
             Layer::Object => "Selected object",
             Layer::Diff => "Diff view",
             Layer::History => "History view",
+            Layer::Why => "Why view",
             Layer::Prompt => "Prompts",
         }
     }
@@ -129,9 +135,8 @@ impl View {
     pub fn layers(self) -> &'static [Layer] {
         match self {
             View::Tree => &[Layer::Tree, Layer::Object, Layer::Navigation, Layer::Global],
-            View::Details | View::Yaml | View::Why => {
-                &[Layer::Object, Layer::Navigation, Layer::Global]
-            }
+            View::Details | View::Yaml => &[Layer::Object, Layer::Navigation, Layer::Global],
+            View::Why => &[Layer::Why, Layer::Object, Layer::Navigation, Layer::Global],
             View::Diff => &[Layer::Diff, Layer::Object, Layer::Navigation, Layer::Global],
             View::History => &[
                 Layer::History,
@@ -211,6 +216,9 @@ table! {
     Reconcile "reconcile" Object ["R"] "reconcile the selected object: a menu of plain, with source, force, reset" Some("reconcile"), true;
     SuspendResume "suspend-resume" Object ["T"] "suspend or resume the selected object (asks to confirm)" Some("suspend"), true;
     Back "back" Navigation ["esc"] "back / close the current view" Some("back"), false;
+    FollowLink "follow-link" Why ["enter"] "why: go to the selected object's row in the tree" Some("go to row"), false;
+    NextLink "next-link" Why ["n"] "why: select the next object named (at first the root cause)" Some("next object"), false;
+    PrevLink "prev-link" Why ["N"] "why: select the previous object named" None, false;
     ValuesDiff "values-diff" Object ["v"] "HelmRelease values diff: desired vs deployed" Some("values"), false;
     DriftDiff "drift-diff" Object ["D"] "drift diff: Helm manifest vs live objects" Some("drift"), false;
     History "history" Object ["H"] "HelmRelease history (revisions)" Some("history"), false;

@@ -248,6 +248,10 @@ pub struct AppState {
     /// HelmReleases whose desired values differ from their deployed release's `config`, with
     /// that deployed revision (the `values pending` mark; not a failure).
     pub values_pending: BTreeMap<ObjectKey, i64>,
+    /// An object the why view asked to go to whose row is not loaded yet (a workload of a
+    /// HelmRelease that was collapsed): selected when its row appears, forgotten on the
+    /// next key.
+    pub(crate) pending_row: Option<ObjectKey>,
 
     /// The managed-object watch scopes last asked of the runtime.
     pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
@@ -295,6 +299,7 @@ impl AppState {
             switching: None,
             rolled_back: BTreeMap::new(),
             values_pending: BTreeMap::new(),
+            pending_row: None,
             access: BTreeMap::new(),
             prompt: None,
             flash: None,

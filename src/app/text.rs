@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use crate::domain::flux::ObjectKey;
 use crate::domain::health::Health;
 use crate::domain::text::sanitize_line;
 
@@ -49,11 +50,17 @@ impl Seg {
 pub struct TextLine {
     pub segs: Vec<Seg>,
     pub indent: usize,
+    /// The object this line names, for views that can go to it (the why view's hops).
+    pub link: Option<ObjectKey>,
 }
 
 impl TextLine {
     pub fn new(segs: Vec<Seg>) -> TextLine {
-        TextLine { segs, indent: 0 }
+        TextLine {
+            segs,
+            indent: 0,
+            link: None,
+        }
     }
 
     pub fn plain(text: impl Into<String>, tone: Tone) -> TextLine {
@@ -66,6 +73,12 @@ impl TextLine {
 
     pub fn indent(mut self, indent: usize) -> TextLine {
         self.indent = indent;
+        self
+    }
+
+    /// The line names `key`: a view can go to it.
+    pub fn link(mut self, key: ObjectKey) -> TextLine {
+        self.link = Some(key);
         self
     }
 

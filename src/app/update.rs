@@ -200,7 +200,9 @@ fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
     }
     state.refresh_why();
     on_clock(state, now, true);
-    let mut effects: Vec<Effect> = state.scopes_effect().into_iter().collect();
+    let mut effects = state.reach_pending_row();
+    effects.extend(state.scopes_effect());
+    effects.extend(state.why_evidence());
     effects.extend(state.sync_details());
     effects
 }

@@ -7,6 +7,7 @@
 //! object; an object that went away is said so.
 
 use crate::domain::deps::{Analysis, Hop, RootCause, Verdict, Via, Why, loop_text, verdict_of};
+use crate::domain::evidence::Subject;
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
 use crate::domain::health::{Health, HealthInfo};
 use crate::domain::report::ascii_text;
@@ -24,6 +25,9 @@ pub struct WhyView {
     /// First wrapped row shown.
     pub scroll: usize,
     pub lines: Vec<TextLine>,
+    /// The selected line that names an object (`n`/`N` move it, `Enter` goes to its row):
+    /// at first the root cause's.
+    pub selected: Option<usize>,
     /// The evidence below the failing root cause (or the object itself).
     pub evidence: super::evidence::EvidenceState,
 }
@@ -34,7 +38,79 @@ impl WhyView {
             key,
             scroll: 0,
             lines: Vec::new(),
+            selected: None,
             evidence: Default::default(),
+        }
+    }
+
+    /// The object of the selected line.
+    pub fn selected_link(&self) -> Option<&ObjectKey> {
+        self.selected
+            .and_then(|i| self.lines.get(i))
+            .and_then(|l| l.link.as_ref())
+    }
+
+    /// Take new lines, keeping the selection on the same object (the line naming it nearest
+    /// to where it was), or starting at `first` (the root cause, in its section) when there
+    /// was none.
+    fn set_lines(&mut self, lines: Vec<TextLine>, first: Option<&ObjectKey>) {
+        let keep = self.selected_link().cloned();
+        let at = self.selected.unwrap_or(0);
+        self.lines = lines;
+        let named = |key: &ObjectKey| {
+            let same = |i: &usize| self.lines[*i].link.as_ref() == Some(key);
+            let near = (at..self.lines.len()).find(same);
+            near.or_else(|| (0..self.lines.len()).find(same))
+        };
+        let root_section = self
+            .lines
+            .iter()
+            .position(|l| l.text().starts_with("Root cause"))
+            .unwrap_or(0);
+        let in_root_section = |key: &ObjectKey| {
+            (root_section..self.lines.len())
+                .find(|i| self.lines[*i].link.as_ref() == Some(key))
+                .or_else(|| named(key))
+        };
+        self.selected = keep
+            .as_ref()
+            .and_then(named)
+            .or_else(|| first.and_then(in_root_section))
+            .or_else(|| self.lines.iter().position(|l| l.link.is_some()));
+    }
+
+    /// Move the selection to the next (`forward`) or previous line naming an object;
+    /// whether it moved.
+    pub fn step_link(&mut self, forward: bool) -> bool {
+        let linked = |i: &usize| self.lines[*i].link.is_some();
+        let next = match (self.selected, forward) {
+            (None, _) => (0..self.lines.len()).find(linked),
+            (Some(at), true) => (at + 1..self.lines.len()).find(linked),
+            (Some(at), false) => (0..at).rev().find(linked),
+        };
+        match next {
+            Some(i) => {
+                self.selected = Some(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Scroll so the selected line is on screen (`cols` wide, `page` rows high).
+    pub fn show_selected(&mut self, cols: usize, page: usize) {
+        let Some(at) = self.selected else {
+            return;
+        };
+        let top = super::text::wrapped_len(&self.lines[..at.min(self.lines.len())], cols);
+        let height = self
+            .lines
+            .get(at)
+            .map_or(1, |l| super::text::wrap(l, cols).len());
+        if top < self.scroll {
+            self.scroll = top;
+        } else if top + height > self.scroll + page {
+            self.scroll = (top + height).saturating_sub(page.max(1));
         }
     }
 }
@@ -143,7 +219,8 @@ fn hop_lines(out: &mut Vec<TextLine>, n: usize, hop: &Hop, ascii: bool) {
             Seg::new(format!(" {} ", arrow(ascii)), Tone::Dim),
             Seg::new(hop.to.to_string(), Tone::Text),
         ])
-        .indent(INDENT),
+        .indent(INDENT)
+        .link(hop.to.clone()),
     );
     let via = match hop.via {
         Via::DependsOn => "dependsOn".to_string(),
@@ -191,7 +268,8 @@ fn root_lines(
             Seg::new("  ", Tone::Text),
             Seg::new(root.key.to_string(), Tone::Text),
         ])
-        .indent(INDENT),
+        .indent(INDENT)
+        .link(root.key.clone()),
     );
     let pad = " ".repeat(INDENT);
     let mut message = root.message.lines().filter(|l| !l.trim().is_empty());
@@ -294,7 +372,7 @@ fn list_lines(
         if !note.is_empty() {
             segs.push(Seg::new(format!("  {note}"), Tone::Dim));
         }
-        out.push(TextLine::new(segs).indent(INDENT + 12));
+        out.push(TextLine::new(segs).indent(INDENT + 12).link(k.clone()));
     }
 }
 
@@ -330,7 +408,7 @@ fn title(key: &ObjectKey, state: Option<&HealthInfo>, ascii: bool) -> TextLine {
             Tone::State(health),
         ));
     }
-    TextLine::new(segs).indent(2)
+    TextLine::new(segs).indent(2).link(key.clone())
 }
 
 /// The lines of the why view of `key`.
@@ -541,26 +619,163 @@ impl super::state::AppState {
             &self.tree,
             self.ascii,
         );
-        if self
-            .analysis
-            .as_deref()
-            .is_some_and(|a| a.why(&view.key).is_some())
-        {
-            super::evidence::insert(&mut lines, &view.evidence, self.ascii);
+        let why = self.analysis.as_deref().and_then(|a| a.why(&view.key));
+        if why.is_some() {
+            let tree = &self.tree;
+            super::evidence::insert(&mut lines, &view.evidence, self.ascii, &|s| {
+                tree_key(tree, s)
+            });
         }
+        let root = why.and_then(|w| w.root).map(|r| r.key);
         let screen = self.screen();
         let cols = usize::from(screen.body.width.saturating_sub(2));
         let page = usize::from(screen.body.height.saturating_sub(2)).max(1);
         let max = super::text::wrapped_len(&lines, cols).saturating_sub(page);
         if let Some(super::state::Overlay::Why(view)) = self.overlay.as_mut() {
             if view.lines != lines {
-                view.lines = lines;
+                let first = view.lines.is_empty();
+                view.set_lines(lines, root.as_ref());
+                if first {
+                    view.show_selected(cols, page);
+                }
                 self.dirty = true;
             }
             view.scroll = view.scroll.min(max);
         }
     }
+
+    /// `n`/`N` in the why view: select the next or previous line naming an object.
+    pub(crate) fn why_step_link(&mut self, forward: bool) {
+        let screen = self.screen();
+        let cols = usize::from(screen.body.width.saturating_sub(2));
+        let page = usize::from(screen.body.height.saturating_sub(2)).max(1);
+        if let Some(super::state::Overlay::Why(view)) = self.overlay.as_mut()
+            && view.step_link(forward)
+        {
+            view.show_selected(cols, page);
+            self.dirty = true;
+        }
+    }
+
+    /// `Enter` in the why view: close it and select the row of the object the selected
+    /// line names, expanding what is needed (and leaving a filter or problems mode that
+    /// hides it); said so when it has no row.
+    #[must_use = "the effects (managed-object watches, details) must be carried out"]
+    pub(crate) fn why_follow_link(&mut self) -> Vec<super::msg::Effect> {
+        let Some(super::state::Overlay::Why(view)) = self.overlay.as_ref() else {
+            return Vec::new();
+        };
+        let Some(key) = view.selected_link().cloned() else {
+            self.flash_with(
+                super::state::FlashLevel::Info,
+                "select an object with n/N first",
+            );
+            return Vec::new();
+        };
+        self.go_to_object(&key)
+    }
 }
+
+impl super::state::AppState {
+    /// Close the overlay and select the row of `key`, expanding its ancestors; when a filter
+    /// or problems mode hides it, leave them first. Said so when it has no row at all.
+    #[must_use = "the effects (managed-object watches, details) must be carried out"]
+    pub(crate) fn go_to_object(&mut self, key: &ObjectKey) -> Vec<super::msg::Effect> {
+        use super::state::FlashLevel;
+        let mut effects = Vec::new();
+        // A finding names a kind without its API group: the row's own key.
+        let resolved = match self.tree.path_of(key) {
+            Some(_) => None,
+            None => tree_key(&self.tree, &Subject::of_key(key)),
+        };
+        let key = resolved.as_ref().unwrap_or(key);
+        if self.shown_tree().path_of(key).is_none() && self.tree.path_of(key).is_some() {
+            let left = match (self.problems, self.filter_text.is_empty()) {
+                (true, true) => "problems mode",
+                (false, _) => "the filter",
+                (true, false) => "problems mode and the filter",
+            };
+            self.problems = false;
+            self.filter_text.clear();
+            self.filter = crate::domain::tree::Filter::default();
+            effects.extend(self.narrowing_changed());
+            self.flash_with(FlashLevel::Info, format!("left {left} to show {key}"));
+        }
+        let path = match self.shown_tree().path_of(key) {
+            Some(path) => path,
+            None => {
+                // A workload whose row is not loaded: go to the release whose evidence
+                // named it, expand it (its objects get watched) and select the workload
+                // when its row appears.
+                let owner = match self.overlay.as_ref() {
+                    Some(super::state::Overlay::Why(view)) => view.evidence.key().cloned(),
+                    _ => None,
+                };
+                let Some(path) = owner
+                    .filter(|o| o != key)
+                    .and_then(|o| self.shown_tree().path_of(&o))
+                else {
+                    self.flash_with(
+                        FlashLevel::Info,
+                        format!("{key} has no row in the tree (outside the namespaces in view)"),
+                    );
+                    return effects;
+                };
+                self.set_expanded(&path, true);
+                self.pending_row = Some(key.clone());
+                self.flash_with(FlashLevel::Info, format!("loading the row of {key}"));
+                path
+            }
+        };
+        self.overlay = None;
+        self.selected = Some(path);
+        self.rebuild_rows();
+        self.dirty = true;
+        effects.extend(self.scopes_effect());
+        effects.extend(self.sync_details());
+        effects
+    }
+}
+
+impl super::state::AppState {
+    /// Select the row the why view asked for once it is loaded (when the selection has
+    /// not moved meanwhile: any key forgets it).
+    #[must_use = "the effects (managed-object watches, details) must be carried out"]
+    pub(crate) fn reach_pending_row(&mut self) -> Vec<super::msg::Effect> {
+        let Some(key) = self.pending_row.clone() else {
+            return Vec::new();
+        };
+        let Some(found) = tree_key(self.shown_tree(), &Subject::of_key(&key)) else {
+            return Vec::new();
+        };
+        self.pending_row = None;
+        let Some(path) = self.shown_tree().path_of(&found) else {
+            return Vec::new();
+        };
+        self.selected = Some(path);
+        self.rebuild_rows();
+        self.dirty = true;
+        self.sync_details()
+    }
+}
+
+/// The tree's key of the object a finding is about (the first row that shows it).
+pub fn tree_key(tree: &Tree, subject: &Subject) -> Option<ObjectKey> {
+    fn walk(nodes: &[Node], s: &Subject) -> Option<ObjectKey> {
+        nodes.iter().find_map(|n| {
+            n.key
+                .as_ref()
+                .filter(|k| {
+                    k.kind.kind() == s.kind && k.namespace == s.namespace && k.name == s.name
+                })
+                .cloned()
+                .or_else(|| walk(&n.children, s))
+        })
+    }
+    walk(&tree.roots, subject)
+}
+
+impl super::state::AppState {}
 
 #[cfg(test)]
 mod tests {

@@ -471,6 +471,9 @@ fn every_action_variant_has_a_table_row() {
         MarkRevision,
         DiffValues,
         DiffManifests,
+        NextLink,
+        PrevLink,
+        FollowLink,
         Filter,
         Command,
         Problems,
@@ -488,6 +491,17 @@ fn every_action_variant_has_a_table_row() {
         assert_eq!(a.to_string(), a.id());
     }
     assert_eq!(Action::all().count(), ACTIONS.len());
+}
+
+#[test]
+fn the_why_view_selects_and_follows_the_objects_it_names() {
+    let km = Keymap::default();
+    let at = |view, s: &str| km.lookup_key(view, key(s));
+    assert_eq!(at(View::Why, "n"), Some(Action::NextLink));
+    assert_eq!(at(View::Why, "N"), Some(Action::PrevLink));
+    assert_eq!(at(View::Why, "enter"), Some(Action::FollowLink));
+    assert_eq!(at(View::Tree, "enter"), Some(Action::OpenDetails));
+    assert_eq!(at(View::Why, "w"), Some(Action::Why));
 }
 
 #[test]

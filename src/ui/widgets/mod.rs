@@ -45,16 +45,32 @@ pub fn wrapped_rows(
     take: usize,
     theme: &Theme,
 ) -> (Vec<Line<'static>>, usize) {
+    wrapped_rows_marked(lines, cols, skip, take, None, theme)
+}
+
+/// [`wrapped_rows`], with the rows of line `marked` drawn in the selection style.
+pub fn wrapped_rows_marked(
+    lines: &[TextLine],
+    cols: usize,
+    skip: usize,
+    take: usize,
+    marked: Option<usize>,
+    theme: &Theme,
+) -> (Vec<Line<'static>>, usize) {
     let mut out = Vec::new();
     let mut index = 0;
-    for line in lines {
+    for (n, line) in lines.iter().enumerate() {
         for row in wrap(line, cols) {
             if index >= skip && out.len() < take {
-                out.push(Line::from(
-                    row.into_iter()
-                        .map(|s| Span::styled(s.text, tone_style(theme, s.tone)))
-                        .collect::<Vec<_>>(),
-                ));
+                let spans = row
+                    .into_iter()
+                    .map(|s| Span::styled(s.text, tone_style(theme, s.tone)))
+                    .collect::<Vec<_>>();
+                let mut line = Line::from(spans);
+                if marked == Some(n) {
+                    line = line.style(theme.selection());
+                }
+                out.push(line);
             }
             index += 1;
         }
