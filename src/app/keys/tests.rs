@@ -471,6 +471,8 @@ fn every_action_variant_has_a_table_row() {
         MarkRevision,
         DiffValues,
         DiffManifests,
+        NextMatch,
+        PrevMatch,
         Filter,
         Command,
         Problems,
