@@ -8,12 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::format::{truncate, width};
-use crate::app::keys::{Action, View};
+use crate::app::keys::{Action, Layer, View};
 use crate::app::state::{AppState, Flash, FlashLevel};
 use crate::theme::Theme;
 
-/// The hints of the current view, in the order shown: the view's own keys, then going back,
-/// then the others in keymap order; help and quit last.
+/// The hints of the current view, in the order shown: the view's own keys (the diff's, the
+/// history's, the YAML search, a dialog's), then going back, then the others in keymap
+/// order; help and quit last.
 pub fn hints(state: &AppState) -> Vec<(Action, String, String)> {
     let view = state.key_view();
     let own = view.layers().first().copied();
@@ -23,7 +24,7 @@ pub fn hints(state: &AppState) -> Vec<(Action, String, String)> {
             Action::Help | Action::Quit => 4,
             // The YAML view's `/` searches it: as much its own key as n/N.
             Action::Filter if view == View::Yaml => 0,
-            _ if layer == own && view != View::Tree => 0,
+            _ if layer == own && own.is_some_and(|l| l != Layer::Object) => 0,
             Action::Back if view != View::Tree => 1,
             _ => 2,
         }
