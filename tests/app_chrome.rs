@@ -191,11 +191,7 @@ fn hint_bar_keeps_help_and_quit_at_80_columns_in_every_view() {
         (&[], View::Tree, &["enter details", "/ filter"]),
         (&['\r'], View::Details, &["esc back"]),
         (&['w'], View::Why, &["esc back", "w why"]),
-        (
-            &['y'],
-            View::Yaml,
-            &["/ search", "n next match", "esc back"],
-        ),
+        (&['y'], View::Yaml, &["/ search", "esc back"]),
         (&['v'], View::Diff, &["n next change", "space unfold"]),
         (&['H'], View::History, &["space mark", "d diff values"]),
         (&['?'], View::Help, &["esc back"]),
@@ -233,6 +229,31 @@ fn the_yaml_views_slash_is_search_and_n_steps_through_matches() {
     let flash = state.flash.as_ref().expect("a flash").text.clone();
     assert!(flash.contains("/ searches"), "{flash}");
     assert!(matches!(state.overlay, Some(Overlay::Yaml(_))));
+    state.flash = None;
+    // With the YAML loaded and searched, n steps to the next match and is hinted.
+    let key = state.selected_key().unwrap().clone();
+    let yaml = "spec:\n  install:\n    remediation:\n      retries: 3\n  upgrade:\n    remediation:\n      retries: 3\n";
+    update(
+        &mut state,
+        Msg::Yaml {
+            key,
+            result: Ok(yaml.into()),
+        },
+    );
+    ch(&mut state, '/');
+    typed(&mut state, "retries");
+    press(&mut state, KeyCode::Enter);
+    let bar = hint_bar(&state);
+    assert!(bar.starts_with(" / search  n next match"), "{bar}");
+    let current = |s: &AppState| match &s.overlay {
+        Some(Overlay::Yaml(y)) => y.current,
+        _ => panic!("no YAML view"),
+    };
+    let first = current(&state);
+    ch(&mut state, 'n');
+    assert_ne!(current(&state), first);
+    ch(&mut state, 'N');
+    assert_eq!(current(&state), first);
 }
 
 fn at(seconds: i64) -> Timestamp {

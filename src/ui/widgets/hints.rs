@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::format::{truncate, width};
 use crate::app::keys::{Action, Layer, View};
-use crate::app::state::{AppState, Flash, FlashLevel};
+use crate::app::state::{AppState, Flash, FlashLevel, Overlay};
 use crate::theme::Theme;
 
 /// The hints of the current view, in the order shown: the view's own keys (the diff's, the
@@ -22,14 +22,17 @@ pub fn hints(state: &AppState) -> Vec<(Action, String, String)> {
         let layer = action.spec().map(|s| s.layer);
         match action {
             Action::Help | Action::Quit => 4,
-            // The YAML view's `/` searches it: as much its own key as n/N.
+            // The YAML view's `/` searches it: its first key, then n/N.
             Action::Filter if view == View::Yaml => 0,
-            _ if layer == own && own.is_some_and(|l| l != Layer::Object) => 0,
-            Action::Back if view != View::Tree => 1,
-            _ => 2,
+            _ if layer == own && own.is_some_and(|l| l != Layer::Object) => 1,
+            Action::Back if view != View::Tree => 2,
+            _ => 3,
         }
     };
+    // n/N step through the matches of a search: hinted once there are some.
+    let searched = matches!(&state.overlay, Some(Overlay::Yaml(y)) if !y.matches.is_empty());
     let mut all = state.keymap.hint_actions(view);
+    all.retain(|(action, _, _)| *action != Action::NextMatch || searched);
     all.sort_by_key(|(action, _, _)| rank(*action));
     all.into_iter()
         .map(|(action, key, label)| {
