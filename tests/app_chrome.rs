@@ -347,3 +347,23 @@ fn a_new_watch_connecting_keeps_the_status() {
     update(&mut start, Msg::WatchHealth(health));
     assert!(counts_line(&start).contains("connecting…"));
 }
+
+#[test]
+fn y_in_the_history_is_the_yaml_as_help_says() {
+    let mut state = demo(80, 24);
+    select(&mut state, FluxKind::HelmRelease, "staging", "redis");
+    ch(&mut state, 'H');
+    assert_eq!(state.key_view(), View::History);
+    let effects = ch(&mut state, 'y');
+    assert!(
+        matches!(state.overlay, Some(Overlay::Yaml(_))),
+        "{:?}",
+        state.overlay
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, fluxdeck::app::msg::Effect::FetchYaml(_))),
+        "{effects:?}"
+    );
+}
