@@ -266,6 +266,21 @@ async fn discovery_failing_at_start_is_retried_and_shown() {
         })
     })
     .await;
+    // The header says so once the grace period for a short reconnect is over.
+    let since = live
+        .state
+        .watch
+        .values()
+        .find_map(|status| match status {
+            WatchStatus::Reconnecting { since, .. } => Some(*since),
+            _ => None,
+        })
+        .unwrap();
+    let after_grace = since
+        + k8s_openapi::jiff::SignedDuration::from_secs(
+            fluxdeck::app::state::RECONNECT_GRACE_SECONDS,
+        );
+    live.handle(Msg::Tick(after_grace));
     assert!(
         app_support::screen(&live.state).contains("reconnecting"),
         "the header says so:\n{}",

@@ -426,7 +426,8 @@ pub(crate) fn on_key(
         return None;
     };
     let prompt = state.keymap.lookup_key(View::Confirm, key);
-    let accept = prompt == Some(Action::Accept);
+    // Enter goes on; a letter keeps its meaning here (`y` is the YAML, as help says).
+    let accept = prompt == Some(Action::Accept) && !key.is_text();
     state.dirty = true;
     match h.step {
         // A text field: every character is typed (`y` and `n` too); only keys that are not

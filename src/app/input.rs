@@ -55,8 +55,7 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
     }
 }
 
-/// A key no available action takes: a dangerous action in read-only mode, or n/N in the
-/// YAML view (next/previous match).
+/// A key no available action takes: a dangerous action in read-only mode.
 fn unbound(state: &mut AppState, view: View, key: Key) {
     let blocked = Action::all().find(|a| {
         !state.keymap.is_available(*a)
@@ -66,13 +65,6 @@ fn unbound(state: &mut AppState, view: View, key: Key) {
     if let (Some(action), Some(reason)) = (blocked, &state.read_only) {
         let text = format!("read-only: {reason} ({} is unavailable)", action.id());
         state.flash_with(FlashLevel::Warning, text);
-        return;
-    }
-    if let (Some(Overlay::Yaml(yaml)), KeyCode::Char(c @ ('n' | 'N'))) =
-        (state.overlay.as_mut(), key.code())
-        && yaml.step(c == 'n')
-    {
-        state.dirty = true;
     }
 }
 
@@ -126,6 +118,7 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
             state.toggle_selected();
             return tree_changed(state);
         }
+        Action::NextMatch | Action::PrevMatch => search_step(state, action == Action::NextMatch),
         Action::OpenDetails => return open_details(state),
         Action::Yaml => return yaml(state, view),
         Action::Why => return why(state, view),
@@ -192,6 +185,24 @@ fn open_prompt(state: &mut AppState, view: View) {
         text,
         error: None,
     });
+}
+
+/// `n`/`N` in the YAML view: the next or previous match of the search; says so when there
+/// is no search to step through.
+fn search_step(state: &mut AppState, forward: bool) {
+    let Some(Overlay::Yaml(yaml)) = state.overlay.as_mut() else {
+        return;
+    };
+    if yaml.matches.is_empty() {
+        let text = if yaml.search.is_empty() {
+            "no search: / searches the YAML"
+        } else {
+            "no match for the search"
+        };
+        state.flash_with(FlashLevel::Info, text);
+    } else {
+        yaml.step(forward);
+    }
 }
 
 fn switch_focus(state: &mut AppState) -> Vec<Effect> {

@@ -54,6 +54,8 @@ pub enum Action {
     NextLink,
     PrevLink,
     FollowLink,
+    NextMatch,
+    PrevMatch,
     Filter,
     Command,
     Problems,
@@ -82,6 +84,8 @@ pub enum Layer {
     History,
     /// The why view.
     Why,
+    /// The YAML view (its search).
+    Yaml,
     /// Prompts: the filter and command lines, confirmation dialogs.
     Prompt,
 }
@@ -97,6 +101,7 @@ impl Layer {
             Layer::Diff => "Diff view",
             Layer::History => "History view",
             Layer::Why => "Why view",
+            Layer::Yaml => "YAML view",
             Layer::Prompt => "Prompts",
         }
     }
@@ -135,7 +140,8 @@ impl View {
     pub fn layers(self) -> &'static [Layer] {
         match self {
             View::Tree => &[Layer::Tree, Layer::Object, Layer::Navigation, Layer::Global],
-            View::Details | View::Yaml => &[Layer::Object, Layer::Navigation, Layer::Global],
+            View::Details => &[Layer::Object, Layer::Navigation, Layer::Global],
+            View::Yaml => &[Layer::Yaml, Layer::Object, Layer::Navigation, Layer::Global],
             View::Why => &[Layer::Why, Layer::Object, Layer::Navigation, Layer::Global],
             View::Diff => &[Layer::Diff, Layer::Object, Layer::Navigation, Layer::Global],
             View::History => &[
@@ -209,7 +215,9 @@ table! {
     MarkRevision "mark-revision" History ["space"] "history: mark the selected revision to compare it with another" Some("mark"), false;
     DiffValues "diff-values" History ["d"] "history: diff the values of the marked and selected revisions (or selected and current)" Some("diff values"), false;
     DiffManifests "diff-manifests" History ["m"] "history: diff the manifests of the marked and selected revisions (or selected and current)" Some("diff manifests"), false;
-    Filter "filter" Global ["/"] "filter by name, namespace, kind, state:failed, ns:NAME, kind:hr" Some("filter"), false;
+    NextMatch "next-match" Yaml ["n"] "YAML view: go to the next search match" Some("next match"), false;
+    PrevMatch "prev-match" Yaml ["N"] "YAML view: go to the previous search match" None, false;
+    Filter "filter" Global ["/"] "filter by name, namespace, kind, state:failed, ns:NAME, kind:hr (in the YAML view: search its text)" Some("filter"), false;
     Why "why" Object ["w"] "why: follow the dependency chain to the root cause" Some("why"), false;
     Problems "problems" Global ["p"] "show only objects with problems (toggle)" Some("problems"), false;
     Yaml "yaml" Object ["y"] "show the YAML of the selected object" Some("yaml"), false;
@@ -494,6 +502,14 @@ impl Keymap {
 
     /// The hint bar for `view`: (first key, short label), in table order.
     pub fn hints(&self, view: View) -> Vec<(String, &'static str)> {
+        self.hint_actions(view)
+            .into_iter()
+            .map(|(_, key, label)| (key, label))
+            .collect()
+    }
+
+    /// As [`Keymap::hints`], with the action of each hint.
+    pub fn hint_actions(&self, view: View) -> Vec<(Action, String, &'static str)> {
         self.entries
             .iter()
             .filter(|e| e.spec.action.is_built())
@@ -503,7 +519,7 @@ impl Keymap {
             .filter_map(|e| {
                 let label = e.spec.hint?;
                 let key = self.keys_in_view(view, e).into_iter().next()?;
-                Some((key.to_string(), label))
+                Some((e.spec.action, key.to_string(), label))
             })
             .collect()
     }

@@ -30,6 +30,15 @@ use super::yaml::YamlView;
 /// How long a flash message stays (it also goes on the next key).
 pub const FLASH_SECONDS: i64 = 4;
 
+/// How long a watch may be reconnecting before the header says so: a watch that comes back
+/// within this many seconds does not disturb the connection status.
+pub const RECONNECT_GRACE_SECONDS: i64 = 2;
+
+/// Whether a watch failing since `since` has been failing for the grace period at `now`.
+pub fn past_grace(now: Timestamp, since: Timestamp) -> bool {
+    now.as_second() - since.as_second() >= RECONNECT_GRACE_SECONDS
+}
+
 /// What the runtime knows when the UI starts.
 #[derive(Clone, Debug)]
 pub struct AppInit {
@@ -395,6 +404,21 @@ impl AppState {
         self.watch
             .values()
             .any(|s| matches!(s, WatchStatus::Reconnecting { .. }))
+    }
+
+    /// The watches the header reports as reconnecting: those failing for at least
+    /// [`RECONNECT_GRACE_SECONDS`] by the app's clock (a shorter blip of one watch leaves the
+    /// connection status alone), with when they failed and the last error.
+    pub fn reconnecting(&self) -> Vec<(&WatchScope, Timestamp, &str)> {
+        self.watch
+            .iter()
+            .filter_map(|(scope, status)| match status {
+                WatchStatus::Reconnecting { since, error } if past_grace(self.now, *since) => {
+                    Some((scope, *since, error.as_str()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Kinds whose API is not served, for the header banner.

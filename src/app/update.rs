@@ -16,7 +16,7 @@ use super::format::age;
 use super::input;
 use super::msg::{Effect, Msg, WatchStatus};
 use super::prepare::{Prepared, prepare};
-use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay};
+use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay, past_grace};
 
 /// Apply one message. Returns the effects to carry out; check
 /// [`AppState::needs_redraw`] afterwards to know whether to draw.
@@ -167,13 +167,22 @@ fn on_clock(state: &mut AppState, now: Timestamp, snapshot: bool) {
         state.flash = None;
         state.dirty = true;
     }
-    let step = if snapshot { 1 } else { CLOCK_STEP_SECONDS };
+    // A watch reconnecting for the grace period now: the header says so from this tick.
+    let grace_over = state.watch.values().any(|s| {
+        matches!(s, WatchStatus::Reconnecting { since, .. }
+            if past_grace(now, *since) && !past_grace(state.now, *since))
+    });
+    let step = if snapshot || grace_over {
+        1
+    } else {
+        CLOCK_STEP_SECONDS
+    };
     if now.as_second() < state.now.as_second() + step {
         return;
     }
     let before = (time_labels(state), state.actions_on_rows());
     state.now = now;
-    if before != (time_labels(state), state.actions_on_rows()) {
+    if grace_over || before != (time_labels(state), state.actions_on_rows()) {
         state.dirty = true;
     }
     state.refresh_details_lines();

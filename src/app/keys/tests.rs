@@ -474,6 +474,8 @@ fn every_action_variant_has_a_table_row() {
         NextLink,
         PrevLink,
         FollowLink,
+        NextMatch,
+        PrevMatch,
         Filter,
         Command,
         Problems,

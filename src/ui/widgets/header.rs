@@ -45,18 +45,18 @@ fn location(state: &AppState, theme: &Theme, cols: usize) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The watch health as short phrases.
+/// The watch health as short phrases. A watch reconnecting for less than the grace period
+/// and a new watch still connecting leave the connection status as it is; `connecting…`
+/// only while watches connect and none is connected yet.
 fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     let now = state.now.as_second();
-    let mut reconnecting: Vec<(&str, i64, &str)> = Vec::new();
+    let reconnecting = state.reconnecting();
     let mut forbidden: Vec<String> = Vec::new();
+    let mut connected = false;
     let mut connecting = false;
     for (scope, status) in &state.watch {
         match status {
-            WatchStatus::Reconnecting { since, error } => {
-                reconnecting.push((scope.kind.as_str(), since.as_second(), error.as_str()));
-            }
             WatchStatus::Forbidden { .. } => {
                 let ns = scope
                     .namespace
@@ -64,12 +64,17 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
                     .unwrap_or_else(|| "all namespaces".to_string());
                 forbidden.push(format!("{} in {ns}", scope.kind));
             }
+            // Reconnecting within the grace period: connected as far as the header says.
+            WatchStatus::Connected | WatchStatus::Reconnecting { .. } => connected = true,
             WatchStatus::Connecting => connecting = true,
-            WatchStatus::Connected | WatchStatus::NotInstalled => {}
+            WatchStatus::NotInstalled => {}
         }
     }
     if let Some((_, since, error)) = reconnecting.iter().min_by_key(|(_, s, _)| *s) {
-        let mut kinds: Vec<&str> = reconnecting.iter().map(|(k, _, _)| *k).collect();
+        let mut kinds: Vec<&str> = reconnecting
+            .iter()
+            .map(|(scope, _, _)| scope.kind.as_str())
+            .collect();
         kinds.sort_unstable();
         kinds.dedup();
         // Objects listed before the failure are kept and shown as they were last seen.
@@ -80,7 +85,7 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
         spans.push(Span::styled(
             format!(
                 "reconnecting since {}: {} ({})",
-                age(now - since),
+                age(now - since.as_second()),
                 first_line(error, state.ascii),
                 kinds.join(", ")
             ),
@@ -101,14 +106,14 @@ fn watch_summary(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
             theme.error(),
         ));
     }
-    if spans.is_empty() {
-        if connecting {
+    if spans.is_empty() && !state.watch.is_empty() {
+        if connected || !connecting {
+            spans.push(Span::styled("connected", theme.state(Health::Ready)));
+        } else {
             spans.push(Span::styled(
                 format!("connecting{}", ellipsis(state.ascii)),
                 theme.dim(),
             ));
-        } else if !state.watch.is_empty() {
-            spans.push(Span::styled("connected", theme.state(Health::Ready)));
         }
     }
     spans
@@ -120,42 +125,69 @@ fn first_line(s: &str, ascii: bool) -> String {
     truncate(s.lines().next().unwrap_or_default(), 48, ascii)
 }
 
-/// Second line: counts, watch health, problems with the data, narrowing.
-fn status(state: &AppState, theme: &Theme) -> Line<'static> {
-    let mut spans = vec![Span::raw(" ")];
+/// From this width the counts carry their state's word (`⊘ 3 blocked`); below it the
+/// glyphs alone (`⊘ 3`), which the help screen's legend names.
+pub const WORDS_MIN_COLS: usize = 100;
+
+/// Flux objects counted by state: glyph, count and (with `words`) the state's word.
+fn counts(state: &AppState, theme: &Theme, words: bool) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
     if state.snapshot.is_none() {
         spans.push(Span::styled(
             format!("loading{}", ellipsis(state.ascii)),
             theme.dim(),
         ));
-    } else {
-        let mut any = false;
-        for h in Health::ALL {
-            let n = state.flux_counts.get(h);
-            if n == 0 {
-                continue;
-            }
-            if any {
-                spans.push(Span::raw("  "));
-            }
-            any = true;
-            let glyph = if state.ascii {
-                h.ascii_glyph()
-            } else {
-                h.glyph()
-            };
-            spans.push(Span::styled(format!("{glyph} {n}"), theme.state(h)));
+        return spans;
+    }
+    let mut any = false;
+    for h in Health::ALL {
+        let n = state.flux_counts.get(h);
+        if n == 0 {
+            continue;
         }
-        let listed = state.snapshot.as_ref().is_some_and(|s| s.any_flux_loaded());
-        if !any && listed {
-            spans.push(Span::styled("no Flux objects", theme.dim()));
-        } else if !any {
-            spans.push(Span::styled(
-                format!("loading{}", ellipsis(state.ascii)),
-                theme.dim(),
-            ));
+        if any {
+            spans.push(Span::raw("  "));
+        }
+        any = true;
+        let glyph = if state.ascii {
+            h.ascii_glyph()
+        } else {
+            h.glyph()
+        };
+        let text = if words {
+            format!("{glyph} {n} {}", h.word().to_lowercase())
+        } else {
+            format!("{glyph} {n}")
+        };
+        spans.push(Span::styled(text, theme.state(h)));
+    }
+    let listed = state.snapshot.as_ref().is_some_and(|s| s.any_flux_loaded());
+    if !any && listed {
+        spans.push(Span::styled("no Flux objects", theme.dim()));
+    } else if !any {
+        spans.push(Span::styled(
+            format!("loading{}", ellipsis(state.ascii)),
+            theme.dim(),
+        ));
+    }
+    spans
+}
+
+/// Second line: counts, watch health, problems with the data, narrowing. The counts carry
+/// words when the terminal is wide enough and the whole line fits with them.
+fn status(state: &AppState, theme: &Theme, cols: usize) -> Line<'static> {
+    if cols >= WORDS_MIN_COLS {
+        let line = status_with(state, theme, true);
+        if line.width() <= cols {
+            return line;
         }
     }
+    status_with(state, theme, false)
+}
+
+fn status_with(state: &AppState, theme: &Theme, words: bool) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(counts(state, theme, words));
     let watch = watch_summary(state, theme);
     if !watch.is_empty() {
         spans.push(sep(state.ascii, theme));
@@ -196,7 +228,7 @@ fn status(state: &AppState, theme: &Theme) -> Line<'static> {
 
 pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     let cols = usize::from(area.width);
-    let mut lines = vec![location(state, theme, cols), status(state, theme)];
+    let mut lines = vec![location(state, theme, cols), status(state, theme, cols)];
     let missing = state.not_installed();
     if !missing.is_empty() {
         let verb = if missing.len() == 1 {
