@@ -205,7 +205,9 @@ pub(crate) fn complete(state: &mut AppState) {
         }
         return;
     };
-    let common = found.iter().fold(first.clone(), |acc, c| common_prefix(&acc, c));
+    let common = found
+        .iter()
+        .fold(first.clone(), |acc, c| common_prefix(&acc, c));
     let keep = if text.ends_with(' ') {
         text.as_str()
     } else {

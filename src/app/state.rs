@@ -167,13 +167,18 @@ pub struct DetailsPane {
 /// A full-screen view over the panes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Yaml(YamlView),
     Why(WhyView),
     History(HistoryView),
     Diff(DiffView),
     /// A list opened by a command (`:messages`, `:ctx`).
-    List { kind: ListKind, scroll: usize },
+    List {
+        kind: ListKind,
+        scroll: usize,
+    },
 }
 
 /// The dependency analysis of the current snapshot, computed once with the tree and shared

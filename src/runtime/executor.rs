@@ -622,11 +622,10 @@ impl Core {
         let source = self.opts.kubeconfig.clone();
         let client = self.watch.as_ref().map(|w| w.client());
         tokio::spawn(async move {
-            let contexts = tokio::task::spawn_blocking(move || {
-                source.contexts().map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            let contexts =
+                tokio::task::spawn_blocking(move || source.contexts().map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
             let _ = out.send(Msg::Contexts(contexts)).await;
             if let Some(client) = client {
                 let namespaces = fetch::namespaces(client).await;

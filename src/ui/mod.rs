@@ -13,9 +13,7 @@ use crate::app::state::{AppState, Overlay};
 use crate::domain::text::{is_unsafe_char, sanitize_line};
 use crate::theme::Theme;
 
-use widgets::{
-    details, dialog, diff, header, help, hints, history, list, prompt, tree, why, yaml,
-};
+use widgets::{details, dialog, diff, header, help, hints, history, list, prompt, tree, why, yaml};
 
 /// Draw the whole screen. Cluster text is sanitised where it is prepared (rows, segments,
 /// YAML lines); as the last step every cell is checked once more, so no control character,

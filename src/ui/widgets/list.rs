@@ -24,7 +24,10 @@ pub fn render(
     let height = usize::from(area.height.saturating_sub(2));
     let content = list_lines(state, kind);
     let (rows, total) = wrapped_rows(&content, cols, scroll, height, theme);
-    let mut title = vec![Span::styled(format!(" {} ", list_title(kind)), theme.title())];
+    let mut title = vec![Span::styled(
+        format!(" {} ", list_title(kind)),
+        theme.title(),
+    )];
     let pos = position(scroll, height, total);
     if !pos.is_empty() {
         title.push(Span::styled(pos, theme.dim()));
