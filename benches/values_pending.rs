@@ -222,7 +222,7 @@ async fn run() -> Result<()> {
                 namespace: None,
                 read_only: None,
                 config: Default::default(),
-                kubeconfig: None,
+                kubeconfig: Default::default(),
                 secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
                 ascii: false,
                 audit: fluxdeck::actions::audit::Audit::to_file(&dir.path().join("audit.log")),

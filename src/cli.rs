@@ -33,19 +33,57 @@ const NOT_FOR_SIM: [&str; 8] = [
     "config",
 ];
 
-/// The command line as clap sees it: [`Cli`], with the flags that do not apply to `sim`
-/// hidden from its help.
+/// Global flags that a subcommand never reads, hidden from its help: the TUI's look
+/// (`--theme`) means nothing to a one-shot command, `--ascii` nothing to one that prints no
+/// glyphs, the demo connects to its own cluster (no kubeconfig or context). `sim` is
+/// [`NOT_FOR_SIM`] (there they are refused too).
+fn unused_flags(path: &[&str]) -> &'static [&'static str] {
+    match path {
+        ["sim"] => &NOT_FOR_SIM,
+        ["demo"] => &["kubeconfig", "context"],
+        ["tree" | "status" | "why"] => &["theme", "show_secrets"],
+        ["reconcile" | "suspend" | "resume" | "rollback"] => {
+            &["theme", "show_secrets", "ascii", "namespace"]
+        }
+        ["history"] => &["theme", "show_secrets", "ascii", "namespace", "read_only"],
+        ["diff", ..] => &["theme", "read_only", "namespace"],
+        _ => &[],
+    }
+}
+
+/// The command line as clap sees it: [`Cli`], with the global flags a subcommand does not
+/// read hidden from its help ([`unused_flags`]).
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     // Building propagates the global flags into the subcommands, where they can be hidden.
     cmd.build();
-    cmd.mut_subcommand("sim", |sim| {
-        sim.mut_args(|a| {
-            let hide = NOT_FOR_SIM.contains(&a.get_id().as_str());
-            a.hide(hide)
-        })
-    })
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |sub| hide_unused(sub, &[name.as_str()]));
+    }
+    cmd
+}
+
+fn hide_unused(mut sub: clap::Command, path: &[&str]) -> clap::Command {
+    let unused = unused_flags(path);
+    sub = sub.mut_args(|a| {
+        let hide = a.is_hide_set() || unused.contains(&a.get_id().as_str());
+        a.hide(hide)
+    });
+    let names: Vec<String> = sub
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        let mut deeper = path.to_vec();
+        deeper.push(name.as_str());
+        sub = sub.mut_subcommand(&name, |s| hide_unused(s, &deeper));
+    }
+    sub
 }
 
 /// Parse the process's arguments (exits with usage on errors, as clap does).
@@ -472,6 +510,52 @@ mod tests {
         assert!(tree.contains("--ascii"), "{tree}");
         let cli = Cli::try_parse_from(["fluxdeck", "sim", "--theme", "light"]).unwrap();
         assert_eq!(cli.global.not_for_sim(), ["--theme"]);
+    }
+
+    fn help_of(path: &[&str]) -> String {
+        let mut cmd = command();
+        let mut sub = &mut cmd;
+        for name in path {
+            sub = sub.find_subcommand_mut(name).unwrap();
+        }
+        sub.render_help().to_string()
+    }
+
+    #[test]
+    fn help_lists_only_the_global_flags_a_subcommand_reads() {
+        let absent: [(&[&str], &[&str]); 6] = [
+            (&["reconcile"], &["--theme", "--ascii", "--show-secrets"]),
+            (&["rollback"], &["--theme", "--ascii"]),
+            (&["history"], &["--theme", "--read-only", "--ascii"]),
+            (&["tree"], &["--theme", "--show-secrets"]),
+            (&["diff", "values"], &["--theme", "--read-only"]),
+            (&["demo"], &["--kubeconfig", "--context"]),
+        ];
+        for (path, flags) in absent {
+            let help = help_of(path);
+            for flag in flags {
+                assert!(!help.contains(flag), "{flag} in {path:?} help:\n{help}");
+            }
+        }
+        let present: [(&[&str], &[&str]); 5] = [
+            (
+                &["demo"],
+                &["--theme", "--read-only", "--ascii", "--namespace"],
+            ),
+            (
+                &["tree"],
+                &["--ascii", "--read-only", "--namespace", "--context"],
+            ),
+            (&["reconcile"], &["--read-only", "--kubeconfig"]),
+            (&["diff", "drift"], &["--ascii", "--show-secrets"]),
+            (&[], &["--theme", "--read-only", "--ascii"]),
+        ];
+        for (path, flags) in present {
+            let help = help_of(path);
+            for flag in flags {
+                assert!(help.contains(flag), "{flag} not in {path:?} help:\n{help}");
+            }
+        }
     }
 
     #[test]

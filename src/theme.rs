@@ -188,7 +188,7 @@ macro_rules! slot_group {
             $( #[serde(rename = $key, default)] $field: Option<StyleSpec>, )*
         }
 
-        #[derive(Clone, Debug, PartialEq)]
+        #[derive(Clone, Debug, PartialEq, Eq)]
         struct $styles {
             $( $field: Style, )*
         }
@@ -297,7 +297,7 @@ impl ThemeFile {
 }
 
 /// A loaded theme: one [`Style`] per meaning.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Theme {
     name: String,
     ui: UiStyles,

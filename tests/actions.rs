@@ -48,7 +48,7 @@ async fn start(read_only: Option<ReadOnlyReason>) -> Fixture {
             namespace: None,
             read_only,
             config: Default::default(),
-            kubeconfig: None,
+            kubeconfig: Default::default(),
             audit: fluxdeck::actions::audit::Audit::to_file(&dir.path().join("audit.log")),
             secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
             ascii: false,

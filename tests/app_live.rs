@@ -43,7 +43,7 @@ impl Live {
                 namespace: None,
                 read_only: None,
                 config: Default::default(),
-                kubeconfig: None,
+                kubeconfig: Default::default(),
                 secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
                 ascii: false,
                 audit: fluxdeck::actions::audit::Audit::to_file(&std::env::temp_dir().join(

@@ -67,7 +67,7 @@ impl Live {
                 // Read-only: the check sends only GETs and LISTs.
                 read_only: Some(fluxdeck::config::ReadOnlyReason::Flag),
                 config: Default::default(),
-                kubeconfig: None,
+                kubeconfig: Default::default(),
                 secret_values: fluxdeck::domain::secrets::SecretValues::Hidden,
                 ascii: false,
                 audit: fluxdeck::actions::audit::Audit::to_file(&std::env::temp_dir().join(

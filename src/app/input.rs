@@ -25,8 +25,13 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
     let Some(key) = Key::from_event(event) else {
         return Vec::new();
     };
-    if state.flash.take().is_some() {
+    // A flash goes on the next key; that key still acts, except Esc, which only dismisses
+    // an error (so dismissing it does not also close the view behind it).
+    if let Some(flash) = state.flash.take() {
         state.dirty = true;
+        if flash.level == FlashLevel::Error && key.code() == KeyCode::Esc {
+            return Vec::new();
+        }
     }
     state.pending_row = None;
     let view = state.key_view();
@@ -81,11 +86,9 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
         }
         Action::Filter => open_prompt(state, view),
         Action::Command => {
-            state.prompt = Some(Prompt {
-                kind: PromptKind::Command,
-                text: String::new(),
-                error: None,
-            });
+            state.prompt = Some(Prompt::new(PromptKind::Command, ""));
+            // Fresh contexts and namespaces for completion while typing.
+            return vec![Effect::ListChoices];
         }
         Action::Problems => {
             state.problems = !state.problems;
@@ -180,11 +183,7 @@ fn open_prompt(state: &mut AppState, view: View) {
             (PromptKind::Filter, state.filter_text.clone())
         }
     };
-    state.prompt = Some(Prompt {
-        kind,
-        text,
-        error: None,
-    });
+    state.prompt = Some(Prompt::new(kind, text));
 }
 
 /// `n`/`N` in the YAML view: the next or previous match of the search; says so when there
@@ -334,6 +333,15 @@ fn scroll(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
     let body_page = usize::from(screen.body.height.saturating_sub(2)).max(1);
     let body_cols = usize::from(screen.body.width.saturating_sub(2));
     match view {
+        View::Help if matches!(state.overlay, Some(Overlay::List { .. })) => {
+            if let Some(Overlay::List { kind, .. }) = state.overlay {
+                let total = wrapped_len(&command::list_lines(state, kind), body_cols);
+                if let Some(Overlay::List { scroll, .. }) = state.overlay.as_mut() {
+                    let max = total.saturating_sub(body_page);
+                    *scroll = step(action, *scroll, max + 1, body_page);
+                }
+            }
+        }
         View::Help => {
             let total = wrapped_len(&help::lines(state), body_cols);
             if let Some(Overlay::Help { scroll }) = state.overlay.as_mut() {
@@ -378,6 +386,10 @@ fn prompt_key(state: &mut AppState, key: Key, action: Option<Action>) -> Vec<Eff
         Some(Action::Quit) => return vec![Effect::Quit],
         Some(Action::Redraw) => return vec![Effect::ForceRedraw],
         Some(Action::SuspendApp) => return vec![Effect::SuspendProcess],
+        Some(Action::FocusNext) => {
+            command::complete(state);
+            return Vec::new();
+        }
         _ => {}
     }
     let Some(prompt) = state.prompt.as_mut() else {
@@ -417,7 +429,7 @@ fn prompt_changed(state: &mut AppState) -> Vec<Effect> {
                 y.set_search(&text, from);
             }
         }
-        PromptKind::Command => {}
+        PromptKind::Command => command::refresh_choices(state),
     }
     Vec::new()
 }

@@ -6,9 +6,10 @@
 //! - [`actions`]: progress and outcomes of actions; [`confirm`]: the reconcile menu and
 //!   the confirm dialog of the actions that write.
 //! - [`why`]: the why view of one object; [`problems`]: problems mode grouped by root cause.
+//! - [`command`]: the `:` command line, its completion and the lists it opens.
 
 pub mod actions;
-mod command;
+pub mod command;
 pub mod confirm;
 pub mod details;
 pub mod diff;

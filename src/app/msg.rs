@@ -16,6 +16,7 @@ use crate::actions::writer::Permission;
 use crate::config::ReadOnlyReason;
 use crate::domain::flux::{ObjectKey, ObjectKind};
 use crate::domain::tree::Snapshot;
+use crate::theme::Theme;
 
 /// What a watch covers, as the header shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,6 +124,15 @@ pub enum Msg {
     /// not (or can no longer be told). Computed in the background; an empty map once the first
     /// pass over every HelmRelease is done.
     ValuesPending(BTreeMap<ObjectKey, Option<i64>>),
+    /// The answer to [`Effect::LoadTheme`]: the theme asked for (as typed), loaded or why not.
+    ThemeLoaded {
+        name: String,
+        result: Result<Box<Theme>, String>,
+    },
+    /// The answer to [`Effect::ListChoices`]: the contexts of the kubeconfig.
+    Contexts(Result<Vec<String>, String>),
+    /// The answer to [`Effect::ListChoices`]: the namespaces of the cluster.
+    Namespaces(Result<Vec<String>, String>),
     /// The session became read-only (e.g. after switching to a context matching a
     /// `readOnlyContexts` pattern). There is no message to turn read-only off.
     ReadOnly(ReadOnlyReason),
@@ -159,6 +169,13 @@ pub enum Effect {
     /// Ask the API server whether the session has a permission (never sent by a read-only
     /// session: it has no writer).
     CheckAccess(Permission),
+    /// `:theme NAME`: load a built-in theme or a theme file (a file read, off the UI task).
+    LoadTheme(String),
+    /// Draw with this theme from now on (the whole screen is redrawn).
+    UseTheme(Box<Theme>),
+    /// Read what the command line completes from: the kubeconfig's contexts and the
+    /// cluster's namespaces (answered by [`Msg::Contexts`] and [`Msg::Namespaces`]).
+    ListChoices,
     /// Ctrl-Z: suspend the process (terminal restored first).
     SuspendProcess,
     /// Ctrl-L: redraw the whole screen.

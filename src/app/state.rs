@@ -27,8 +27,10 @@ use super::text::TextLine;
 use super::why::WhyView;
 use super::yaml::YamlView;
 
-/// How long a flash message stays (it also goes on the next key).
+/// How long a flash message stays (it also goes on the next key). Errors stay until a key.
 pub const FLASH_SECONDS: i64 = 4;
+/// How many notices `:messages` keeps.
+pub const NOTICES_KEPT: usize = 100;
 
 /// How long a watch may be reconnecting before the header says so: a watch that comes back
 /// within this many seconds does not disturb the connection status.
@@ -94,6 +96,19 @@ pub struct Prompt {
     pub text: String,
     /// What is wrong with the text so far (a filter that cannot be read).
     pub error: Option<String>,
+    /// What the command line's last word can be completed to (Tab completes).
+    pub choices: Vec<String>,
+}
+
+impl Prompt {
+    pub fn new(kind: PromptKind, text: impl Into<String>) -> Prompt {
+        Prompt {
+            kind,
+            text: text.into(),
+            error: None,
+            choices: Vec::new(),
+        }
+    }
 }
 
 /// How important a flash message is.
@@ -111,6 +126,23 @@ pub struct Flash {
     pub level: FlashLevel,
     /// Unix second after which it goes.
     pub until: i64,
+}
+
+/// A flash message as kept for `:messages`: when it was shown and what it said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub at: Timestamp,
+    pub level: FlashLevel,
+    pub text: String,
+}
+
+/// A list shown over the panes by a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    /// `:messages`: the last notices, newest last.
+    Messages,
+    /// `:ctx`: the kubeconfig's contexts, the one in use marked.
+    Contexts,
 }
 
 /// The latest events about the object in the details pane.
@@ -144,11 +176,18 @@ pub struct DetailsPane {
 /// A full-screen view over the panes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Yaml(YamlView),
     Why(WhyView),
     History(HistoryView),
     Diff(DiffView),
+    /// A list opened by a command (`:messages`, `:ctx`).
+    List {
+        kind: ListKind,
+        scroll: usize,
+    },
 }
 
 /// The dependency analysis of the current snapshot, computed once with the tree and shared
@@ -197,8 +236,10 @@ pub struct AppState {
     pub keymap_warnings: Vec<String>,
     pub ascii: bool,
     pub log_file: Option<PathBuf>,
-    /// The clock, from the last Tick or Snapshot.
+    /// The clock, from the last Tick or Snapshot (moves in coarse steps: see `update`).
     pub now: Timestamp,
+    /// The time of the latest Tick, to the second (when notices were shown).
+    pub(crate) tick: Timestamp,
     /// Terminal (columns, rows) from the last Resize.
     pub size: (u16, u16),
 
@@ -243,6 +284,12 @@ pub struct AppState {
     pub modal: Option<Modal>,
     pub prompt: Option<Prompt>,
     pub flash: Option<Flash>,
+    /// Every flash message of the session, oldest first ([`NOTICES_KEPT`] at most).
+    pub notices: std::collections::VecDeque<Notice>,
+    /// The kubeconfig's contexts (`None` until read), for `:ctx`.
+    pub contexts: Option<Result<Vec<String>, String>>,
+    /// The cluster's namespaces (`None` until listed), for `:ns`.
+    pub namespaces: Option<Result<Vec<String>, String>>,
 
     /// Permissions asked of the API server (SelfSubjectAccessReview): `None` while asked.
     pub access: BTreeMap<Permission, Option<Result<bool, String>>>,
@@ -282,6 +329,7 @@ impl AppState {
             ascii: init.ascii,
             log_file: init.log_file,
             now: init.now,
+            tick: init.now,
             size: init.size,
             snapshot: None,
             analysis: None,
@@ -312,6 +360,9 @@ impl AppState {
             access: BTreeMap::new(),
             prompt: None,
             flash: None,
+            notices: std::collections::VecDeque::new(),
+            contexts: None,
+            namespaces: None,
             sent_scopes: None,
             dirty: true,
         };
@@ -381,7 +432,7 @@ impl AppState {
             return View::Confirm;
         }
         match &self.overlay {
-            Some(Overlay::Help { .. }) => return View::Help,
+            Some(Overlay::Help { .. } | Overlay::List { .. }) => return View::Help,
             Some(Overlay::Yaml(_)) => return View::Yaml,
             Some(Overlay::Why(_)) => return View::Why,
             // The rollback preview is a diff: its keys are the diff view's.
@@ -447,10 +498,32 @@ impl AppState {
 
     pub(crate) fn flash_with(&mut self, level: FlashLevel, text: impl Into<String>) {
         let text = text.into();
-        // An error stays until the next key (it may come while the operator looks away),
-        // and goes to the log too; other notices go after a few seconds.
+        // Every notice goes to the log and to `:messages`.
+        match level {
+            FlashLevel::Error => tracing::warn!(message = %text, "shown as an error"),
+            FlashLevel::Warning => tracing::info!(message = %text, "shown as a warning"),
+            FlashLevel::Info => tracing::info!(message = %text, "shown"),
+        }
+        if self.notices.len() >= NOTICES_KEPT {
+            self.notices.pop_front();
+        }
+        self.notices.push_back(Notice {
+            at: self.tick.max(self.now),
+            level,
+            text: text.clone(),
+        });
+        // An error stays until the next key (it may come while the operator looks away); a
+        // notice that arrives meanwhile does not replace it (it is in `:messages`). Other
+        // notices go after a few seconds.
+        let standing_error = self
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.level == FlashLevel::Error);
+        if standing_error && level != FlashLevel::Error {
+            self.dirty = true;
+            return;
+        }
         let until = if level == FlashLevel::Error {
-            tracing::warn!(message = %text, "shown as an error");
             i64::MAX
         } else {
             self.now.as_second() + FLASH_SECONDS

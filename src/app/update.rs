@@ -117,6 +117,26 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             on_values_pending(state, delta);
             Vec::new()
         }
+        Msg::ThemeLoaded { name, result } => match result {
+            Ok(theme) => {
+                state.flash_with(FlashLevel::Info, format!("theme {}", theme.name()));
+                vec![Effect::UseTheme(theme)]
+            }
+            Err(e) => {
+                state.flash_with(FlashLevel::Error, format!(":theme {name}: {e}"));
+                Vec::new()
+            }
+        },
+        Msg::Contexts(result) => {
+            state.contexts = Some(result);
+            state.choices_changed();
+            Vec::new()
+        }
+        Msg::Namespaces(result) => {
+            state.namespaces = Some(result);
+            state.choices_changed();
+            Vec::new()
+        }
         Msg::ReadOnly(reason) => {
             let (keymap, _) = Keymap::new(&state.keymap_overrides, true);
             state.keymap = keymap;
@@ -159,6 +179,7 @@ pub const CLOCK_STEP_SECONDS: i64 = 10;
 /// The clock moves on a tick once a step has passed, and with every snapshot (which redraws
 /// anyway, and must not show an object newer than the clock).
 fn on_clock(state: &mut AppState, now: Timestamp, snapshot: bool) {
+    state.tick = state.tick.max(now);
     if state
         .flash
         .as_ref()
@@ -260,13 +281,18 @@ fn on_switched(
     namespace: Option<String>,
     result: Result<(), String>,
 ) -> Vec<Effect> {
-    state.switching = None;
+    // What was asked (`namespace stag`, `context foo`), as the command line recorded it.
+    let asked = state
+        .switching
+        .take()
+        .unwrap_or_else(|| format!("context {context}"));
     if let Err(e) = result {
-        state.flash_with(
-            FlashLevel::Error,
-            format!("cannot switch to context {context}: {e}"),
-        );
+        state.flash_with(FlashLevel::Error, format!("cannot switch to {asked}: {e}"));
         return Vec::new();
+    }
+    if context != state.context {
+        // Another cluster: its namespaces are listed again.
+        state.namespaces = None;
     }
     // The check starts again with the new watches.
     state.values_pending.clear();
@@ -300,10 +326,18 @@ fn on_switched(
     state.context = context;
     state.server = server;
     state.namespace = namespace;
-    Vec::new()
+    vec![Effect::ListChoices]
 }
 
 impl AppState {
+    /// New contexts or namespaces: the command line's choices and a shown list follow.
+    fn choices_changed(&mut self) {
+        super::command::refresh_choices(self);
+        if self.prompt.is_some() || matches!(self.overlay, Some(Overlay::List { .. })) {
+            self.dirty = true;
+        }
+    }
+
     /// Rebuild the details lines; dirty when they changed.
     pub(crate) fn refresh_details_lines(&mut self) {
         let Some(mut pane) = self.details.take() else {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::config::Config;
 use crate::domain::secrets::SecretValues;
-use crate::kube::client::{self, Connection};
+use crate::kube::client::{self, Connection, KubeconfigSource};
 use crate::runtime::event_loop::{self, TuiOptions};
 use crate::runtime::logging;
 use crate::sim::cluster::{SimCluster, SimOptions};
@@ -38,7 +38,12 @@ fn load_setup(
     Ok(Setup { config, theme, log })
 }
 
-async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCode {
+async fn run_tui(
+    global: &GlobalArgs,
+    setup: Setup,
+    conn: Connection,
+    kubeconfig: KubeconfigSource,
+) -> ExitCode {
     let read_only = setup.config.read_only_for(global.read_only, &conn.context);
     let opts = TuiOptions {
         namespace: global.namespace.clone(),
@@ -47,7 +52,7 @@ async fn run_tui(global: &GlobalArgs, setup: Setup, conn: Connection) -> ExitCod
         ascii: global.ascii || setup.config.ascii,
         config: setup.config,
         log_path: setup.log.as_ref().map(|g| g.path().to_path_buf()),
-        kubeconfig: global.kubeconfig.clone(),
+        kubeconfig,
         secret_values: if global.show_secrets {
             SecretValues::Shown
         } else {
@@ -84,7 +89,11 @@ pub async fn tui(
             return ExitCode::from(2);
         }
     };
-    run_tui(&global, setup, conn).await
+    let kubeconfig = match &global.kubeconfig {
+        Some(path) => KubeconfigSource::File(path.clone()),
+        None => KubeconfigSource::Default,
+    };
+    run_tui(&global, setup, conn, kubeconfig).await
 }
 
 /// `fluxdeck demo`: the simulated cluster in-process, the TUI on it.
@@ -113,6 +122,8 @@ pub async fn demo(
             return ExitCode::from(2);
         }
     };
+    // The demo's one context is the simulated cluster's, from its in-memory kubeconfig.
+    let kubeconfig = KubeconfigSource::InMemory(cluster.kubeconfig_yaml());
     let conn = match client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml()).await {
         Ok(c) => c,
         Err(e) => {
@@ -120,7 +131,7 @@ pub async fn demo(
             return ExitCode::from(2);
         }
     };
-    let code = run_tui(&global, setup, conn).await;
+    let code = run_tui(&global, setup, conn, kubeconfig).await;
     cluster.shutdown().await;
     code
 }

@@ -45,6 +45,57 @@ pub enum ConnectError {
     },
 }
 
+/// Where the contexts come from: the kubeconfig file(s), or one held in memory (the
+/// simulated cluster's, in `fluxdeck demo`).
+#[derive(Clone, Debug, Default)]
+pub enum KubeconfigSource {
+    /// `--kubeconfig PATH`, else $KUBECONFIG / ~/.kube/config.
+    #[default]
+    Default,
+    File(std::path::PathBuf),
+    InMemory(String),
+}
+
+impl KubeconfigSource {
+    fn read(&self) -> Result<Kubeconfig, ConnectError> {
+        match self {
+            KubeconfigSource::Default => {
+                Kubeconfig::read().map_err(|e| ConnectError::NoConfig(e.to_string()))
+            }
+            KubeconfigSource::File(path) => {
+                Kubeconfig::read_from(path).map_err(|e| ConnectError::BadKubeconfig {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+            KubeconfigSource::InMemory(yaml) => {
+                Kubeconfig::from_yaml(yaml).map_err(|e| ConnectError::BadKubeconfig {
+                    path: "(in memory)".into(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// The names of the contexts, in the kubeconfig's order (reads the file: call it off the
+    /// UI task).
+    pub fn contexts(&self) -> Result<Vec<String>, ConnectError> {
+        Ok(self.read()?.contexts.into_iter().map(|c| c.name).collect())
+    }
+
+    /// Connect to one of its contexts (the in-memory kubeconfig: no file, no in-cluster).
+    pub async fn connect(&self, context: &str) -> Result<Connection, ConnectError> {
+        match self {
+            KubeconfigSource::Default => connect(None, Some(context)).await,
+            KubeconfigSource::File(path) => connect(Some(path), Some(context)).await,
+            KubeconfigSource::InMemory(_) => {
+                let (cfg, name) = configure_from(self.read()?, Some(context)).await?;
+                connect_with(cfg, name).await
+            }
+        }
+    }
+}
+
 /// Load the kubeconfig (explicit path, else $KUBECONFIG / ~/.kube/config, else in-cluster),
 /// pick the context and build a client. Does not contact the server.
 pub async fn configure(
@@ -75,6 +126,14 @@ pub async fn configure(
     let Some(kc) = kc else {
         return Err(ConnectError::NoConfig("empty".into()));
     };
+    configure_from(kc, context).await
+}
+
+/// Pick the context of a loaded kubeconfig and build a client config.
+async fn configure_from(
+    kc: Kubeconfig,
+    context: Option<&str>,
+) -> Result<(Config, String), ConnectError> {
     let name = match context {
         Some(c) => c.to_string(),
         None => kc.current_context.clone().unwrap_or_default(),

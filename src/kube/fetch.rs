@@ -1,6 +1,7 @@
-//! One-off reads the views ask for: the Events about an object and an object's YAML.
+//! One-off reads the views ask for: the Events about an object, an object's YAML, the
+//! namespaces the command line completes.
 
-use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::core::v1::{Event, Namespace};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DynamicObject, ListParams};
 use kube::{Api, Client};
@@ -20,6 +21,22 @@ fn describe(e: &kube::Error) -> String {
         kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
         other => error_chain(other),
     }
+}
+
+/// The names of the cluster's namespaces, sorted (metadata only).
+pub async fn namespaces(client: Client) -> Result<Vec<String>, String> {
+    let api: Api<Namespace> = Api::all(client);
+    let list = api
+        .list_metadata(&ListParams::default())
+        .await
+        .map_err(|e| describe(&e))?;
+    let mut names: Vec<String> = list
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// The latest Events whose involvedObject is `key`, newest first.

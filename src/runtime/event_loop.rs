@@ -20,7 +20,7 @@ use crate::app::msg::{Effect, Msg};
 use crate::app::{AppInit, AppState, update};
 use crate::config::{Config, ReadOnlyReason};
 use crate::domain::secrets::SecretValues;
-use crate::kube::client::Connection;
+use crate::kube::client::{Connection, KubeconfigSource};
 use crate::theme::Theme;
 
 pub use super::executor::health_msg;
@@ -49,7 +49,7 @@ pub struct TuiOptions {
     pub ascii: bool,
     pub log_path: Option<PathBuf>,
     /// Where contexts come from for `:ctx`.
-    pub kubeconfig: Option<PathBuf>,
+    pub kubeconfig: KubeconfigSource,
     /// Whether Secret values are shown (`--show-secrets`) or masked.
     pub secret_values: SecretValues,
 }
@@ -78,7 +78,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
         log_file: opts.log_path.clone(),
         size,
     });
-    let theme = opts.theme;
+    let mut theme = opts.theme;
     let (tx, mut rx) = mpsc::channel::<Msg>(256);
     let executor = Executor::spawn(
         conn,
@@ -175,6 +175,12 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
                     draw_at = Some(Instant::now());
                 }
                 Effect::ForceRedraw => {
+                    guard.force_redraw()?;
+                    draw_at = Some(Instant::now());
+                }
+                Effect::UseTheme(new) => {
+                    // Every cell is drawn again in the new theme.
+                    theme = *new;
                     guard.force_redraw()?;
                     draw_at = Some(Instant::now());
                 }

@@ -15,7 +15,6 @@
 //!   with the watches.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
 use crate::app::prepare::{Prepared, prepare};
 use crate::config::{Config, ReadOnlyReason};
 use crate::domain::secrets::SecretValues;
-use crate::kube::client::{self, Connection};
+use crate::kube::client::{Connection, KubeconfigSource};
 use crate::kube::cluster::{self, ClusterWatch, Scope};
 use crate::kube::discovery::{DiscoveryError, Resolved};
 use crate::kube::fetch;
@@ -63,8 +62,8 @@ pub struct ExecutorOptions {
     pub read_only: Option<ReadOnlyReason>,
     /// Read-only contexts (checked again on `:ctx`).
     pub config: Config,
-    /// Where contexts come from for `:ctx`.
-    pub kubeconfig: Option<PathBuf>,
+    /// Where contexts come from for `:ctx` (the demo's is in memory).
+    pub kubeconfig: KubeconfigSource,
     /// Where actions are recorded.
     pub audit: Audit,
     /// Whether Secret values are shown (`--show-secrets`) or masked.
@@ -381,7 +380,8 @@ impl Core {
             let attempts = if switch { SWITCH_ATTEMPTS } else { u32::MAX };
             let conn = match target {
                 Target::Connected(c) => Ok(c),
-                Target::Context(ctx) => client::connect(kubeconfig.as_deref(), Some(&ctx))
+                Target::Context(ctx) => kubeconfig
+                    .connect(&ctx)
                     .await
                     .map_err(|e| (ctx, e.to_string())),
             };
@@ -594,9 +594,47 @@ impl Core {
                     let _ = out.send(Msg::Access { permission, result }).await;
                 });
             }
+            Effect::LoadTheme(name) => {
+                // A theme file is read on a blocking thread; a built-in one is parsed there too.
+                let out = self.out.clone();
+                tokio::spawn(async move {
+                    let asked = name.clone();
+                    let result = tokio::task::spawn_blocking(move || {
+                        crate::theme::Theme::load(Some(&asked), false)
+                            .map(Box::new)
+                            .map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                    let _ = out.send(Msg::ThemeLoaded { name, result }).await;
+                });
+            }
+            Effect::ListChoices => self.list_choices(),
             // The terminal's effects belong to the event loop.
-            Effect::Quit | Effect::SuspendProcess | Effect::ForceRedraw => {}
+            Effect::Quit | Effect::SuspendProcess | Effect::ForceRedraw | Effect::UseTheme(_) => {}
         }
+    }
+
+    /// Read the kubeconfig's contexts (a file read, on a blocking thread) and list the
+    /// cluster's namespaces, for the command line.
+    fn list_choices(&self) {
+        let out = self.out.clone();
+        let source = self.opts.kubeconfig.clone();
+        let client = self.watch.as_ref().map(|w| w.client());
+        tokio::spawn(async move {
+            let contexts =
+                tokio::task::spawn_blocking(move || source.contexts().map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+            let _ = out.send(Msg::Contexts(contexts)).await;
+            if let Some(client) = client {
+                let namespaces = fetch::namespaces(client).await;
+                if let Err(e) = &namespaces {
+                    tracing::info!(error = %e, "cannot list namespaces: :ns does not check names");
+                }
+                let _ = out.send(Msg::Namespaces(namespaces)).await;
+            }
+        });
     }
 
     /// Run an action in a task of its own, reporting progress and the outcome; recorded in

@@ -13,7 +13,7 @@ use crate::app::state::{AppState, Overlay};
 use crate::domain::text::{is_unsafe_char, sanitize_line};
 use crate::theme::Theme;
 
-use widgets::{details, dialog, diff, header, help, hints, history, prompt, tree, why, yaml};
+use widgets::{details, dialog, diff, header, help, hints, history, list, prompt, tree, why, yaml};
 
 /// Draw the whole screen. Cluster text is sanitised where it is prepared (rows, segments,
 /// YAML lines); as the last step every cell is checked once more, so no control character,
@@ -48,6 +48,9 @@ fn draw(state: &AppState, theme: &Theme, frame: &mut Frame) {
         Some(Overlay::Why(view)) => why::render(state, view, theme, frame, screen.body),
         Some(Overlay::History(view)) => history::render(state, view, theme, frame, screen.body),
         Some(Overlay::Diff(view)) => diff::render(state, view, None, theme, frame, screen.body),
+        Some(Overlay::List { kind, scroll }) => {
+            list::render(state, *kind, *scroll, theme, frame, screen.body)
+        }
         None => {
             if let Some(area) = screen.tree {
                 tree::render(state, theme, frame, area);

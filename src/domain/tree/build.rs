@@ -123,12 +123,33 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
             .into_iter()
             .map(|k| builder.object_node(k, Relation::Unmanaged, false))
             .collect();
-        roots.push(group_node(
+        // The group stands for the Kustomization: its state is that one's verdict, not the
+        // worst of the objects below (their states are on their own rows). Out of view its
+        // state is not known, and the row says so instead of borrowing a child's.
+        let applier = ObjectKey::flux(FluxKind::Kustomization, &ns, &name);
+        let (title, verdict) = match snap.flux.get(&applier) {
+            Some(obj) => (
+                format!("Applied by Kustomization {ns}/{name}"),
+                analysis
+                    .tree_health(&applier)
+                    .unwrap_or_else(|| flux_health(obj)),
+            ),
+            None => (
+                format!("Applied by Kustomization {ns}/{name} (not in view)"),
+                HealthInfo::not_loaded(),
+            ),
+        };
+        let mut group = group_node(
             format!("{APPLIED_BY_PREFIX}{ns}/{name}"),
-            format!("Applied by Kustomization {ns}/{name} (not in view)"),
+            title,
             Relation::Unmanaged,
             children,
-        ));
+        );
+        group.health = HealthInfo {
+            message: group.message.clone(),
+            ..verdict
+        };
+        roots.push(group);
     }
     if !orphans.is_empty() {
         let children: Vec<Node> = orphans

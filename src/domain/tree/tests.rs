@@ -514,3 +514,76 @@ fn objects_applied_by_a_kustomization_out_of_view_are_grouped_under_it() {
     assert_eq!(names, vec!["backend", "redis"]);
     assert_eq!(tree.roots[1].children[0].name, "adhoc");
 }
+
+/// A HelmRelease in `staging` labelled as applied by `flux-system/staging`, failing or not.
+fn staging_release(name: &str, ready: bool) -> serde_json::Value {
+    let status = if ready { "True" } else { "False" };
+    let reason = if ready {
+        "InstallSucceeded"
+    } else {
+        "InstallFailed"
+    };
+    json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": name, "namespace": "staging", "generation": 1, "labels": {
+            "kustomize.toolkit.fluxcd.io/name": "staging",
+            "kustomize.toolkit.fluxcd.io/namespace": "flux-system",
+        }},
+        "spec": {"interval": "10m", "chart": {"spec": {"chart": "redis",
+            "sourceRef": {"kind": "HelmRepository", "name": "bitnami", "namespace": "flux-system"}}}},
+        "status": {"observedGeneration": 1, "conditions": [{
+            "type": "Ready", "status": status, "reason": reason, "message": "m",
+            "lastTransitionTime": "2026-08-01T11:00:00Z"}]},
+    })
+}
+
+#[test]
+fn a_group_for_an_applier_out_of_view_does_not_borrow_a_failing_childs_state() {
+    let objects = vec![
+        staging_release("redis", false),
+        staging_release("backend", true),
+    ];
+    let (snap, errors) = Snapshot::from_objects(objects, now());
+    assert!(errors.is_empty(), "{errors:?}");
+    let tree = build(&snap);
+    let group = &tree.roots[0];
+    assert_eq!(
+        group.kind_label,
+        "Applied by Kustomization flux-system/staging (not in view)"
+    );
+    // The Kustomization is not in the snapshot: its state is not known, not Failed.
+    assert_ne!(group.health.health, Health::Failed);
+    assert!(group.health.is_not_loaded(), "{:?}", group.health);
+    // The failing release keeps its own state, and the group's summary still counts it.
+    let redis = group.children.iter().find(|c| c.name == "redis").unwrap();
+    assert_eq!(redis.health.health, Health::Failed);
+    assert_eq!(group.summary.get(Health::Failed), 1);
+}
+
+#[test]
+fn a_group_for_an_applier_in_view_shows_that_kustomizations_verdict() {
+    let kustomization = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "staging", "namespace": "flux-system", "generation": 1},
+        "spec": {"interval": "10m", "path": "./staging", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+        "status": {"observedGeneration": 1, "conditions": [{
+            "type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+            "message": "Applied revision: main@sha1:abc",
+            "lastTransitionTime": "2026-08-01T11:00:00Z"}]},
+    });
+    let objects = vec![kustomization, staging_release("redis", false)];
+    let (snap, errors) = Snapshot::from_objects(objects, now());
+    assert!(errors.is_empty(), "{errors:?}");
+    let tree = build(&snap);
+    let group = tree
+        .roots
+        .iter()
+        .find(|r| r.id.starts_with("applied-by:"))
+        .unwrap();
+    assert_eq!(
+        group.kind_label,
+        "Applied by Kustomization flux-system/staging"
+    );
+    assert_eq!(group.health.health, Health::Ready);
+}

@@ -7,6 +7,7 @@ pub mod header;
 pub mod help;
 pub mod hints;
 pub mod history;
+pub mod list;
 pub mod prompt;
 pub mod tree;
 pub mod why;
