@@ -173,7 +173,7 @@ pub fn lines(state: &AppState) -> Vec<TextLine> {
     out.push(TextLine::plain("Commands", Tone::Title));
     out.push(
         TextLine::plain(
-            "  :ns NAME (:ns for all namespaces), :ctx NAME, :theme NAME, :q",
+            "  :ns NAME (:ns for all namespaces), :ctx [NAME] (lists contexts), :theme NAME, :messages, :q; Tab completes",
             Tone::Text,
         )
         .indent(2),
