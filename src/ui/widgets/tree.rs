@@ -431,6 +431,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else if state.cursor >= scroll + height {
         scroll = state.cursor + 1 - height;
     }
+    // Never blank lines below the last row while rows above are scrolled away.
+    scroll = scroll.min(state.rows.len().saturating_sub(height));
     let mut indices = Vec::new();
     let mut visible: Vec<Cells> = Vec::new();
     for (i, row) in state.rows.iter().enumerate().skip(scroll).take(height) {
