@@ -626,7 +626,7 @@ fn terminal_too_small() {
     assert_snapshot!("too_small_30x8", text);
     // Growing again draws the tree.
     update(&mut state, Msg::Resize { cols: 80, rows: 24 });
-    assert!(screen(&state).contains("HelmRelease"));
+    assert!(screen(&state).contains("staging/redis"));
 }
 
 fn kustomization(name: &str, inventory: &[&str]) -> Value {
@@ -679,7 +679,7 @@ fn cycle_and_not_loaded_rows_are_distinct() {
     let text = screen(&state);
     assert!(text.contains("↻ Cycle"), "{text}");
     assert!(text.contains("cycle: already shown above"), "{text}");
-    assert!(text.contains("? not loaded Deployment apps/web"), "{text}");
+    assert!(text.contains("? not loaded  Deployment apps/web"), "{text}");
     assert_snapshot!("cycle_and_not_loaded_100x12", text);
     // The not-loaded Deployment is what the tree needs watched.
     let scopes = state.needed_scopes();

@@ -53,3 +53,11 @@ fn tree_scroll_survives_the_details_pane_covering_it() {
         "{text}"
     );
 }
+
+#[test]
+fn zz_print() {
+    for (c, r) in [(80, 24), (120, 40), (200, 60)] {
+        let state = demo(c, r);
+        println!("{}", screen(&state));
+    }
+}
