@@ -540,7 +540,7 @@ fn row_shows_the_progress_of_an_action_160x30() {
     let text = screen(&state);
     let row = text
         .lines()
-        .find(|l| l.contains("HelmRelease staging/redis"))
+        .find(|l| l.contains("HelmRelease staging/redis") || l.contains("hr staging/redis"))
         .unwrap();
     assert!(row.contains("reconcile --with-source: step 1/3"), "{text}");
     assert!(
@@ -571,7 +571,7 @@ fn row_shows_a_failed_outcome_then_the_message_again() {
     let text = screen(&state);
     let row = text
         .lines()
-        .find(|l| l.contains("HelmRelease staging/redis"))
+        .find(|l| l.contains("HelmRelease staging/redis") || l.contains("hr staging/redis"))
         .unwrap();
     assert!(row.contains("reconcile failed: HelmRelease"), "{text}");
     assert_snapshot!("row_failed_outcome_120x30", text);
@@ -597,7 +597,7 @@ fn row_shows_a_failed_outcome_then_the_message_again() {
     let text = screen(&state);
     let row = text
         .lines()
-        .find(|l| l.contains("HelmRelease staging/redis"))
+        .find(|l| l.contains("HelmRelease staging/redis") || l.contains("hr staging/redis"))
         .unwrap();
     assert!(row.contains("reconcile failed:"), "{text}");
     assert!(text.contains("Action"), "the details show it: {text}");
@@ -607,7 +607,7 @@ fn row_shows_a_failed_outcome_then_the_message_again() {
     let text = screen(&state);
     let row = text
         .lines()
-        .find(|l| l.contains("HelmRelease staging/redis"))
+        .find(|l| l.contains("HelmRelease staging/redis") || l.contains("hr staging/redis"))
         .unwrap();
     assert!(!row.contains("reconcile failed"), "{text}");
     assert!(

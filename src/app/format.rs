@@ -95,8 +95,7 @@ fn helm_success(message: &str) -> Option<String> {
     let (action, rest) = rest.split_once(" succeeded for release ")?;
     let (release, _chart) = rest.split_once(" with chart ")?;
     let (_, version) = release.rsplit_once(".v")?;
-    if action.contains(' ') || version.is_empty() || !version.chars().all(|c| c.is_ascii_digit())
-    {
+    if action.contains(' ') || version.is_empty() || !version.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
     Some(format!("{action} succeeded: v{version}"))
@@ -144,7 +143,10 @@ mod tests {
     #[test]
     fn ready_rows_are_quiet() {
         assert_eq!(quiet_ready("Applied revision: main@sha1:f15f22ade882"), "");
-        assert_eq!(quiet_ready("stored artifact for revision 'sha256:0b37'"), "");
+        assert_eq!(
+            quiet_ready("stored artifact for revision 'sha256:0b37'"),
+            ""
+        );
         assert_eq!(quiet_ready("Resource is current"), "");
         assert_eq!(
             quiet_ready(

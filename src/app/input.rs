@@ -125,6 +125,11 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
             state.toggle_selected();
             return tree_changed(state);
         }
+        Action::ColumnHeaders => {
+            state.column_headers = Some(!layout::column_headers(state));
+            state.keep_cursor_visible();
+            state.dirty = true;
+        }
         Action::OpenDetails => return open_details(state),
         Action::Yaml => return yaml(state, view),
         Action::Why => return why(state, view),

@@ -42,7 +42,11 @@ const MAX_REVISION: usize = 14;
 const MIN_AGE: usize = 3;
 
 /// The words a state column can show besides the health words.
-const OTHER_WORDS: [&str; 3] = ["not watched", "not loaded", crate::domain::health::reasons::STATIC];
+const OTHER_WORDS: [&str; 3] = [
+    "not watched",
+    "not loaded",
+    crate::domain::health::reasons::STATIC,
+];
 
 /// The width of the state word column: the longest word any row can show, whatever is on
 /// screen, so the columns never move when a row changes state.
@@ -327,9 +331,8 @@ fn columns(rows: &[Cells], cols: usize) -> Columns {
         .max((cols * 2).div_ceil(5).min(ENOUGH_MESSAGE))
         .min(cols);
     let limit = cols.saturating_sub(message_min + GAP);
-    let fits = |name: usize, revision: usize, age: usize| {
-        name + part(revision) + part(age) <= limit
-    };
+    let fits =
+        |name: usize, revision: usize, age: usize| name + part(revision) + part(age) <= limit;
     let (mut short_kinds, mut revision, mut age) = (false, revision_full, age_full);
     if !fits(label(false), revision, age) {
         age = 0;
@@ -516,7 +519,10 @@ fn header_line(cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> Line<
         put(&mut text, x, "REASON");
     }
     let text = pad(&truncate(&text, full, ascii), full);
-    Line::from(Span::styled(text, theme.dim().add_modifier(ratatui::style::Modifier::BOLD)))
+    Line::from(Span::styled(
+        text,
+        theme.dim().add_modifier(ratatui::style::Modifier::BOLD),
+    ))
 }
 
 fn empty_text(state: &AppState) -> String {
@@ -603,19 +609,16 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     if headers {
         lines.push(header_line(&cols, theme, state.ascii, full));
     }
-    lines.extend(indices
-        .iter()
-        .zip(&visible)
-        .map(|(i, c)| {
-            let mut l = line(c, &cols, theme, state.ascii, full);
-            if stale {
-                l = l.patch_style(theme.stale());
-            }
-            if *i == state.cursor {
-                l = l.patch_style(selection(theme, focused));
-            }
-            l
-        }));
+    lines.extend(indices.iter().zip(&visible).map(|(i, c)| {
+        let mut l = line(c, &cols, theme, state.ascii, full);
+        if stale {
+            l = l.patch_style(theme.stale());
+        }
+        if *i == state.cursor {
+            l = l.patch_style(selection(theme, focused));
+        }
+        l
+    }));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
