@@ -85,11 +85,16 @@ pub fn quiet_ready(message: &str) -> String {
     if REPEATS.iter().any(|p| message.starts_with(p)) {
         return String::new();
     }
-    helm_success(message).unwrap_or_else(|| message.to_string())
+    short_helm_success(message)
 }
 
 /// `Helm upgrade succeeded for release ns/name.v6 with chart c@1.2.3` → `upgrade
-/// succeeded: v6`.
+/// succeeded: v6` (the row already names the release and its chart version); any other
+/// message as it is.
+pub fn short_helm_success(message: &str) -> String {
+    helm_success(message).unwrap_or_else(|| message.to_string())
+}
+
 fn helm_success(message: &str) -> Option<String> {
     let rest = message.strip_prefix("Helm ")?;
     let (action, rest) = rest.split_once(" succeeded for release ")?;

@@ -18,7 +18,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::format::{age, informative_line, pad, quiet_ready, truncate, width};
+use crate::app::format::{
+    age, informative_line, pad, quiet_ready, short_helm_success, truncate, width,
+};
 use crate::app::layout::column_headers;
 use crate::app::msg::WatchStatus;
 use crate::app::state::{AppState, Focus, VisibleRow};
@@ -142,7 +144,7 @@ fn row_message(node: &Node) -> String {
     if node.health.health == Health::Ready && node.is_object() && !node.cycle {
         quiet_ready(&shown)
     } else {
-        shown
+        short_helm_success(&shown)
     }
 }
 
@@ -461,15 +463,19 @@ fn message_spans(c: &Cells, room: usize, theme: &Theme, ascii: bool) -> Vec<Span
     if !c.summary.is_empty() {
         badges.push((format!("[{}]", c.summary), theme.warning()));
     }
-    // A reason too long for the cell leaves room for `[blocks N]` (the row is a root cause)
-    // when it keeps three fifths of the cell; other badges only take what the reason leaves.
+    // A reason too long for the cell leaves room for the badges about the object itself
+    // (`[blocks N]`, `[values pending]`) when it keeps three fifths of the cell; the summary
+    // of the rows below only takes what the reason leaves.
     let message_w = width(&c.message);
+    let own: usize = [c.blocks.as_str(), c.pending]
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| width(b) + 3)
+        .sum();
     let reason_room = if message_w <= room {
         message_w
-    } else if c.blocks.is_empty() {
-        room
     } else {
-        room.saturating_sub(width(&c.blocks) + 3).max(room * 3 / 5)
+        room.saturating_sub(own).max(room * 3 / 5)
     };
     let mut spans = Vec::new();
     let mut left = room;
