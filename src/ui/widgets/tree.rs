@@ -9,8 +9,9 @@
 //! columns.
 //!
 //! Widths go by priority: the reason keeps two fifths of a narrow row (so it starts within
-//! its first 60%); to make room the age goes, then the revision, then the kinds take their
-//! short names (`hr`, `ks`), and names are cut last (the namespace before the name).
+//! its first 60%); to make room the age goes, then the revision, then a row still too long
+//! takes the short name of its kind (`hr`, `ks`), and names are cut last (the namespace
+//! before the name).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -109,18 +110,17 @@ struct Cells {
     /// The message is the rollback banner.
     banner: bool,
     cycle: bool,
+    /// A group row (a kind group, the unmanaged group): a heading, not a row of the grid.
+    group: bool,
 }
 
 impl Cells {
-    fn label_width(&self, short: bool) -> usize {
-        let kind = match (short, self.short_kind) {
-            (true, Some(k)) => width(k),
-            _ => width(&self.kind),
-        };
+    /// From the start of the row to the end of the name, with the full kind.
+    fn label_width(&self) -> usize {
         width(&self.lead)
             + state_width()
             + if self.source { 7 } else { 0 }
-            + kind
+            + width(&self.kind)
             + 1
             + width(&self.namespace)
             + width(&self.name)
@@ -251,6 +251,7 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         action: action.map(|a| a.failed()),
         banner: action.is_none() && banner.is_some(),
         cycle: node.cycle,
+        group: node.key.is_none(),
     }
 }
 
@@ -287,8 +288,6 @@ fn blocks_outside_loop(state: &AppState, node: &Node) -> usize {
 struct Columns {
     /// From the start of the row to the end of the name.
     name: usize,
-    /// Flux kinds by their short names (`hr`, `ks`).
-    short_kinds: bool,
     revision: usize,
     age: usize,
     message: usize,
@@ -314,9 +313,14 @@ impl Columns {
 
 /// Widths by priority for a row `cols` wide: the message keeps two fifths of the row (at
 /// least [`MIN_MESSAGE`], at most [`ENOUGH_MESSAGE`] columns); the age goes, then the
-/// revision, then kinds take their short names; names are cut last.
+/// revision; a row still too long takes the short name of its kind; names are cut last.
 fn columns(rows: &[Cells], cols: usize) -> Columns {
-    let label = |short: bool| rows.iter().map(|c| c.label_width(short)).max().unwrap_or(0);
+    let label = rows
+        .iter()
+        .filter(|c| !c.group)
+        .map(Cells::label_width)
+        .max()
+        .unwrap_or(0);
     let revision_full = rows
         .iter()
         .map(|c| width(&c.revision))
@@ -335,21 +339,18 @@ fn columns(rows: &[Cells], cols: usize) -> Columns {
     let limit = cols.saturating_sub(message_min + GAP);
     let fits =
         |name: usize, revision: usize, age: usize| name + part(revision) + part(age) <= limit;
-    let (mut short_kinds, mut revision, mut age) = (false, revision_full, age_full);
-    if !fits(label(false), revision, age) {
+    let (mut revision, mut age) = (revision_full, age_full);
+    if !fits(label, revision, age) {
         age = 0;
     }
-    if !fits(label(false), revision, age) {
+    if !fits(label, revision, age) {
         revision = 0;
     }
-    if !fits(label(false), revision, age) {
-        short_kinds = true;
-    }
-    let name = label(short_kinds).min(limit);
+    // Rows longer than this take the short name of their kind, then are cut.
+    let name = label.min(limit.saturating_sub(part(revision) + part(age)));
     let message = cols.saturating_sub(name + part(revision) + part(age) + GAP);
     Columns {
         name,
-        short_kinds,
         revision,
         age,
         message,
@@ -394,13 +395,30 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
         state_style,
     ));
     let used_before_label = width(&c.lead) + state_width();
+    if c.group {
+        // A heading: its title whole when the row has room, its summary after it.
+        let title = truncate(
+            &format!("{} {}", c.kind, c.name),
+            full.saturating_sub(used_before_label),
+            ascii,
+        );
+        let room = full.saturating_sub(used_before_label + width(&title) + GAP);
+        spans.push(Span::styled(title, theme.text()));
+        if room > 0 && !c.message.is_empty() {
+            spans.push(Span::raw(" ".repeat(GAP)));
+            spans.push(Span::styled(truncate(&c.message, room, ascii), theme.dim()));
+        }
+        let used: usize = spans.iter().map(Span::width).sum();
+        spans.push(Span::raw(" ".repeat(full.saturating_sub(used))));
+        return Line::from(spans);
+    }
     let mut label_room = cols.name.saturating_sub(used_before_label);
     if c.source && label_room > 7 {
         spans.push(Span::styled("source ", theme.dim()));
         label_room -= 7;
     }
-    let kind = match (cols.short_kinds, c.short_kind) {
-        (true, Some(k)) => k,
+    let kind = match c.short_kind {
+        Some(k) if c.label_width() > cols.name => k,
         _ => c.kind.as_str(),
     };
     let (kind, name) = label_spans(c, kind, label_room, ascii);
