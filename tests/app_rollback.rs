@@ -457,7 +457,7 @@ fn progress_then_a_persistent_banner_until_resumed() {
     let text = screen(&state);
     let line = text
         .lines()
-        .find(|l| l.contains("HelmRelease staging/redis"))
+        .find(|l| l.contains("HelmRelease staging/redis") || l.contains("hr staging/redis"))
         .unwrap();
     assert!(line.contains("rolled back to rev"), "{text}");
     assert!(text.contains("Rolled back"), "{text}");

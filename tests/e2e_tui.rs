@@ -184,13 +184,13 @@ fn read_only_badge_tiny_terminal_and_sigterm() {
     let mut app = demo(&["--read-only"], 80, 24);
     let screen = app.wait_text("READ-ONLY");
     assert!(screen.contains("fluxdeck"), "{screen}");
-    app.wait_text("HelmRelease");
+    app.wait_text("staging/redis");
 
     app.resize(30, 8);
     app.wait_text("terminal too small");
     app.resize(100, 30);
     app.wait_for("the tree again", Duration::from_secs(30), |s| {
-        !s.contains("terminal too small") && s.contains("HelmRelease")
+        !s.contains("terminal too small") && s.contains("staging/redis")
     });
 
     // `:ns` restarts the watches on one namespace.

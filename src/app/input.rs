@@ -122,6 +122,11 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
             return tree_changed(state);
         }
         Action::NextMatch | Action::PrevMatch => search_step(state, action == Action::NextMatch),
+        Action::ColumnHeaders => {
+            state.column_headers = Some(!layout::column_headers(state));
+            state.keep_cursor_visible();
+            state.dirty = true;
+        }
         Action::OpenDetails => return open_details(state),
         Action::Yaml => return yaml(state, view),
         Action::Why => return why(state, view),

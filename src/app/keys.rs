@@ -27,6 +27,7 @@ pub enum Action {
     Collapse,
     Expand,
     Toggle,
+    ColumnHeaders,
     OpenDetails,
     Yaml,
     Reconcile,
@@ -240,6 +241,7 @@ table! {
     Collapse "collapse" Tree ["h", "left"] "collapse the node, or go to its parent" None, false;
     Expand "expand" Tree ["l", "right"] "expand the node" None, false;
     Toggle "toggle" Tree ["space"] "expand or collapse the node" None, false;
+    ColumnHeaders "column-headers" Tree ["c"] "show or hide the column headers (shown from 120 columns)" None, false;
     Command "command" Global [":"] "command line: :ns [NAME], :ctx [NAME], :theme NAME, :messages, :q; Tab completes" Some("command"), false;
     FocusNext "focus-next" Global ["tab"] "focus the next pane" Some("focus"), false;
     FocusPrev "focus-prev" Global ["shift-tab"] "focus the previous pane" None, false;

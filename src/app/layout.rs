@@ -35,6 +35,10 @@ pub fn header_height(state: &AppState) -> u16 {
 
 /// The layout of `area` for this state.
 pub fn screen_in(state: &AppState, area: Rect) -> Screen {
+    screen_with_focus(state, area, state.focus)
+}
+
+fn screen_with_focus(state: &AppState, area: Rect, focus: Focus) -> Screen {
     let too_small = area.width < MIN_COLS || area.height < MIN_ROWS;
     let header_h = header_height(state).min(area.height);
     let header = Rect::new(area.x, area.y, area.width, header_h);
@@ -50,7 +54,7 @@ pub fn screen_in(state: &AppState, area: Rect) -> Screen {
             let details = Rect::new(body.x + tree_w, body.y, area.width - tree_w, body.height);
             (Some(tree), Some(details))
         }
-        Some(_) => match state.focus {
+        Some(_) => match focus {
             Focus::Tree => (Some(body), None),
             Focus::Details => (None, Some(body)),
         },
@@ -69,4 +73,29 @@ pub fn screen_in(state: &AppState, area: Rect) -> Screen {
 pub fn screen(state: &AppState) -> Screen {
     let (cols, rows) = state.size;
     screen_in(state, Rect::new(0, 0, cols, rows))
+}
+
+/// Whether the tree shows a line of column headers: on from [`SPLIT_MIN_COLS`] terminal
+/// columns unless toggled.
+pub fn column_headers(state: &AppState) -> bool {
+    state
+        .column_headers
+        .unwrap_or(state.size.0 >= SPLIT_MIN_COLS)
+}
+
+/// How many tree rows the tree pane shows (inside its border, below the column headers).
+/// While the details pane covers the tree, the rows it shows once it is back: scrolling
+/// meanwhile must not assume a one-row tree.
+pub fn tree_page(state: &AppState) -> usize {
+    let (cols, rows) = state.size;
+    let area = Rect::new(0, 0, cols, rows);
+    let tree = screen_in(state, area)
+        .tree
+        .or_else(|| screen_with_focus(state, area, Focus::Tree).tree);
+    let headers = usize::from(column_headers(state));
+    tree.map_or(1, |r| {
+        usize::from(r.height.saturating_sub(2))
+            .saturating_sub(headers)
+            .max(1)
+    })
 }

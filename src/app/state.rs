@@ -276,6 +276,9 @@ pub struct AppState {
     pub(crate) filter: Filter,
     /// Problems mode: only unhealthy objects and their ancestors.
     pub problems: bool,
+    /// The tree's column headers as toggled; `None` follows the width
+    /// ([`layout::column_headers`]).
+    pub column_headers: Option<bool>,
 
     pub focus: Focus,
     pub details: Option<DetailsPane>,
@@ -348,6 +351,7 @@ impl AppState {
             filter_text: String::new(),
             filter: Filter::default(),
             problems: false,
+            column_headers: None,
             focus: Focus::Tree,
             details: None,
             overlay: None,
@@ -489,11 +493,9 @@ impl AppState {
         layout::screen(self)
     }
 
-    /// Rows of the tree pane that show rows (inside its border).
+    /// Rows of the tree pane that show rows (inside its border, below the column headers).
     pub fn tree_page(&self) -> usize {
-        self.screen()
-            .tree
-            .map_or(1, |r| usize::from(r.height.saturating_sub(2)).max(1))
+        super::layout::tree_page(self)
     }
 
     pub(crate) fn flash_with(&mut self, level: FlashLevel, text: impl Into<String>) {

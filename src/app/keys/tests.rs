@@ -447,6 +447,7 @@ fn every_action_variant_has_a_table_row() {
         Collapse,
         Expand,
         Toggle,
+        ColumnHeaders,
         OpenDetails,
         Yaml,
         Reconcile,

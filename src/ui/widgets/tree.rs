@@ -1,10 +1,17 @@
 //! The tree pane: one line per visible row (only the rows on screen are drawn): tree
-//! lines, state glyph and word, kind, namespace/name, short revision, age of the last
-//! Ready transition and the first line of the message (or, while an action runs on the object
-//! and for a while after, its progress and outcome), after `[blocks N]` for a root cause
-//! others wait on, `[values pending]` for a HelmRelease whose desired values differ from its
-//! deployed release, and the summary of a collapsed subtree. Narrow panes drop the age, then
-//! the revision, then shrink the message; names are cut last.
+//! lines, state glyph and word (a fixed-width column, so nothing moves when a state
+//! changes), kind, namespace/name, short revision, age of the last Ready transition and the
+//! reason: the most informative line of the message (or, while an action runs on the object
+//! and for a while after, its progress and outcome), followed by the badges `[blocks N]` for
+//! a root cause others wait on, `[values pending]` for a HelmRelease whose desired values
+//! differ from its deployed release, and the summary of a collapsed subtree. Ready rows stay
+//! quiet: no message where it repeats the revision or state. An optional first line names the
+//! columns.
+//!
+//! Widths go by priority: the reason keeps two fifths of a narrow row (so it starts within
+//! its first 60%); to make room the age goes, then the revision, then a row still too long
+//! takes the short name of its kind (`hr`, `ks`), and names are cut last (the namespace
+//! before the name).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,7 +19,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::format::{age, pad, truncate, width};
+use crate::app::format::{
+    age, informative_line, pad, quiet_ready, short_helm_success, truncate, width,
+};
+use crate::app::layout::column_headers;
 use crate::app::msg::WatchStatus;
 use crate::app::state::{AppState, Focus, VisibleRow};
 use crate::domain::flux::FluxKind;
@@ -24,11 +34,34 @@ use crate::theme::Theme;
 
 use super::pane;
 
-/// The message column keeps at least this many columns before revision and age go.
+/// The message column keeps at least this many columns, and two fifths of the row up to
+/// [`ENOUGH_MESSAGE`] columns.
 const MIN_MESSAGE: usize = 24;
+const ENOUGH_MESSAGE: usize = 36;
 const GAP: usize = 2;
-/// What the message keeps when names need the room.
-const MIN_MESSAGE_SQUEEZED: usize = 8;
+/// The revision column is at most this wide (`sha256:0b370dd`).
+const MAX_REVISION: usize = 14;
+/// The age column is at least this wide (`59m`), so a coarse age changing never moves it.
+const MIN_AGE: usize = 3;
+
+/// The words a state column can show besides the health words.
+const OTHER_WORDS: [&str; 3] = [
+    "not watched",
+    "not loaded",
+    crate::domain::health::reasons::STATIC,
+];
+
+/// The width of the state word column: the longest word any row can show, whatever is on
+/// screen, so the columns never move when a row changes state.
+pub fn state_word_width() -> usize {
+    Health::ALL
+        .iter()
+        .map(|h| h.word())
+        .chain(OTHER_WORDS)
+        .map(width)
+        .max()
+        .unwrap_or(0)
+}
 
 /// A short revision for the tree: `main@sha1:f15f22ade882…` → `main@f15f22a`,
 /// `sha256:0b370ddbf8ff…` → `sha256:0b370dd`; anything else as it is.
@@ -58,6 +91,10 @@ struct Cells {
     not_loaded: bool,
     source: bool,
     kind: String,
+    /// The CRD short name of a Flux kind (`hr`), for narrow panes.
+    short_kind: Option<&'static str>,
+    /// `namespace/` (empty for cluster-scoped objects and group rows).
+    namespace: String,
     name: String,
     revision: String,
     age: String,
@@ -73,6 +110,42 @@ struct Cells {
     /// The message is the rollback banner.
     banner: bool,
     cycle: bool,
+    /// A group row (a kind group, the unmanaged group): a heading, not a row of the grid.
+    group: bool,
+}
+
+impl Cells {
+    /// From the start of the row to the end of the name, with the full kind.
+    fn label_width(&self) -> usize {
+        width(&self.lead)
+            + state_width()
+            + if self.source { 7 } else { 0 }
+            + width(&self.kind)
+            + 1
+            + width(&self.namespace)
+            + width(&self.name)
+    }
+}
+
+/// Glyph, space, word, space.
+fn state_width() -> usize {
+    1 + 1 + state_word_width() + 1
+}
+
+/// The message a row shows: an action's progress or the rollback banner over it; for a
+/// Ready row a quiet summary; otherwise the most informative line of the condition message
+/// (or the tree's one-hop message naming the root cause).
+fn row_message(node: &Node) -> String {
+    let shown = if node.message == node.health.first_line() {
+        informative_line(&node.health.message)
+    } else {
+        node.message.clone()
+    };
+    if node.health.health == Health::Ready && node.is_object() && !node.cycle {
+        quiet_ready(&shown)
+    } else {
+        short_helm_success(&shown)
+    }
 }
 
 fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
@@ -100,23 +173,27 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
     } else {
         node.health.word()
     };
-    let (kind, name) = match &node.key {
-        Some(key) => {
-            let name = if key.namespace.is_empty() {
-                key.name.clone()
+    let (kind, namespace, name) = match &node.key {
+        Some(key) => (
+            sanitize_line(key.kind_name()).into_owned(),
+            if key.namespace.is_empty() {
+                String::new()
             } else {
-                format!("{}/{}", key.namespace, key.name)
-            };
-            (
-                sanitize_line(key.kind_name()).into_owned(),
-                sanitize_line(&name).into_owned(),
-            )
-        }
+                format!("{}/", sanitize_line(&key.namespace))
+            },
+            sanitize_line(&key.name).into_owned(),
+        ),
         None => (
             node.kind_label.clone(),
+            String::new(),
             format!("({})", node.children.len()),
         ),
     };
+    let short_kind = node
+        .key
+        .as_ref()
+        .and_then(|k| k.flux_kind())
+        .and_then(|k| k.short_names().first().copied());
     // After a rollback the banner stays on the row; a running action shows over it.
     let banner = node.key.as_ref().and_then(|k| state.rollback_banner(k));
     let action = node
@@ -139,6 +216,8 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
         not_loaded,
         source: node.relation == Relation::Source,
         kind,
+        short_kind,
+        namespace,
         name,
         revision: node
             .revision
@@ -166,12 +245,13 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             Some(a) => ascii_text(&a.line(), ascii),
             None => match &banner {
                 Some(b) => ascii_text(b, ascii),
-                None => ascii_text(&node.message, ascii),
+                None => ascii_text(&sanitize_line(&row_message(node)), ascii),
             },
         },
         action: action.map(|a| a.failed()),
         banner: action.is_none() && banner.is_some(),
         cycle: node.cycle,
+        group: node.key.is_none(),
     }
 }
 
@@ -204,79 +284,103 @@ fn blocks_outside_loop(state: &AppState, node: &Node) -> usize {
 }
 
 /// Column widths for the rows on screen.
+#[derive(Debug)]
 struct Columns {
-    word: usize,
+    /// From the start of the row to the end of the name.
     name: usize,
     revision: usize,
     age: usize,
     message: usize,
 }
 
+impl Columns {
+    /// Where the revision, age and message columns start (`None` when not shown).
+    fn starts(&self) -> (Option<usize>, Option<usize>, Option<usize>) {
+        let mut x = self.name;
+        let mut next = |w: usize| {
+            (w > 0).then(|| {
+                let start = x + GAP;
+                x = start + w;
+                start
+            })
+        };
+        let revision = next(self.revision);
+        let age = next(self.age);
+        let message = next(self.message);
+        (revision, age, message)
+    }
+}
+
+/// Widths by priority for a row `cols` wide: the message keeps two fifths of the row (at
+/// least [`MIN_MESSAGE`], at most [`ENOUGH_MESSAGE`] columns); the age goes, then the
+/// revision; a row still too long takes the short name of its kind; names are cut last.
 fn columns(rows: &[Cells], cols: usize) -> Columns {
-    let word = rows.iter().map(|c| width(c.word)).max().unwrap_or(0);
-    let left = |c: &Cells| {
-        width(&c.lead)
-            + width(c.glyph)
-            + 1
-            + word
-            + 1
-            + if c.source { 7 } else { 0 }
-            + width(&c.kind)
-            + 1
-            + width(&c.name)
-    };
-    let name_full = rows.iter().map(left).max().unwrap_or(0);
-    let mut revision = rows
+    let label = rows
+        .iter()
+        .filter(|c| !c.group)
+        .map(Cells::label_width)
+        .max()
+        .unwrap_or(0);
+    let revision_full = rows
         .iter()
         .map(|c| width(&c.revision))
         .max()
         .unwrap_or(0)
-        .min(24);
-    let mut age = rows.iter().map(|c| width(&c.age)).max().unwrap_or(0);
-    let message_full = rows
-        .iter()
-        .map(|c| {
-            width(&c.message)
-                + if c.summary.is_empty() {
-                    0
-                } else {
-                    width(&c.summary) + 3
-                }
-                + if c.blocks.is_empty() {
-                    0
-                } else {
-                    width(&c.blocks) + 3
-                }
-                + if c.pending.is_empty() {
-                    0
-                } else {
-                    width(c.pending) + 3
-                }
-        })
-        .max()
-        .unwrap_or(0);
-    let message_min = message_full.min(MIN_MESSAGE);
+        .min(MAX_REVISION);
+    let age_full = match rows.iter().map(|c| width(&c.age)).max().unwrap_or(0) {
+        0 => 0,
+        w => w.max(MIN_AGE),
+    };
     let part = |w: usize| if w > 0 { GAP + w } else { 0 };
-    let fixed = |r: usize, a: usize| part(r) + part(a) + part(message_min);
-    if name_full + fixed(revision, age) > cols {
+    // The message starts at most here.
+    let message_min = MIN_MESSAGE
+        .max((cols * 2).div_ceil(5).min(ENOUGH_MESSAGE))
+        .min(cols);
+    let limit = cols.saturating_sub(message_min + GAP);
+    let fits =
+        |name: usize, revision: usize, age: usize| name + part(revision) + part(age) <= limit;
+    let (mut revision, mut age) = (revision_full, age_full);
+    if !fits(label, revision, age) {
         age = 0;
     }
-    if name_full + fixed(revision, age) > cols {
+    if !fits(label, revision, age) {
         revision = 0;
     }
-    // Names come first: the message shrinks (down to a few columns) before a name is cut;
-    // the details pane shows the whole message.
-    let name = name_full
-        .min(cols.saturating_sub(part(revision) + part(age) + part(MIN_MESSAGE_SQUEEZED)))
-        .max(name_full.min(cols / 2));
+    // Rows longer than this take the short name of their kind, then are cut.
+    let name = label.min(limit.saturating_sub(part(revision) + part(age)));
     let message = cols.saturating_sub(name + part(revision) + part(age) + GAP);
     Columns {
-        word,
         name,
         revision,
         age,
         message,
     }
+}
+
+/// `kind namespace/name` in `room` columns: the namespace is cut before the name, the name
+/// last.
+fn label_spans(c: &Cells, kind: &str, room: usize, ascii: bool) -> (String, String) {
+    let kind = truncate(kind, room, ascii);
+    let room = room.saturating_sub(width(&kind) + 1);
+    if room == 0 {
+        return (kind, String::new());
+    }
+    let full = format!("{}{}", c.namespace, c.name);
+    if width(&full) <= room {
+        return (kind, full);
+    }
+    let name_w = width(&c.name);
+    // Keep at least `n…/` of the namespace when the name fits beside it.
+    if !c.namespace.is_empty() && name_w + 3 <= room {
+        let ns = truncate(&c.namespace, room - name_w, ascii);
+        let ns = if ns.ends_with('/') {
+            ns
+        } else {
+            format!("{}/", truncate(&c.namespace, room - name_w - 1, ascii))
+        };
+        return (kind, format!("{ns}{}", c.name));
+    }
+    (kind, truncate(&c.name, room, ascii))
 }
 
 fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> Line<'static> {
@@ -287,21 +391,41 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
     };
     let mut spans = vec![Span::styled(c.lead.clone(), theme.tree_lines())];
     spans.push(Span::styled(
-        format!("{} {} ", c.glyph, pad(c.word, cols.word)),
+        format!("{} {} ", c.glyph, pad(c.word, state_word_width())),
         state_style,
     ));
-    let used_before_label = width(&c.lead) + width(c.glyph) + 2 + cols.word;
+    let used_before_label = width(&c.lead) + state_width();
+    if c.group {
+        // A heading: its title whole when the row has room, its summary after it.
+        let title = truncate(
+            &format!("{} {}", c.kind, c.name),
+            full.saturating_sub(used_before_label),
+            ascii,
+        );
+        let room = full.saturating_sub(used_before_label + width(&title) + GAP);
+        spans.push(Span::styled(title, theme.text()));
+        if room > 0 && !c.message.is_empty() {
+            spans.push(Span::raw(" ".repeat(GAP)));
+            spans.push(Span::styled(truncate(&c.message, room, ascii), theme.dim()));
+        }
+        let used: usize = spans.iter().map(Span::width).sum();
+        spans.push(Span::raw(" ".repeat(full.saturating_sub(used))));
+        return Line::from(spans);
+    }
     let mut label_room = cols.name.saturating_sub(used_before_label);
     if c.source && label_room > 7 {
         spans.push(Span::styled("source ", theme.dim()));
         label_room -= 7;
     }
-    let kind = truncate(&c.kind, label_room, ascii);
+    let kind = match c.short_kind {
+        Some(k) if c.label_width() > cols.name => k,
+        _ => c.kind.as_str(),
+    };
+    let (kind, name) = label_spans(c, kind, label_room, ascii);
     label_room = label_room.saturating_sub(width(&kind));
     spans.push(Span::styled(kind, theme.text()));
-    if label_room > 1 {
-        let name = truncate(&c.name, label_room - 1, ascii);
-        label_room -= 1 + width(&name);
+    if !name.is_empty() {
+        label_room = label_room.saturating_sub(1 + width(&name));
         spans.push(Span::raw(" "));
         spans.push(Span::raw(name));
     }
@@ -325,43 +449,104 @@ fn line(c: &Cells, cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> L
     }
     if cols.message > 0 {
         spans.push(Span::raw(" ".repeat(GAP)));
-        let mut room = cols.message;
-        if !c.blocks.is_empty() {
-            let blocks = truncate(&format!("[{}]", c.blocks), room, ascii);
-            room = room.saturating_sub(width(&blocks) + 1);
-            spans.push(Span::styled(blocks, theme.state(Health::Blocked)));
-            spans.push(Span::raw(" "));
-        }
-        if !c.pending.is_empty() {
-            let pending = truncate(&format!("[{}]", c.pending), room, ascii);
-            room = room.saturating_sub(width(&pending) + 1);
-            spans.push(Span::styled(pending, theme.info()));
-            spans.push(Span::raw(" "));
-        }
-        if !c.summary.is_empty() {
-            let summary = truncate(&format!("[{}]", c.summary), room, ascii);
-            room = room.saturating_sub(width(&summary) + 1);
-            spans.push(Span::styled(summary, theme.warning()));
-            spans.push(Span::raw(" "));
-        }
-        let style = if c.cycle {
-            theme.state(Health::Cycle)
-        } else if c.banner {
-            theme.warning()
-        } else if let Some(failed) = c.action {
-            if failed { theme.error() } else { theme.info() }
-        } else if c.health.is_problem() && !c.not_loaded {
-            theme.state(c.health)
-        } else {
-            theme.dim()
-        };
-        spans.push(Span::styled(truncate(&c.message, room, ascii), style));
+        spans.extend(message_spans(c, cols.message, theme, ascii));
     }
     let used: usize = spans.iter().map(Span::width).sum();
     if used < full {
         spans.push(Span::raw(" ".repeat(full - used)));
     }
     Line::from(spans)
+}
+
+/// The message cell: the reason first, then the badges that fit whole.
+fn message_spans(c: &Cells, room: usize, theme: &Theme, ascii: bool) -> Vec<Span<'static>> {
+    let style = if c.cycle {
+        theme.state(Health::Cycle)
+    } else if c.banner {
+        theme.warning()
+    } else if let Some(failed) = c.action {
+        if failed { theme.error() } else { theme.info() }
+    } else if c.health.is_problem() && !c.not_loaded {
+        theme.state(c.health)
+    } else {
+        theme.dim()
+    };
+    let mut badges: Vec<(String, Style)> = Vec::new();
+    if !c.blocks.is_empty() {
+        badges.push((format!("[{}]", c.blocks), theme.state(Health::Blocked)));
+    }
+    if !c.pending.is_empty() {
+        badges.push((format!("[{}]", c.pending), theme.info()));
+    }
+    if !c.summary.is_empty() {
+        badges.push((format!("[{}]", c.summary), theme.warning()));
+    }
+    // A reason too long for the cell leaves room for the badges about the object itself
+    // (`[blocks N]`, `[values pending]`) when it keeps three fifths of the cell; the summary
+    // of the rows below only takes what the reason leaves.
+    let message_w = width(&c.message);
+    let own: usize = [c.blocks.as_str(), c.pending]
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| width(b) + 3)
+        .sum();
+    let reason_room = if message_w <= room {
+        message_w
+    } else {
+        room.saturating_sub(own).max(room * 3 / 5)
+    };
+    let mut spans = Vec::new();
+    let mut left = room;
+    if reason_room > 0 {
+        let reason = truncate(&c.message, reason_room, ascii);
+        left = left.saturating_sub(width(&reason));
+        spans.push(Span::styled(reason, style));
+    }
+    for (badge, style) in badges {
+        let sep = usize::from(!spans.is_empty());
+        if width(&badge) + sep > left {
+            break;
+        }
+        if sep == 1 {
+            spans.push(Span::raw(" "));
+        }
+        left -= width(&badge) + sep;
+        spans.push(Span::styled(badge, style));
+    }
+    spans
+}
+
+/// The line naming the columns, aligned with the rows' columns (the state and kind names
+/// over a top-level row's).
+fn header_line(cols: &Columns, theme: &Theme, ascii: bool, full: usize) -> Line<'static> {
+    let mut text = String::from("  STATE");
+    let kind_x = 2 + state_width();
+    let put = |text: &mut String, x: usize, label: &str| {
+        let w = width(text);
+        if x > w {
+            text.push_str(&" ".repeat(x - w));
+        } else if w > 0 && !text.ends_with(' ') {
+            text.push(' ');
+        }
+        text.push_str(label);
+    };
+    put(&mut text, kind_x, "KIND NAME");
+    let (revision, age, message) = cols.starts();
+    if let Some(x) = revision {
+        put(&mut text, x, "REVISION");
+    }
+    if let Some(x) = age {
+        // Right-aligned over the ages.
+        put(&mut text, (x + cols.age).saturating_sub(3), "AGE");
+    }
+    if let Some(x) = message {
+        put(&mut text, x, "REASON");
+    }
+    let text = pad(&truncate(&text, full, ascii), full);
+    Line::from(Span::styled(
+        text,
+        theme.dim().add_modifier(ratatui::style::Modifier::BOLD),
+    ))
 }
 
 fn empty_text(state: &AppState) -> String {
@@ -422,7 +607,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
         );
         return;
     }
-    let height = usize::from(inner.height);
+    let headers = column_headers(state) && inner.height > 1;
+    let height = usize::from(inner.height) - usize::from(headers);
     let full = usize::from(inner.width);
     // The view may be drawn at another size than update last saw: keep the cursor in view.
     let mut scroll = state.scroll;
@@ -431,6 +617,8 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else if state.cursor >= scroll + height {
         scroll = state.cursor + 1 - height;
     }
+    // Never blank lines below the last row while rows above are scrolled away.
+    scroll = scroll.min(state.rows.len().saturating_sub(height));
     let mut indices = Vec::new();
     let mut visible: Vec<Cells> = Vec::new();
     for (i, row) in state.rows.iter().enumerate().skip(scroll).take(height) {
@@ -441,20 +629,20 @@ pub fn render(state: &AppState, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     let cols = columns(&visible, full);
     let stale = state.is_stale();
-    let lines: Vec<Line> = indices
-        .iter()
-        .zip(&visible)
-        .map(|(i, c)| {
-            let mut l = line(c, &cols, theme, state.ascii, full);
-            if stale {
-                l = l.patch_style(theme.stale());
-            }
-            if *i == state.cursor {
-                l = l.patch_style(selection(theme, focused));
-            }
-            l
-        })
-        .collect();
+    let mut lines: Vec<Line> = Vec::new();
+    if headers {
+        lines.push(header_line(&cols, theme, state.ascii, full));
+    }
+    lines.extend(indices.iter().zip(&visible).map(|(i, c)| {
+        let mut l = line(c, &cols, theme, state.ascii, full);
+        if stale {
+            l = l.patch_style(theme.stale());
+        }
+        if *i == state.cursor {
+            l = l.patch_style(selection(theme, focused));
+        }
+        l
+    }));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
