@@ -30,11 +30,15 @@ fn backend_blocked(app: &mut PtyApp) {
     });
     app.send("G");
     app.send("w");
-    app.wait_for("the why view with its evidence", Duration::from_secs(30), |s| {
-        s.contains("Why HelmRelease/staging/backend")
-            && s.contains("✗ Failed  HelmRelease/staging/redis")
-            && s.contains("StatefulSet staging/redis-master")
-    });
+    app.wait_for(
+        "the why view with its evidence",
+        Duration::from_secs(30),
+        |s| {
+            s.contains("Why HelmRelease/staging/backend")
+                && s.contains("✗ Failed  HelmRelease/staging/redis")
+                && s.contains("StatefulSet staging/redis-master")
+        },
+    );
 }
 
 #[test]
@@ -46,9 +50,11 @@ fn enter_on_a_hop_goes_to_its_row() {
     app.send("\r");
     app.wait_text("left the filter to show HelmRelease/staging/redis");
     app.send("\r");
-    app.wait_for("the details of staging/redis", Duration::from_secs(10), |s| {
-        details_of(s, "HelmRelease/staging/redis")
-    });
+    app.wait_for(
+        "the details of staging/redis",
+        Duration::from_secs(10),
+        |s| details_of(s, "HelmRelease/staging/redis"),
+    );
     app.escape();
 
     // Again, then n down the evidence (the release's findings, then its StatefulSet) and
@@ -60,9 +66,11 @@ fn enter_on_a_hop_goes_to_its_row() {
     app.send("\r");
     app.wait_text("left the filter to show StatefulSet/staging/redis-master");
     app.send("\r");
-    app.wait_for("the details of the StatefulSet", Duration::from_secs(10), |s| {
-        details_of(s, "StatefulSet/staging/redis-master")
-    });
+    app.wait_for(
+        "the details of the StatefulSet",
+        Duration::from_secs(10),
+        |s| details_of(s, "StatefulSet/staging/redis-master"),
+    );
     app.send("q");
     app.wait_exit(Duration::from_secs(10));
 }
