@@ -283,3 +283,31 @@ fn column_headers_from_120_columns_and_toggled_with_c() {
     assert!(header(&text), "{text}");
     assert!(lines[lines.len() - 1].contains("gitrepo flu"), "{text}");
 }
+
+#[test]
+fn a_drifted_release_marks_the_objects_that_drifted() {
+    let mut state = incident(160, 48, false);
+    select(
+        &mut state,
+        fluxdeck::domain::flux::FluxKind::HelmRelease,
+        "default",
+        "backend",
+    );
+    ch(&mut state, 'l');
+    let text = screen(&state);
+    let deployment = text
+        .lines()
+        .find(|l| l.contains("Deployment default/backend"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(deployment.contains("≠ Drifted"), "{deployment}");
+    assert!(
+        deployment.contains("drifted: changed (0 additions, 1 changes, 0 removals)"),
+        "{deployment}"
+    );
+    // Its other objects did not drift.
+    let service = text
+        .lines()
+        .find(|l| l.contains("Service default/backend"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(!service.contains("Drifted"), "{service}");
+}

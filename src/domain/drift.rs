@@ -500,3 +500,84 @@ pub fn summary(release: &str, reports: &[ObjectReport]) -> Option<String> {
         lines.join("\n")
     ))
 }
+
+/// One object line of a drift summary (the `Drifted` condition's message): the object's
+/// kind, namespace (empty when cluster-scoped) and name, and what happened to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriftedObject {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `changed (0 additions, 1 changes, 0 removals)`, `removed` or `excluded`.
+    pub what: String,
+}
+
+impl DriftedObject {
+    /// Changed or removed (an excluded object did not drift).
+    pub fn drifted(&self) -> bool {
+        !self.what.starts_with("excluded")
+    }
+}
+
+/// The object lines of a drift summary: `<Kind>/<ns>/<name> <what>` or, cluster-scoped,
+/// `<Kind>/<name> <what>`; the preamble and anything else are skipped.
+pub fn drifted_objects(message: &str) -> Vec<DriftedObject> {
+    message
+        .lines()
+        .filter_map(|line| {
+            let (id, what) = line.trim().split_once(' ')?;
+            let what = what.trim();
+            let known = ["changed", "removed", "excluded"];
+            if !known.iter().any(|k| what.starts_with(k)) {
+                return None;
+            }
+            let parts: Vec<&str> = id.split('/').collect();
+            let (kind, namespace, name) = match parts.as_slice() {
+                [kind, ns, name] => (*kind, *ns, *name),
+                [kind, name] => (*kind, "", *name),
+                _ => return None,
+            };
+            if kind.is_empty() || name.is_empty() {
+                return None;
+            }
+            Some(DriftedObject {
+                kind: kind.to_string(),
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+                what: what.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod summary_lines {
+    use super::*;
+
+    #[test]
+    fn object_lines_of_a_drift_summary() {
+        let message = "Cluster state of release apps/web.v3 has drifted from the desired state:\n\
+                       Deployment/apps/web changed (0 additions, 2 changes, 1 removals)\n\
+                       ConfigMap/apps/web-config removed\n\
+                       ClusterRole/web-reader excluded\n\
+                       something else entirely";
+        let found = drifted_objects(message);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(
+            found[0],
+            DriftedObject {
+                kind: "Deployment".into(),
+                namespace: "apps".into(),
+                name: "web".into(),
+                what: "changed (0 additions, 2 changes, 1 removals)".into(),
+            }
+        );
+        assert!(found[0].drifted() && found[1].drifted());
+        assert_eq!(found[1].what, "removed");
+        assert_eq!(
+            (found[2].namespace.as_str(), found[2].drifted()),
+            ("", false)
+        );
+        assert!(drifted_objects("No drift detected against the cluster state").is_empty());
+    }
+}

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::domain::deps::{Analysis, analyze};
-use crate::domain::flux::{FluxKind, FluxObject, ObjectKey, helm_chart_key};
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKey, condition_types, helm_chart_key};
 use crate::domain::health::{
     Health, HealthInfo, flux_health, go_duration_seconds, managed_health, reasons, stuck_workload,
 };
@@ -290,10 +290,11 @@ impl Builder<'_> {
                 None => self.absent(key),
             }
         } else {
-            match snap.managed.get(key) {
+            let health = match snap.managed.get(key) {
                 Some(value) => self.stuck_or(managed_health(value, snap.now), value),
                 None => self.absent(key),
-            }
+            };
+            self.drifted_or(health, key)
         };
         let id = if relation == Relation::Source {
             format!("source:{}", object_id(key))
@@ -338,6 +339,45 @@ impl Builder<'_> {
             });
         match timeout {
             Some(t) => stuck_workload(&info, value, self.snap.now, t).unwrap_or(info),
+            None => info,
+        }
+    }
+
+    /// An object the HelmRelease being walked reports as drifted (its `Drifted` condition
+    /// names it, changed or removed) shows as Drifted, with what changed; a failing or stuck
+    /// object keeps that state, which says more.
+    fn drifted_or(&self, info: HealthInfo, key: &ObjectKey) -> HealthInfo {
+        if !matches!(
+            info.health,
+            Health::Ready | Health::Reconciling | Health::Unknown
+        ) {
+            return info;
+        }
+        let Some(drift) = self
+            .stack
+            .last()
+            .and_then(|k| self.snap.flux.get(k))
+            .filter(|o| o.kind() == FluxKind::HelmRelease)
+            .and_then(|o| o.condition(condition_types::DRIFTED))
+            .filter(|d| d.is_true())
+        else {
+            return info;
+        };
+        let found = crate::domain::drift::drifted_objects(&drift.message)
+            .into_iter()
+            .find(|d| {
+                d.drifted()
+                    && d.kind == key.kind.kind()
+                    && d.namespace == key.namespace
+                    && d.name == key.name
+            });
+        match found {
+            Some(d) => HealthInfo::new(
+                Health::Drifted,
+                &drift.reason,
+                &format!("drifted: {}", d.what),
+                info.since,
+            ),
             None => info,
         }
     }
