@@ -147,6 +147,9 @@ pub fn wrap(line: &TextLine, cols: usize) -> Vec<Vec<Seg>> {
             let room = cols - used;
             let mut cut = 0;
             let mut taken = 0;
+            // After the last separator that fits (`/`, `-`, `.`, …), so paths and names
+            // break where they would be read apart; mid-word only without one.
+            let mut at_separator = 0;
             for (i, c) in rest.char_indices() {
                 let cw = width(c.encode_utf8(&mut [0; 4]));
                 if taken + cw > room {
@@ -154,6 +157,12 @@ pub fn wrap(line: &TextLine, cols: usize) -> Vec<Vec<Seg>> {
                 }
                 taken += cw;
                 cut = i + c.len_utf8();
+                if matches!(c, '/' | '-' | '.' | ':' | ',' | '=' | '_' | '@') {
+                    at_separator = cut;
+                }
+            }
+            if at_separator * 2 >= cut && cut < rest.trim_end().len() {
+                cut = at_separator;
             }
             if cut == 0 {
                 break;
@@ -213,10 +222,32 @@ mod tests {
     }
 
     #[test]
+    fn splits_long_paths_after_a_separator() {
+        let line = TextLine::plain(
+            "chart source HelmRepository/flux-system/prometheus-community",
+            Tone::Text,
+        )
+        .indent(2);
+        let rows = texts(&wrap(&line, 32));
+        assert_eq!(
+            rows,
+            vec![
+                "chart source ",
+                "  HelmRepository/flux-system/",
+                "  prometheus-community"
+            ]
+        );
+    }
+
+    #[test]
     fn splits_words_longer_than_a_line() {
+        let line = TextLine::plain("0123456789abcdefghijklm", Tone::Text);
+        let rows = wrap(&line, 10);
+        assert_eq!(texts(&rows), vec!["0123456789", "abcdefghij", "klm"]);
+        // A separator in the second half of the room is where it breaks.
         let line = TextLine::plain("sha256:0123456789abcdef", Tone::Text);
         let rows = wrap(&line, 10);
-        assert_eq!(texts(&rows), vec!["sha256:012", "3456789abc", "def"]);
+        assert_eq!(texts(&rows), vec!["sha256:", "0123456789", "abcdef"]);
         assert_eq!(wrap(&TextLine::blank(), 10).len(), 1);
     }
 }
