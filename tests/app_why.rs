@@ -372,13 +372,20 @@ fn w_where_there_is_nothing_to_explain() {
         flash.contains("StatefulSet/staging/redis-master is not a Flux object"),
         "{flash}"
     );
-    // A group row.
+    // A group row with nothing wrong below it.
     press(&mut state, KeyCode::End);
     ch(&mut state, 'k');
     assert!(state.selected_key().is_none(), "the unmanaged group");
     ch(&mut state, 'w');
     assert!(state.overlay.is_none());
-    assert!(state.flash.as_ref().unwrap().text.contains("a group"));
+    assert!(
+        state
+            .flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("nothing below this group has a problem")
+    );
     // A source is explained in the view, with what reads it.
     press(&mut state, KeyCode::End);
     ch(&mut state, 'w');
@@ -508,4 +515,41 @@ fn enter_on_the_root_cause_goes_to_its_row_leaving_the_filter() {
     assert_eq!(why_view(&state).selected, Some(0));
     press(&mut state, KeyCode::Enter);
     assert_eq!(state.selected_key(), Some(&hr("staging", "backend")));
+}
+
+#[test]
+fn w_on_a_group_row_explains_the_worst_problem_below_it() {
+    // One namespace in view: its objects are grouped under the Kustomization that applied
+    // them, which is out of view.
+    let mut objects = fixture_objects();
+    objects.retain(|o| o["metadata"]["namespace"] == "staging");
+    let mut state = demo(120, 40);
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(objects, "2026-11-22T06:45:00Z")),
+    );
+    ch(&mut state, 'g');
+    let (_, node) = state.selected_row().unwrap();
+    assert!(node.key.is_none(), "a group row: {}", node.label());
+    ch(&mut state, 'w');
+    // staging/redis fails; staging/backend is only blocked by it.
+    assert_eq!(why_view(&state).key, hr("staging", "redis"));
+
+    // A group with nothing wrong below it says so.
+    let mut objects = fixture_objects();
+    objects.retain(|o| o["metadata"]["namespace"] == "monitoring");
+    let mut state = demo(120, 40);
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(objects, "2026-11-22T06:45:00Z")),
+    );
+    ch(&mut state, 'g');
+    assert!(state.selected_row().unwrap().1.key.is_none());
+    ch(&mut state, 'w');
+    assert!(state.overlay.is_none());
+    assert!(
+        screen(&state).contains("nothing below this group has a problem to explain"),
+        "{}",
+        screen(&state)
+    );
 }

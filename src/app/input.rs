@@ -294,7 +294,11 @@ fn why(state: &mut AppState, view: View) -> Vec<Effect> {
     }
     let key = match (view, &state.details) {
         (View::Details, Some(pane)) => pane.key.clone(),
-        _ => state.selected_key().cloned(),
+        // On a group row: the worst problem below it.
+        _ => state.selected_row().and_then(|(_, node)| match &node.key {
+            Some(key) => Some(key.clone()),
+            None => node.worst_problem().and_then(|n| n.key.clone()),
+        }),
     };
     match key {
         Some(key) if why::explains(&key) => {
@@ -312,7 +316,7 @@ fn why(state: &mut AppState, view: View) -> Vec<Effect> {
         ),
         None => state.flash_with(
             FlashLevel::Info,
-            "why: a group is not an object; select a Kustomization or HelmRelease",
+            "why: nothing below this group has a problem to explain",
         ),
     }
     Vec::new()

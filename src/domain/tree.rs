@@ -95,6 +95,27 @@ impl Node {
     pub(crate) fn counts_itself(&self) -> bool {
         self.key.is_some() && self.relation != Relation::Source && !self.cycle
     }
+
+    /// The Flux object below this node (not itself) with the worst problem: failing before
+    /// blocked before cycle members and so on (the order of group states); the first one
+    /// depth first among equals. `None` when nothing below has a problem.
+    pub fn worst_problem(&self) -> Option<&Node> {
+        fn walk<'a>(nodes: &'a [Node], best: &mut Option<(u8, &'a Node)>) {
+            for n in nodes.iter().filter(|n| n.relation != Relation::Source) {
+                let flux = n.key.as_ref().is_some_and(|k| k.flux_kind().is_some());
+                if flux && n.health.health.is_problem() {
+                    let rank = build::severity(&n.health);
+                    if best.is_none_or(|(r, _)| rank > r) {
+                        *best = Some((rank, n));
+                    }
+                }
+                walk(&n.children, best);
+            }
+        }
+        let mut best = None;
+        walk(&self.children, &mut best);
+        best.map(|(_, n)| n)
+    }
 }
 
 /// The whole tree.
