@@ -82,6 +82,28 @@ pub fn short_revision(revision: &str) -> String {
     format!("{head}{}", &digest[..KEEP])
 }
 
+/// kubectl's short name of a common Kubernetes kind, for rows too long for the full one.
+fn kubectl_short_name(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Deployment" => "deploy",
+        "StatefulSet" => "sts",
+        "DaemonSet" => "ds",
+        "ReplicaSet" => "rs",
+        "CronJob" => "cj",
+        "Service" => "svc",
+        "ConfigMap" => "cm",
+        "Namespace" => "ns",
+        "ServiceAccount" => "sa",
+        "Ingress" => "ing",
+        "PersistentVolumeClaim" => "pvc",
+        "HorizontalPodAutoscaler" => "hpa",
+        "PodDisruptionBudget" => "pdb",
+        "NetworkPolicy" => "netpol",
+        "CustomResourceDefinition" => "crd",
+        _ => return None,
+    })
+}
+
 /// The parts of one row before layout.
 struct Cells {
     lead: String,
@@ -189,11 +211,10 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             format!("({})", node.children.len()),
         ),
     };
-    let short_kind = node
-        .key
-        .as_ref()
-        .and_then(|k| k.flux_kind())
-        .and_then(|k| k.short_names().first().copied());
+    let short_kind = node.key.as_ref().and_then(|k| match k.flux_kind() {
+        Some(flux) => flux.short_names().first().copied(),
+        None => kubectl_short_name(k.kind.kind()),
+    });
     // After a rollback the banner stays on the row; a running action shows over it.
     let banner = node.key.as_ref().and_then(|k| state.rollback_banner(k));
     let action = node
