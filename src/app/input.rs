@@ -21,6 +21,7 @@ use super::why::{self, WhyView};
 use super::yaml::YamlView;
 
 /// Handle one key event.
+#[must_use = "the effects must be carried out"]
 pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
     let Some(key) = Key::from_event(event) else {
         return Vec::new();
@@ -73,6 +74,7 @@ fn unbound(state: &mut AppState, view: View, key: Key) {
     }
 }
 
+#[must_use = "the effects must be carried out"]
 fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => return vec![Effect::Quit],
@@ -160,17 +162,16 @@ fn act(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-/// After an expansion change: new rows may need watches; the details follow the selection.
-#[must_use = "the effects (managed-object watches, details) must be carried out"]
+/// After an expansion change: the details follow the selection (the watches follow the rows
+/// in `update`, after every message).
+#[must_use = "the effects (details) must be carried out"]
 fn tree_changed(state: &mut AppState) -> Vec<Effect> {
-    let mut effects: Vec<Effect> = state.scopes_effect().into_iter().collect();
-    effects.extend(state.sync_details());
-    effects
+    state.sync_details()
 }
 
 impl AppState {
     /// The filter or problems mode changed: re-narrow, re-derive rows, follow up.
-    #[must_use = "the effects (managed-object watches, details) must be carried out"]
+    #[must_use = "the effects (details) must be carried out"]
     pub(crate) fn narrowing_changed(&mut self) -> Vec<Effect> {
         self.narrow_collapsed.clear();
         self.rebuild_narrowed();
@@ -209,6 +210,7 @@ fn search_step(state: &mut AppState, forward: bool) {
     }
 }
 
+#[must_use = "the effects must be carried out"]
 fn switch_focus(state: &mut AppState) -> Vec<Effect> {
     if state.overlay.is_some() {
         return Vec::new();
@@ -227,8 +229,9 @@ fn switch_focus(state: &mut AppState) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Esc: close the view, the details, the filter. Clearing the filter shows rows again,
-/// whose managed objects may need watches: the effects say so.
+/// Esc: close the view, the details, the filter. Clearing the filter shows rows again (whose
+/// managed objects may need watches: `update` asks for them after every message).
+#[must_use = "the effects must be carried out"]
 fn back(state: &mut AppState) -> Vec<Effect> {
     if state.overlay.take().is_some() {
         return Vec::new();
@@ -246,6 +249,7 @@ fn back(state: &mut AppState) -> Vec<Effect> {
     Vec::new()
 }
 
+#[must_use = "the effects must be carried out"]
 fn open_details(state: &mut AppState) -> Vec<Effect> {
     let Some((_, node)) = state.selected_row() else {
         return Vec::new();
@@ -264,6 +268,7 @@ fn open_details(state: &mut AppState) -> Vec<Effect> {
     effects
 }
 
+#[must_use = "the effects must be carried out"]
 fn yaml(state: &mut AppState, view: View) -> Vec<Effect> {
     if view == View::Yaml {
         state.overlay = None;
@@ -287,6 +292,7 @@ fn yaml(state: &mut AppState, view: View) -> Vec<Effect> {
 }
 
 /// `w`: open the why view of the selected object (or of the details pane's), or close it.
+#[must_use = "the effects must be carried out"]
 fn why(state: &mut AppState, view: View) -> Vec<Effect> {
     if view == View::Why {
         state.overlay = None;
@@ -337,6 +343,7 @@ pub(crate) fn step(action: Action, at: usize, len: usize, page: usize) -> usize 
     }
 }
 
+#[must_use = "the effects must be carried out"]
 fn scroll(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
     let screen = state.screen();
     let body_page = usize::from(screen.body.height.saturating_sub(2)).max(1);
@@ -387,6 +394,7 @@ fn scroll(state: &mut AppState, view: View, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
+#[must_use = "the effects must be carried out"]
 fn prompt_key(state: &mut AppState, key: Key, action: Option<Action>) -> Vec<Effect> {
     state.dirty = true;
     match action {
@@ -415,6 +423,7 @@ fn prompt_key(state: &mut AppState, key: Key, action: Option<Action>) -> Vec<Eff
 }
 
 /// The prompt text changed: the filter and the search apply as you type.
+#[must_use = "the effects must be carried out"]
 fn prompt_changed(state: &mut AppState) -> Vec<Effect> {
     let Some(prompt) = state.prompt.as_mut() else {
         return Vec::new();
@@ -443,6 +452,7 @@ fn prompt_changed(state: &mut AppState) -> Vec<Effect> {
     Vec::new()
 }
 
+#[must_use = "the effects must be carried out"]
 fn accept(state: &mut AppState) -> Vec<Effect> {
     let Some(prompt) = state.prompt.take() else {
         return Vec::new();
@@ -458,6 +468,7 @@ fn accept(state: &mut AppState) -> Vec<Effect> {
     }
 }
 
+#[must_use = "the effects must be carried out"]
 fn cancel(state: &mut AppState) -> Vec<Effect> {
     let Some(prompt) = state.prompt.take() else {
         return Vec::new();

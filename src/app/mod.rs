@@ -7,6 +7,11 @@
 //!   the confirm dialog of the actions that write.
 //! - [`why`]: the why view of one object; [`problems`]: problems mode grouped by root cause.
 //! - [`command`]: the `:` command line, its completion and the lists it opens.
+//!
+//! Effects are never dropped: functions returning them are `#[must_use]`, and `let _ =` on
+//! a `#[must_use]` value is refused here (the managed-object watches, derived in
+//! [`update`](update::update) after every message, cannot be forgotten by any handler).
+#![deny(clippy::let_underscore_must_use)]
 
 pub mod actions;
 pub mod command;

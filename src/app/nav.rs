@@ -1,8 +1,9 @@
 //! Moving around the tree: deriving the shown tree and its visible rows, expansion,
 //! selection by node-id path (surviving rebuilds), scrolling, and the managed-object watch
-//! scopes the visible tree needs.
+//! scopes the rows on screen need.
 
 use std::collections::{BTreeSet, HashSet};
+use std::ops::Range;
 
 use crate::domain::flux::{FluxKind, ObjectKey, ObjectKind};
 use crate::domain::secrets;
@@ -14,6 +15,14 @@ use super::state::{AppState, VisibleRow};
 
 /// Kustomizations down to this depth are expanded when first seen.
 const DEFAULT_EXPAND_DEPTH: usize = 2;
+
+/// Managed objects are watched for the rows on screen and this many pages above and below.
+pub const WATCH_MARGIN_PAGES: usize = 1;
+/// A watch is released once no row within this many pages of the screen needs it.
+pub const RELEASE_MARGIN_PAGES: usize = 2;
+
+/// A managed-object watch scope: a kind in a namespace (`None`: cluster-scoped).
+pub type Scope = (ObjectKind, Option<String>);
 
 impl AppState {
     /// Recompute the narrowed tree after the tree, the filter or problems mode changed
@@ -140,6 +149,7 @@ impl AppState {
             })
             .collect();
         self.rows = rows;
+        self.rows_generation += 1;
         if self.rows.is_empty() {
             self.cursor = 0;
             self.scroll = 0;
@@ -265,11 +275,26 @@ impl AppState {
         }
     }
 
-    /// The managed (non-Flux) kinds per namespace the screen needs: objects on visible rows,
-    /// and the children of visible HelmReleases and Kustomizations (their readiness). Never
-    /// Secrets (see `domain::secrets`).
-    pub fn needed_scopes(&self) -> BTreeSet<(ObjectKind, Option<String>)> {
-        fn add(out: &mut BTreeSet<(ObjectKind, Option<String>)>, key: &ObjectKey) {
+    /// The managed (non-Flux) kinds per namespace the screen needs: the scopes of the rows
+    /// on screen and of a page above and below it ([`Self::scopes_of_rows`]). Never Secrets
+    /// (see `domain::secrets`).
+    pub fn needed_scopes(&self) -> BTreeSet<Scope> {
+        self.scopes_of_rows(self.rows_around_screen(WATCH_MARGIN_PAGES))
+    }
+
+    /// The rows from `margin` pages above the screen to `margin` pages below it.
+    fn rows_around_screen(&self, margin: usize) -> Range<usize> {
+        let page = self.tree_page().max(1);
+        let len = self.rows.len();
+        let start = self.scroll.saturating_sub(margin * page).min(len);
+        let end = (self.scroll + (margin + 1) * page).min(len);
+        start..end
+    }
+
+    /// The managed scopes rows `range` need: the objects on them, and the children of
+    /// HelmReleases and Kustomizations on them (their readiness is summarised on the row).
+    pub fn scopes_of_rows(&self, range: Range<usize>) -> BTreeSet<Scope> {
+        fn add(out: &mut BTreeSet<Scope>, key: &ObjectKey) {
             if key.flux_kind().is_none() && !secrets::is_secret(key) {
                 let ns = (!key.namespace.is_empty()).then(|| key.namespace.clone());
                 out.insert((key.kind.clone(), ns));
@@ -277,9 +302,10 @@ impl AppState {
         }
         let mut out = BTreeSet::new();
         let snap = self.snapshot.as_deref();
-        for row in &self.rows {
+        for row in self.rows.get(range).unwrap_or_default() {
+            // A narrowed tree may leave children out: the whole tree's node has them all.
             let full = if self.narrowed.is_some() {
-                self.tree.find(&row.path)
+                self.tree.find(&row.path).or_else(|| self.node_of(row))
             } else {
                 self.node_of(row)
             };
@@ -309,14 +335,49 @@ impl AppState {
         out
     }
 
-    /// `WatchScopes` when the needed scopes differ from the ones last asked for.
+    /// `WatchScopes` when the watches should change. Called by `update` after every message,
+    /// so whatever moved the rows or the screen (keys, snapshots, resize, panes), the watches
+    /// follow.
+    ///
+    /// Hysteresis: a scope is asked for once a row needing it is within
+    /// [`WATCH_MARGIN_PAGES`] of the screen, and released only once no row within
+    /// [`RELEASE_MARGIN_PAGES`] needs it. A row must move a whole page between the two, so
+    /// scrolling a line back and forth never starts and stops a watch, and paging starts the
+    /// watches of the next page while the current one is read.
+    #[must_use = "the watches must follow the rows"]
     pub(crate) fn scopes_effect(&mut self) -> Option<Effect> {
         self.snapshot.as_ref()?;
-        let scopes = self.needed_scopes();
-        if self.sent_scopes.as_ref() == Some(&scopes) {
+        let input = ScopesInput {
+            rows: self.rows_generation,
+            scroll: self.scroll,
+            page: self.tree_page(),
+        };
+        if self.sent_scopes.is_some() && self.scopes_input.as_ref() == Some(&input) {
             return None;
         }
-        self.sent_scopes = Some(scopes.clone());
-        Some(Effect::WatchScopes(scopes))
+        self.scopes_input = Some(input);
+        let mut next = self.needed_scopes();
+        if let Some(sent) = &self.sent_scopes {
+            let keep = self.scopes_of_rows(self.rows_around_screen(RELEASE_MARGIN_PAGES));
+            next.extend(sent.intersection(&keep).cloned());
+            if *sent == next {
+                return None;
+            }
+        }
+        tracing::debug!(
+            watches = next.len(),
+            rows = self.rows.len(),
+            "managed-object watches asked for"
+        );
+        self.sent_scopes = Some(next.clone());
+        Some(Effect::WatchScopes(next))
     }
+}
+
+/// What the scopes were last derived from: when none of it changed, neither did they.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScopesInput {
+    rows: u64,
+    scroll: usize,
+    page: usize,
 }

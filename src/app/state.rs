@@ -314,6 +314,10 @@ pub struct AppState {
 
     /// The managed-object watch scopes last asked of the runtime.
     pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
+    /// What the scopes were last derived from (see `AppState::scopes_effect`).
+    pub(crate) scopes_input: Option<super::nav::ScopesInput>,
+    /// Counts the changes of `rows` and of the snapshot they show.
+    pub(crate) rows_generation: u64,
     pub(crate) dirty: bool,
 }
 
@@ -368,6 +372,8 @@ impl AppState {
             contexts: None,
             namespaces: None,
             sent_scopes: None,
+            scopes_input: None,
+            rows_generation: 0,
             dirty: true,
         };
         if let Some(first) = state.keymap_warnings.first().cloned() {

@@ -20,7 +20,18 @@ use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay, past
 
 /// Apply one message. Returns the effects to carry out; check
 /// [`AppState::needs_redraw`] afterwards to know whether to draw.
+///
+/// The managed-object watches are derived here, after every message, from the rows on
+/// screen: whatever moved the rows or the screen (a key, a snapshot, a resize, a pane, the
+/// header growing), they follow, and no handler can forget to ask or drop the request.
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    let mut effects = dispatch(state, msg);
+    effects.extend(state.scopes_effect());
+    effects
+}
+
+#[must_use = "the effects must be carried out"]
+fn dispatch(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(event) => input::on_key(state, &event),
         Msg::Resize { cols, rows } => {
@@ -209,6 +220,7 @@ fn on_clock(state: &mut AppState, now: Timestamp, snapshot: bool) {
     state.refresh_details_lines();
 }
 
+#[must_use = "the effects must be carried out"]
 fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
     let Prepared {
         snapshot: snap,
@@ -218,6 +230,8 @@ fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
     } = prepared;
     let now = snap.now;
     state.snapshot = Some(snap);
+    // The rows may show other objects now (the scopes are derived again).
+    state.rows_generation += 1;
     state.analysis = Some(analysis);
     state.follow_rolled_back();
     if tree != state.tree || counts != state.flux_counts {
@@ -231,7 +245,6 @@ fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
     state.refresh_why();
     on_clock(state, now, true);
     let mut effects = state.reach_pending_row();
-    effects.extend(state.scopes_effect());
     effects.extend(state.why_evidence());
     effects.extend(state.sync_details());
     effects
@@ -274,6 +287,7 @@ fn on_values_pending(state: &mut AppState, delta: BTreeMap<ObjectKey, Option<i64
     }
 }
 
+#[must_use = "the effects must be carried out"]
 fn on_switched(
     state: &mut AppState,
     context: String,
@@ -302,6 +316,7 @@ fn on_switched(
         state.tree = Tree::default();
         state.narrowed = None;
         state.rows.clear();
+        state.rows_generation += 1;
         state.flux_counts = StateCounts::default();
         state.decode_errors.clear();
         state.watch = BTreeMap::new();
@@ -354,6 +369,7 @@ impl AppState {
 
     /// Make the details pane follow the selection; ask for events when the object or its
     /// resourceVersion changed.
+    #[must_use = "the effects (events of the selected object) must be carried out"]
     pub(crate) fn sync_details(&mut self) -> Vec<Effect> {
         let Some(mut pane) = self.details.take() else {
             return Vec::new();
@@ -390,6 +406,7 @@ impl AppState {
     }
 
     /// Open the details pane for the selection.
+    #[must_use = "the effects (events of the selected object) must be carried out"]
     pub(crate) fn open_details(&mut self) -> Vec<Effect> {
         let Some((row, _)) = self.selected_row() else {
             return Vec::new();

@@ -731,7 +731,6 @@ impl super::state::AppState {
         self.selected = Some(path);
         self.rebuild_rows();
         self.dirty = true;
-        effects.extend(self.scopes_effect());
         effects.extend(self.sync_details());
         effects
     }

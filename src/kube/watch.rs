@@ -129,14 +129,20 @@ impl Notifier {
         }
     }
 
-    /// Forget a watch (it was stopped).
+    /// Forget a watch (it was stopped). Wakes the listener: the health shown and the next
+    /// snapshot (which no longer holds the watch's objects) follow at once.
     pub fn remove(&self, key: &WatchKey) {
         let mut p = self.pending.lock();
-        if p.health.remove(key).is_some() {
+        let removed = p.health.remove(key).is_some();
+        if removed {
             p.health_changed = true;
         }
         p.changed.remove(key);
         p.listed.remove(key);
+        drop(p);
+        if removed {
+            self.wake.notify_one();
+        }
     }
 
     /// Wait until something changed.

@@ -275,6 +275,11 @@ impl Store {
         Ok(WatchStart { backlog, live })
     }
 
+    /// How many live subscriptions there are: open watch streams and in-process controllers.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Subscribe to live changes only (for in-process controllers).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeEvent>> {
         self.tx.subscribe()
