@@ -46,6 +46,8 @@ fn unused_flags(path: &[&str]) -> &'static [&'static str] {
             &["theme", "show_secrets", "ascii", "namespace"]
         }
         ["history"] => &["theme", "show_secrets", "ascii", "namespace", "read_only"],
+        // A read-only session's drift sends no apply dry-run.
+        ["diff", "drift"] => &["theme", "namespace"],
         ["diff", ..] => &["theme", "read_only", "namespace"],
         _ => &[],
     }
@@ -547,7 +549,10 @@ mod tests {
                 &["--ascii", "--read-only", "--namespace", "--context"],
             ),
             (&["reconcile"], &["--read-only", "--kubeconfig"]),
-            (&["diff", "drift"], &["--ascii", "--show-secrets"]),
+            (
+                &["diff", "drift"],
+                &["--ascii", "--show-secrets", "--read-only"],
+            ),
             (&[], &["--theme", "--read-only", "--ascii"]),
         ];
         for (path, flags) in present {

@@ -223,6 +223,31 @@ async fn backend_drift_scaled_missing_and_excluded() {
         f.writes()
     );
 
+    // A read-only session sends no dry-run (a PATCH): the same change, found on the fields
+    // the manifest sets, and said to be approximate.
+    let runs = f.dry_runs();
+    let ro = diffs::load_drift_with(
+        &f.reader,
+        &hr("default", "backend"),
+        DiffOptions {
+            read_only: true,
+            ..DiffOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(f.dry_runs(), runs, "no dry-run from a read-only session");
+    assert!(
+        ro.approximate
+            .as_deref()
+            .is_some_and(|a| a.contains("read-only session")),
+        "{ro:#?}"
+    );
+    assert_eq!(
+        object(&ro, "Deployment/default/backend").report.line(),
+        "Deployment/default/backend changed (0 additions, 1 changes, 0 removals)"
+    );
+
     // A missing object is removed; an object labelled out of drift detection is excluded.
     Api::<Service>::namespaced(f.client.clone(), "default")
         .delete("backend", &DeleteParams::default())
@@ -391,7 +416,7 @@ async fn values_from_a_secret_are_masked_unless_shown() {
         &key,
         DiffOptions {
             show_secrets: true,
-            ascii: false,
+            ..DiffOptions::default()
         },
     )
     .await

@@ -16,13 +16,13 @@ fn demo(cols: u16, rows: u16) -> PtyApp {
 
 /// Filter the tree to one HelmRelease and select it.
 fn select_hr(app: &mut PtyApp, object: &str) {
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     app.send("/");
     app.send(&format!("kind:hr {object}"));
     app.send("\r");
     app.wait_text(&format!("filter: kind:hr {object}"));
     // The last row once the HelmRelease is in the tree (the demo creates it after start).
-    app.wait_text(&format!("HelmRelease {object}"));
+    app.wait_text(object);
     app.send("G");
 }
 

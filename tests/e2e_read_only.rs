@@ -74,7 +74,7 @@ fn press_everything(extra: &[&str]) -> Vec<String> {
     let mut args: Vec<&str> = extra.to_vec();
     args.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
     let mut app = PtyApp::spawn(&args, 120, 40, &[]);
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     let read_only = extra.contains(&"--read-only");
     if read_only {
         app.wait_text("READ-ONLY");

@@ -59,7 +59,7 @@ fn theme_switches_live_with_read_only_and_ascii_kept() {
     .unwrap();
 
     let mut app = demo(&["--read-only", "--ascii"], 100, 30);
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     // dark: #1f2937
     wait_header_bg(&app, vt100::Color::Rgb(0x1f, 0x29, 0x37));
 
@@ -88,7 +88,7 @@ fn theme_switches_live_with_read_only_and_ascii_kept() {
 #[test]
 fn ctx_completes_the_demo_context_and_ns_refuses_what_does_not_exist() {
     let mut app = demo(&[], 100, 30);
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
 
     // The demo's one context, completed from its kubeconfig.
     command(&mut app, "ctx f");

@@ -14,7 +14,7 @@ use pty::PtyApp;
 #[test]
 fn help_opens_with_the_legend_of_states() {
     let mut app = PtyApp::spawn(&["demo", "--speed", "60"], 80, 24, &[]);
-    let screen = app.wait_text("Kustomization flux-system/apps");
+    let screen = app.wait_text("flux-system/apps");
     let bar = screen.lines().last().unwrap_or_default().to_string();
     assert!(bar.contains("? help") && bar.contains("q quit"), "{screen}");
 
@@ -35,7 +35,7 @@ fn help_opens_with_the_legend_of_states() {
     }
     app.escape();
     app.wait_for("the tree again", Duration::from_secs(30), |s| {
-        !s.contains("states.deleting") && s.contains("Kustomization flux-system/apps")
+        !s.contains("states.deleting") && s.contains("flux-system/apps")
     });
     app.send("q");
     assert_eq!(app.wait_exit(Duration::from_secs(30)), 0);

@@ -48,7 +48,7 @@ fn why_of(app: &mut PtyApp, object: &str) -> String {
     app.escape();
     app.escape();
     app.wait_for("the tree without filter", Duration::from_secs(30), |s| {
-        !s.contains("filter:") && s.contains("Kustomization flux-system/apps")
+        !s.contains("filter:") && s.contains("flux-system/apps")
     });
     screen
 }
@@ -64,7 +64,7 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     let mut app = demo(&[], 160, 48);
     let screen = app.wait_text("ctx fluxdeck-sim");
     assert!(screen.contains("fluxdeck"), "{screen}");
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     // The demo settles into its known problems: a failed install blocking its dependent,
     // and a dependency cycle.
     // (staging/redis retries its install first; the block is final once retries run out.)
@@ -115,11 +115,11 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     // Collapse the root: its subtree is summarised; expand again.
     app.send("h");
     let screen = app.wait_for("the root collapsed", Duration::from_secs(30), |s| {
-        !s.contains("Kustomization flux-system/apps")
+        !s.contains("flux-system/apps")
     });
     assert!(screen.contains("▸ "), "{screen}");
     app.send("l");
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
 
     // Problems mode: only what is unhealthy, with its ancestors.
     app.send("p");
@@ -172,7 +172,7 @@ fn demo_tree_navigate_filter_problems_help_quit() {
     assert!(screen.contains("problems"), "{screen}");
     assert!(screen.contains("q, ctrl-c"), "{screen}");
     app.escape();
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
 
     app.send("q");
     assert_eq!(app.wait_exit(Duration::from_secs(30)), 0);
@@ -319,7 +319,7 @@ impl Drop for Sim {
 fn keys_answer_while_a_switch_waits_on_a_slow_server() {
     let sim = Sim::start();
     let mut app = sim.tui();
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     // Every request now takes a minute: the switch cannot finish while the test runs.
     sim.faults().update(|f| f.latency_ms = 60_000);
     app.send(":ns default\r");
@@ -328,7 +328,7 @@ fn keys_answer_while_a_switch_waits_on_a_slow_server() {
     app.send("?");
     app.wait_text("Keys");
     app.escape();
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     // The header keeps saying so after the flash has gone.
     app.wait_for(
         "the flash gone, the header still switching",
@@ -347,7 +347,7 @@ fn termination_signals_exit_with_128_plus_the_signal() {
     let sim = Sim::start();
     for (signal, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
         let mut app = sim.tui();
-        app.wait_text("Kustomization flux-system/apps");
+        app.wait_text("flux-system/apps");
         let pid = app.pid().unwrap().to_string();
         let status = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &pid])
@@ -385,7 +385,7 @@ fn release_row(screen: &str, object: &str) -> Option<String> {
 fn suspend_resume_and_reconcile_from_the_keyboard() {
     let sim = Sim::start_logged();
     let mut app = sim.tui();
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     select_release(&mut app, "staging/backend");
 
     // T: the dialog names the object and the context and shows the patch; y sends it.
@@ -493,7 +493,7 @@ fn read_only_keys_send_nothing() {
     let sim = Sim::start_logged();
     let mut app = sim.tui_with(&["--read-only"]);
     app.wait_text("READ-ONLY");
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     select_release(&mut app, "staging/backend");
     app.send("R");
     let screen = app.wait_text("read-only: --read-only (reconcile is unavailable)");

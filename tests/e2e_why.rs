@@ -44,7 +44,7 @@ fn backend_blocked(app: &mut PtyApp) {
 #[test]
 fn enter_on_a_hop_goes_to_its_row() {
     let mut app = PtyApp::spawn(&["demo", "--speed", "60"], 160, 48, &[]);
-    app.wait_text("Kustomization flux-system/apps");
+    app.wait_text("flux-system/apps");
     backend_blocked(&mut app);
     // The root cause is selected at first: Enter goes to its row, which the filter hid.
     app.send("\r");

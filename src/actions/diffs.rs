@@ -32,6 +32,9 @@ pub struct DiffOptions {
     pub show_secrets: bool,
     /// Masks in ASCII (`****** #xxxx`) instead of `•••••• #xxxx`.
     pub ascii: bool,
+    /// A read-only session: no server-side apply dry-run either (a PATCH, even though it
+    /// persists nothing); the drift is compared on the fields the manifest sets.
+    pub read_only: bool,
 }
 
 /// Two texts to diff and what they are (`old` on the left, `new` on the right): the one
@@ -687,6 +690,15 @@ pub async fn load_drift_with(
         let compared = match &live {
             None => drift::compare(&desired, None, None, &rules),
             Some(l) if excluded => drift::compare(&desired, None, Some(l), &rules),
+            Some(l) if opts.read_only => {
+                approx = true;
+                approximate.get_or_insert_with(|| {
+                    "read-only session: no apply dry-run is sent, so the fields the manifest \
+                     sets are compared"
+                        .to_string()
+                });
+                drift::compare_approximate(&desired, Some(l), &rules)
+            }
             Some(l) => match reader.apply_dry_run(&desired, HELM_FIELD_MANAGER).await {
                 Ok(dry) => drift::compare(&desired, Some(&dry), Some(l), &rules),
                 Err(e) => {

@@ -136,6 +136,9 @@ async fn session(cmd: &str, global: &GlobalArgs) -> Result<Session, ExitCode> {
         opts: DiffOptions {
             show_secrets: global.show_secrets,
             ascii: global.ascii || config.ascii,
+            read_only: config
+                .read_only_for(global.read_only, &conn.context)
+                .is_some(),
         },
     })
 }

@@ -507,6 +507,7 @@ impl Core {
         DiffOptions {
             show_secrets: self.opts.secret_values == SecretValues::Shown,
             ascii: self.opts.ascii,
+            read_only: self.opts.read_only.is_some(),
         }
     }
 
