@@ -311,3 +311,42 @@ fn a_drifted_release_marks_the_objects_that_drifted() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(!service.contains("Drifted"), "{service}");
 }
+
+#[test]
+fn the_selection_stays_on_the_first_row_while_the_tree_fills_in() {
+    // HelmReleases arrive before the Kustomizations whose inventories list them: they are
+    // unmanaged at first, then move under their Kustomizations, and the unmanaged group
+    // (still there for the GitRepository) goes to the bottom; the first row stays selected.
+    let mut objects = fixture_objects();
+    objects.retain(|o| o["kind"] != "Kustomization");
+    for o in &mut objects {
+        if let Some(labels) = o["metadata"]["labels"].as_object_mut() {
+            labels.retain(|k, _| !k.starts_with("kustomize.toolkit.fluxcd.io/"));
+        }
+    }
+    let mut state = AppState::new(init(120, 40));
+    update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    assert_eq!(state.cursor, 0);
+    assert!(
+        state.selected_key().is_none(),
+        "the unmanaged group first: {:?}",
+        state.selected
+    );
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    assert_eq!(state.cursor, 0, "selected: {:?}", state.selected);
+    assert_eq!(
+        state.selected_key().map(ToString::to_string).as_deref(),
+        Some("Kustomization/flux-system/flux-system")
+    );
+    // Once a key moved it, the selection follows its object.
+    ch(&mut state, 'j');
+    let key = state.selected_key().cloned();
+    update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    assert_eq!(state.selected_key().cloned(), key);
+}

@@ -35,6 +35,7 @@ pub(crate) fn on_key(state: &mut AppState, event: &KeyEvent) -> Vec<Effect> {
         }
     }
     state.pending_row = None;
+    state.selection_touched = true;
     let view = state.key_view();
     let action = state.keymap.lookup_key(view, key);
     if state.prompt.is_some() {

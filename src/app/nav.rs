@@ -156,8 +156,8 @@ impl AppState {
             return;
         }
         let index = match &self.selected {
-            None => 0,
-            Some(path) => self.nearest_row(path, old_cursor),
+            Some(path) if self.selection_touched => self.nearest_row(path, old_cursor),
+            _ => 0,
         };
         self.cursor = index;
         self.selected = Some(self.rows[index].path.clone());

@@ -311,6 +311,10 @@ pub struct AppState {
     /// HelmRelease that was collapsed): selected when its row appears, forgotten on the
     /// next key.
     pub(crate) pending_row: Option<ObjectKey>,
+    /// A key was pressed: from then on the selection follows its object as the tree
+    /// changes; before, it stays on the first row while the tree fills in (objects arrive
+    /// in any order, and a row that was first may end up last).
+    pub(crate) selection_touched: bool,
 
     /// The managed-object watch scopes last asked of the runtime.
     pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
@@ -365,6 +369,7 @@ impl AppState {
             rolled_back: BTreeMap::new(),
             values_pending: BTreeMap::new(),
             pending_row: None,
+            selection_touched: false,
             access: BTreeMap::new(),
             prompt: None,
             flash: None,
