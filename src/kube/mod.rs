@@ -6,4 +6,5 @@ pub mod cluster;
 pub mod discovery;
 pub mod fetch;
 pub mod oneshot;
+pub mod store;
 pub mod watch;
