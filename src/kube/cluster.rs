@@ -275,8 +275,8 @@ mod tests {
     async fn until(what: &str, w: &ClusterWatch, pred: impl Fn(&ClusterWatch) -> bool) {
         let wait = async {
             while !pred(w) {
-                let _ = tokio::time::timeout(Duration::from_millis(100), w.notifier().notified())
-                    .await;
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(100), w.notifier().notified()).await;
             }
         };
         if tokio::time::timeout(Duration::from_secs(60), wait)
@@ -306,7 +306,10 @@ mod tests {
         let mut w = ClusterWatch::start(client, None, Notifier::new())
             .await
             .unwrap();
-        until("the Flux lists", &w, |w| w.is_synced() && w.stored_objects() > 0).await;
+        until("the Flux lists", &w, |w| {
+            w.is_synced() && w.stored_objects() > 0
+        })
+        .await;
         let (snap, errors) = w.snapshot(Timestamp::now());
         assert!(errors.is_empty(), "{errors:?}");
         assert!(!snap.flux.is_empty());

@@ -315,7 +315,10 @@ mod tests {
         for i in 0..10 {
             w.listed(hr(&format!("hr-{i}"), "1"));
         }
-        assert!(store.is_empty(), "the store changes when the list is complete");
+        assert!(
+            store.is_empty(),
+            "the store changes when the list is complete"
+        );
         w.end_list();
         assert_eq!((store.len(), conversions.get()), (10, 10));
         // The same version again (a relist, a repeated event): nothing converted.
@@ -334,7 +337,10 @@ mod tests {
         // A relist without hr-9 drops it.
         w.begin_list();
         for i in 0..9 {
-            w.listed(hr(&format!("hr-{i}"), if i == 1 || i == 2 { "2" } else { "1" }));
+            w.listed(hr(
+                &format!("hr-{i}"),
+                if i == 1 || i == 2 { "2" } else { "1" },
+            ));
         }
         w.end_list();
         assert_eq!((store.len(), conversions.get()), (9, 12));
