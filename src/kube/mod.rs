@@ -1,5 +1,5 @@
-//! The only place that talks to the Kubernetes API: connection, discovery, reflector-backed
-//! watches with their health.
+//! The only place that talks to the Kubernetes API: connection, discovery, watches with
+//! their stores (one stored form per object) and health.
 
 pub mod client;
 pub mod cluster;
