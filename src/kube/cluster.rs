@@ -1,37 +1,24 @@
-//! Everything fluxdeck watches in one cluster: a reflector per served Flux kind, lazy
-//! reflectors for managed objects per (kind, namespace), and the conversion of their stores
-//! into the domain [`Snapshot`]. Objects are converted once per resourceVersion; a malformed
-//! object becomes an error line instead of breaking its whole kind.
+//! Everything fluxdeck watches in one cluster: a watch per served Flux kind, lazy watches
+//! for managed objects per (kind, namespace), and the domain [`Snapshot`] assembled from
+//! their stores. Each store keeps one form per object, converted by its watch when the
+//! object arrives ([`super::store`]); a snapshot only shares them. A malformed object
+//! becomes an error line instead of breaking its whole kind.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::core::{ApiResource, DynamicObject};
-use serde_json::Value;
 
 use super::discovery::{Discovery, DiscoveryError, Resolved};
+use super::store::{Conversions, Entry, Form, Stored};
 use super::watch::{self, Notifier, Reflector, WatchKey, WatchState};
-use crate::domain::flux::{FluxKind, FluxObject, ObjectKind};
+use crate::domain::flux::{FluxKind, ObjectKey, ObjectKind};
 use crate::domain::secrets;
 use crate::domain::tree::Snapshot;
 
 /// A managed-object scope: a kind (not a Flux kind) in a namespace (`None` = all / cluster).
 pub type Scope = (ObjectKind, Option<String>);
-
-/// What an object from a store became, for the resourceVersion it had. Flux objects keep
-/// only their typed form (the JSON is in the reflector's store already), managed objects
-/// their JSON.
-struct Converted {
-    resource_version: String,
-    form: Form,
-}
-
-enum Form {
-    Flux(Result<Arc<FluxObject>, String>),
-    Managed(Result<Arc<Value>, String>),
-}
 
 /// The watches of one cluster (one context and namespace choice).
 pub struct ClusterWatch {
@@ -39,10 +26,10 @@ pub struct ClusterWatch {
     discovery: Arc<Discovery>,
     notifier: Notifier,
     namespace: Option<String>,
-    flux: Vec<(FluxKind, Reflector<DynamicObject>)>,
-    managed: BTreeMap<Scope, Reflector<DynamicObject>>,
-    /// Conversion cache by (watch, namespace, name).
-    cache: HashMap<(WatchKey, String, String), Converted>,
+    flux: Vec<(FluxKind, Reflector)>,
+    managed: BTreeMap<Scope, Reflector>,
+    /// Objects converted into their stored form so far, by every watch.
+    conversions: Conversions,
 }
 
 /// Resolve the kind of a managed scope (discovery, cached per group-version).
@@ -55,25 +42,6 @@ pub async fn resolve_scope(
         .await
 }
 
-fn uid_key(o: &DynamicObject) -> (String, String, String) {
-    (
-        o.metadata.namespace.clone().unwrap_or_default(),
-        o.metadata.name.clone().unwrap_or_default(),
-        o.metadata.resource_version.clone().unwrap_or_default(),
-    )
-}
-
-fn to_value(o: &DynamicObject, ar: &ApiResource) -> Result<Value, String> {
-    let mut v = serde_json::to_value(o).map_err(|e| e.to_string())?;
-    if let Some(m) = v.as_object_mut() {
-        m.entry("apiVersion")
-            .or_insert_with(|| Value::String(ar.api_version.clone()));
-        m.entry("kind")
-            .or_insert_with(|| Value::String(ar.kind.clone()));
-    }
-    Ok(v)
-}
-
 impl ClusterWatch {
     /// Resolve the Flux kinds and start their reflectors. Kinds the server does not serve are
     /// reported as [`WatchState::NotInstalled`] through the notifier.
@@ -83,6 +51,7 @@ impl ClusterWatch {
         notifier: Notifier,
     ) -> Result<ClusterWatch, DiscoveryError> {
         let discovery = Arc::new(Discovery::new(client.clone()));
+        let conversions = Conversions::default();
         let mut flux = Vec::new();
         for kind in FluxKind::ALL {
             let key = WatchKey::new(kind.group(), kind.as_str(), namespace.as_deref());
@@ -91,12 +60,14 @@ impl ClusterWatch {
                 .await?
             {
                 Resolved::Served { resource, .. } => {
-                    let r = watch::spawn::<DynamicObject>(
+                    let r = watch::spawn(
                         client.clone(),
                         resource,
                         namespace.as_deref(),
                         key,
                         notifier.clone(),
+                        Form::Flux(kind),
+                        conversions.clone(),
                     );
                     flux.push((kind, r));
                 }
@@ -110,7 +81,7 @@ impl ClusterWatch {
             namespace,
             flux,
             managed: BTreeMap::new(),
-            cache: HashMap::new(),
+            conversions,
         })
     }
 
@@ -124,6 +95,35 @@ impl ClusterWatch {
 
     pub fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    /// How many objects the watches have converted into their stored form so far.
+    pub fn conversions(&self) -> u64 {
+        self.conversions.get()
+    }
+
+    /// How many objects the stores hold (each in one form).
+    pub fn stored_objects(&self) -> usize {
+        let flux: usize = self.flux.iter().map(|(_, r)| r.store.len()).sum();
+        let managed: usize = self.managed.values().map(|r| r.store.len()).sum();
+        flux + managed
+    }
+
+    /// The stored form of an object, if a watch holds it.
+    pub fn stored(&self, key: &ObjectKey) -> Option<Arc<Entry>> {
+        let ns = key.namespace.as_str();
+        match key.flux_kind() {
+            Some(k) => self
+                .flux
+                .iter()
+                .filter(|(kind, _)| *kind == k)
+                .find_map(|(_, r)| r.store.get(ns, &key.name)),
+            None => self
+                .managed
+                .iter()
+                .filter(|((kind, _), _)| *kind == key.kind)
+                .find_map(|(_, r)| r.store.get(ns, &key.name)),
+        }
     }
 
     /// Watch exactly these managed scopes: start the missing ones, release the others.
@@ -145,9 +145,7 @@ impl ClusterWatch {
             .cloned()
             .collect();
         for s in stale {
-            if let Some(r) = self.managed.remove(&s) {
-                self.cache.retain(|(k, _, _), _| *k != r.key);
-            }
+            self.managed.remove(&s);
         }
         // Secrets are never watched (domain::secrets): one is read when it is shown.
         scopes
@@ -174,12 +172,14 @@ impl ClusterWatch {
                 namespaced,
             }) => {
                 let ns = if namespaced { ns.as_deref() } else { None };
-                let r = watch::spawn::<DynamicObject>(
+                let r = watch::spawn(
                     self.client.clone(),
                     resource,
                     ns,
                     key,
                     self.notifier.clone(),
+                    Form::Managed,
+                    self.conversions.clone(),
                 );
                 self.managed.insert(scope, r);
             }
@@ -207,86 +207,180 @@ impl ClusterWatch {
             .all(|s| !matches!(s, WatchState::Connecting))
     }
 
-    /// Build the domain snapshot from the stores. Returns the objects that could not be read.
+    /// Build the domain snapshot from the stores: the objects are shared, not converted
+    /// (their watches did that when they arrived). Returns the objects that could not be read.
     pub fn snapshot(&mut self, now: Timestamp) -> (Snapshot, Vec<String>) {
         let mut snap = Snapshot::new(now);
         let mut errors = Vec::new();
-        let mut seen: BTreeSet<(WatchKey, String, String)> = BTreeSet::new();
         for (kind, r) in &self.flux {
-            let ar = &r.resource;
             // A store that held a complete list is loaded, even while its watch reconnects
             // (the header marks it stale).
             if self.notifier.has_listed(&r.key) {
                 snap.mark_loaded(ObjectKind::Flux(*kind), self.namespace.as_deref());
             }
-            for o in r.store.state() {
-                let (ns, name, rv) = uid_key(&o);
-                let ck = (r.key.clone(), ns, name);
-                let entry = self.cache.get(&ck);
-                let fresh = entry.is_some_and(|c| c.resource_version == rv);
-                if !fresh {
-                    let flux = to_value(&o, ar).and_then(|v| {
-                        FluxObject::from_value_as(*kind, v)
-                            .map(Arc::new)
-                            .map_err(|e| e.to_string())
-                    });
-                    self.cache.insert(
-                        ck.clone(),
-                        Converted {
-                            resource_version: rv,
-                            form: Form::Flux(flux),
-                        },
-                    );
-                }
-                if let Some(c) = self.cache.get(&ck) {
-                    match &c.form {
-                        Form::Flux(Ok(f)) => snap.insert_flux(f.clone()),
-                        Form::Flux(Err(e)) => {
-                            errors.push(format!("{}/{}/{}: {e}", kind.as_str(), ck.1, ck.2))
-                        }
-                        Form::Managed(_) => {}
-                    }
-                }
-                seen.insert(ck);
-            }
+            snap.flux.reserve(r.store.len());
+            r.store.for_each(|ns, name, e| match &e.object {
+                Ok(Stored::Flux(f)) => snap.insert_flux(f.clone()),
+                Ok(Stored::Managed(_)) => {}
+                Err(e) => errors.push(format!("{}/{ns}/{name}: {e}", kind.as_str())),
+            });
         }
         for ((kind, ns), r) in &self.managed {
-            let ar = &r.resource;
             if self.notifier.has_listed(&r.key) {
                 snap.mark_loaded(kind.clone(), ns.as_deref());
             }
-            for o in r.store.state() {
-                let (ons, name, rv) = uid_key(&o);
-                let ck = (r.key.clone(), ons, name);
-                let fresh = self
-                    .cache
-                    .get(&ck)
-                    .is_some_and(|c| c.resource_version == rv);
-                if !fresh {
-                    self.cache.insert(
-                        ck.clone(),
-                        Converted {
-                            resource_version: rv,
-                            form: Form::Managed(to_value(&o, ar).map(Arc::new)),
-                        },
-                    );
+            r.store.for_each(|ons, name, e| match &e.object {
+                Ok(Stored::Managed(v)) => {
+                    snap.insert_managed(v.clone());
                 }
-                if let Some(c) = self.cache.get(&ck) {
-                    match &c.form {
-                        Form::Managed(Ok(v)) => {
-                            snap.insert_managed(v.clone());
-                        }
-                        Form::Managed(Err(e)) => {
-                            errors.push(format!("{}/{}/{}: {e}", kind.kind(), ck.1, ck.2))
-                        }
-                        Form::Flux(_) => {}
-                    }
-                }
-                seen.insert(ck);
-            }
+                Ok(Stored::Flux(_)) => {}
+                Err(e) => errors.push(format!("{}/{ons}/{name}: {e}", kind.kind())),
+            });
         }
-        self.cache.retain(|k, _| seen.contains(k));
         errors.sort();
         (snap, errors)
+    }
+}
+
+/// The stores against the simulated cluster: one shared form per object, conversions counted.
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::time::Duration;
+
+    use kube::Api;
+    use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+    use kube::core::{ApiResource, GroupVersionKind};
+    use serde_json::json;
+
+    use super::*;
+    use crate::kube::client;
+    use crate::sim::cluster::{SimCluster, SimOptions};
+
+    async fn cluster() -> (SimCluster, Client) {
+        let cluster = SimCluster::start(SimOptions {
+            scenario: "deps".into(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let conn = client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml())
+            .await
+            .unwrap();
+        (cluster, conn.client)
+    }
+
+    /// Wait (at most 60 s) until `pred` holds.
+    async fn until(what: &str, w: &ClusterWatch, pred: impl Fn(&ClusterWatch) -> bool) {
+        let wait = async {
+            while !pred(w) {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(100), w.notifier().notified()).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .is_err()
+        {
+            panic!(
+                "timed out waiting for {what}: {} stored, {} conversions",
+                w.stored_objects(),
+                w.conversions()
+            );
+        }
+    }
+
+    fn config_map(name: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "quiet"},
+            "data": {"k": "v"},
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_snapshot_shares_the_one_stored_form_of_each_object() {
+        let (sim, client) = cluster().await;
+        let mut w = ClusterWatch::start(client, None, Notifier::new())
+            .await
+            .unwrap();
+        until("the Flux lists", &w, |w| {
+            w.is_synced() && w.stored_objects() > 0
+        })
+        .await;
+        let (snap, errors) = w.snapshot(Timestamp::now());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(!snap.flux.is_empty());
+        for (key, obj) in &snap.flux {
+            // The store may have moved on (the controllers run): compare the same version.
+            let Some(entry) = w.stored(key) else { continue };
+            if entry.resource_version != obj.metadata().resource_version.clone().unwrap_or_default()
+            {
+                continue;
+            }
+            let Ok(Stored::Flux(stored)) = &entry.object else {
+                panic!("{key}: not stored typed: {entry:?}")
+            };
+            assert!(Arc::ptr_eq(stored, obj), "{key}: the snapshot holds a copy");
+            // The store and this snapshot: no cache keeps another reference or copy.
+            assert_eq!(Arc::strong_count(obj), 2, "{key}");
+            assert!(obj.metadata().managed_fields.is_none(), "{key}");
+        }
+        sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_converts_only_the_changed_objects() {
+        let (sim, client) = cluster().await;
+        let cms = ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap"));
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "quiet", &cms);
+        for i in 0..40 {
+            api.create(&PostParams::default(), &config_map(&format!("cm-{i}")))
+                .await
+                .unwrap();
+        }
+        // Flux watches in a namespace without Flux objects, so only the ConfigMaps change.
+        let mut w = ClusterWatch::start(client, Some("quiet".into()), Notifier::new())
+            .await
+            .unwrap();
+        let scope: Scope = (ObjectKind::new("", "ConfigMap"), Some("quiet".into()));
+        w.set_managed_scopes(&BTreeSet::from([scope])).await;
+        until("the ConfigMaps listed", &w, |w| w.stored_objects() == 40).await;
+        assert_eq!(w.conversions(), 40, "each listed object converted once");
+
+        // Snapshots share the stored forms: nothing is converted again.
+        for _ in 0..3 {
+            let (snap, _) = w.snapshot(Timestamp::now());
+            assert_eq!(snap.managed.len(), 40);
+        }
+        assert_eq!(w.conversions(), 40);
+
+        // A burst of 10 changes to 5 objects converts 10 times, not the 40 objects again.
+        for round in 0..2 {
+            for i in 0..5 {
+                let patch = json!({"data": {"k": format!("v{round}")}});
+                api.patch(
+                    &format!("cm-{i}"),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .unwrap();
+            }
+        }
+        until("the burst", &w, |w| w.conversions() >= 50).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(w.conversions(), 50);
+        let (snap, _) = w.snapshot(Timestamp::now());
+        let changed = snap
+            .managed
+            .values()
+            .filter(|v| v["data"]["k"] == "v1")
+            .count();
+        assert_eq!(changed, 5);
+        assert_eq!(w.conversions(), 50);
+        sim.shutdown().await;
     }
 }

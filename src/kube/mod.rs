@@ -1,9 +1,10 @@
-//! The only place that talks to the Kubernetes API: connection, discovery, reflector-backed
-//! watches with their health.
+//! The only place that talks to the Kubernetes API: connection, discovery, watches with
+//! their stores (one stored form per object) and health.
 
 pub mod client;
 pub mod cluster;
 pub mod discovery;
 pub mod fetch;
 pub mod oneshot;
+pub mod store;
 pub mod watch;

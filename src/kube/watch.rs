@@ -1,10 +1,10 @@
-//! Reflector-backed watches and their health. Each watch keeps a kube-runtime reflector store
-//! (a relist after a disconnect removes objects deleted meanwhile) and reports changes to a
-//! [`Notifier`] that coalesces bursts: the UI loop wakes once and reads what changed.
+//! Watches and their health. Each watch keeps an [`ObjectStore`] of its objects in their one
+//! stored form, converted in the watch's own task as they arrive (a relist after a
+//! disconnect removes objects deleted meanwhile), and reports changes to a [`Notifier`] that
+//! coalesces bursts: the UI loop wakes once and reads what changed.
 //! Health comes from typed errors (HTTP status codes), never from message text.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -12,14 +12,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ListParams, WatchEvent, WatchParams};
-use kube::core::ApiResource;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher::Event;
-use kube::{Api, Client, Resource};
+use kube::core::{ApiResource, DynamicObject};
+use kube::{Api, Client};
 use parking_lot::Mutex;
-use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+use super::store::{Conversions, Form, ObjectStore, StoreWriter};
 
 /// What a watch covers: a kind (its display name) and a namespace (`None` = all namespaces).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -229,15 +228,12 @@ impl Backoff {
     }
 }
 
-/// One watch's connection to the API server, feeding a reflector store and reporting health.
+/// One watch's connection to the API server, feeding its store and reporting health.
 /// Health is exact: `Connected` once a list returned or a watch request was answered (the
 /// stream is open), `Reconnecting` from the first failure until then, with the last error.
-struct WatchTask<K: Resource + Clone + 'static>
-where
-    K::DynamicType: std::hash::Hash + Eq + Clone,
-{
-    api: Api<K>,
-    writer: reflector::store::Writer<K>,
+struct WatchTask {
+    api: Api<DynamicObject>,
+    writer: StoreWriter,
     key: WatchKey,
     notifier: Notifier,
     state: WatchState,
@@ -253,16 +249,7 @@ enum Ended {
     Closed,
 }
 
-impl<K> WatchTask<K>
-where
-    K: Resource<DynamicType = ApiResource>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
-{
+impl WatchTask {
     fn set(&mut self, state: WatchState) {
         if self.state != state {
             self.state = state.clone();
@@ -274,7 +261,7 @@ where
     /// objects deleted while the watch was down disappear. Returns the list's resourceVersion.
     async fn list(&mut self) -> Result<String, Ended> {
         let mut params = ListParams::default().limit(PAGE);
-        self.writer.apply_watcher_event(&Event::Init);
+        self.writer.begin_list();
         loop {
             let page = self.api.list(&params).await.map_err(|e| {
                 if status_code(&e) == Some(410) {
@@ -286,12 +273,12 @@ where
             let rv = page.metadata.resource_version.clone().unwrap_or_default();
             let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
             for obj in page.items {
-                self.writer.apply_watcher_event(&Event::InitApply(obj));
+                self.writer.listed(obj);
             }
             match next {
                 Some(token) => params = params.continue_token(&token),
                 None => {
-                    self.writer.apply_watcher_event(&Event::InitDone);
+                    self.writer.end_list();
                     return Ok(rv);
                 }
             }
@@ -318,18 +305,18 @@ where
         while let Some(item) = stream.next().await {
             match item {
                 Ok(WatchEvent::Added(obj)) | Ok(WatchEvent::Modified(obj)) => {
-                    if let Some(v) = obj.meta().resource_version.clone() {
+                    if let Some(v) = obj.metadata.resource_version.clone() {
                         *rv = v;
                     }
-                    self.writer.apply_watcher_event(&Event::Apply(obj));
+                    self.writer.apply(obj);
                     self.notifier.changed(&self.key);
                     backoff.reset();
                 }
                 Ok(WatchEvent::Deleted(obj)) => {
-                    if let Some(v) = obj.meta().resource_version.clone() {
+                    if let Some(v) = obj.metadata.resource_version.clone() {
                         *rv = v;
                     }
-                    self.writer.apply_watcher_event(&Event::Delete(obj));
+                    self.writer.delete(&obj);
                     self.notifier.changed(&self.key);
                     backoff.reset();
                 }
@@ -381,51 +368,39 @@ where
     }
 }
 
-/// A running reflector: its store and the task feeding it (aborted on drop).
-pub struct Reflector<K: Resource + 'static>
-where
-    K::DynamicType: std::hash::Hash + Eq + Clone,
-{
+/// A running watch: its store and the task feeding it (aborted on drop).
+pub struct Reflector {
     pub key: WatchKey,
     pub resource: ApiResource,
-    pub store: Store<K>,
+    pub store: ObjectStore,
     task: JoinHandle<()>,
     notifier: Notifier,
 }
 
-impl<K: Resource + 'static> Drop for Reflector<K>
-where
-    K::DynamicType: std::hash::Hash + Eq + Clone,
-{
+impl Drop for Reflector {
     fn drop(&mut self) {
         self.task.abort();
         self.notifier.remove(&self.key);
     }
 }
 
-/// Start a reflector for objects of `resource` (in `namespace`, or all).
-pub fn spawn<K>(
+/// Start a watch of objects of `resource` (in `namespace`, or all), stored as `form`;
+/// every conversion is counted in `conversions`.
+pub fn spawn(
     client: Client,
     resource: ApiResource,
     namespace: Option<&str>,
     key: WatchKey,
     notifier: Notifier,
-) -> Reflector<K>
-where
-    K: Resource<DynamicType = ApiResource, Scope = kube::core::DynamicResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let api: Api<K> = match namespace {
+    form: Form,
+    conversions: Conversions,
+) -> Reflector {
+    let api: Api<DynamicObject> = match namespace {
         Some(ns) => Api::namespaced_with(client, ns, &resource),
         None => Api::all_with(client, &resource),
     };
-    let writer = reflector::store::Writer::new(resource.clone());
-    let reader = writer.as_reader();
+    let store = ObjectStore::new();
+    let writer = StoreWriter::new(store.clone(), form, resource.clone(), conversions);
     notifier.report(&key, WatchState::Connecting);
     let task = tokio::spawn(
         WatchTask {
@@ -440,7 +415,7 @@ where
     Reflector {
         key,
         resource,
-        store: reader,
+        store,
         task,
         notifier,
     }
@@ -488,13 +463,15 @@ mod tests {
     }
 
     impl Fixture {
-        fn spawn(&self) -> Reflector<DynamicObject> {
-            spawn::<DynamicObject>(
+        fn spawn(&self) -> Reflector {
+            spawn(
                 self.client.clone(),
                 configmaps(),
                 Some("quiet"),
                 self.key.clone(),
                 self.notifier.clone(),
+                Form::Managed,
+                Conversions::default(),
             )
         }
 
@@ -536,13 +513,9 @@ mod tests {
         }
     }
 
-    fn names(r: &Reflector<DynamicObject>) -> Vec<String> {
-        let mut n: Vec<String> = r
-            .store
-            .state()
-            .iter()
-            .filter_map(|o| o.metadata.name.clone())
-            .collect();
+    fn names(r: &Reflector) -> Vec<String> {
+        let mut n: Vec<String> = Vec::new();
+        r.store.for_each(|_, name, _| n.push(name.to_string()));
         n.sort();
         n
     }
