@@ -348,7 +348,18 @@ async fn a_read_only_session_sends_no_write() {
             .all(|e| !e.path.contains("selfsubjectaccessreviews")),
         "not even access reviews"
     );
-    // A plain client still can (the sim is not read-only; fluxdeck is).
+    // A plain client still can (the sim is not read-only; fluxdeck is), once the demo has
+    // created the HelmRelease.
+    let created =
+        fluxdeck::sim::controllers::wait_for(&f.cluster.store, Duration::from_secs(90), |s| {
+            s.get(
+                &fluxdeck::sim::registry::ids::helmreleases(),
+                &fluxdeck::sim::store::ObjKey::new("default", "redis"),
+            )
+            .is_some()
+        })
+        .await;
+    assert!(created, "default/redis never appeared");
     let api: kube::Api<DynamicObject> =
         kube::Api::namespaced_with(f.conn.client.clone(), "default", &helmreleases());
     api.patch(

@@ -15,6 +15,29 @@ fn details_of(screen: &str, object: &str) -> bool {
     screen.contains("┌ Details") && screen.lines().any(|l| l.contains(&format!("  {object} ")))
 }
 
+/// Whether the row showing `text` is drawn highlighted (the why view's selection): the
+/// cell under its first character has a background colour.
+fn highlighted(app: &PtyApp, text: &str) -> bool {
+    let screen = app.screen_state();
+    let (rows, cols) = screen.size();
+    (0..rows).any(|r| {
+        let line: String = (0..cols)
+            .map(|c| {
+                screen
+                    .cell(r, c)
+                    .map_or(" ".to_string(), |x| x.contents().to_string())
+            })
+            .map(|s| if s.is_empty() { " ".to_string() } else { s })
+            .collect();
+        line.find(text).is_some_and(|byte| {
+            let col = line[..byte].chars().count() as u16;
+            screen
+                .cell(r, col)
+                .is_some_and(|cell| cell.bgcolor() != vt100::Color::Default)
+        })
+    })
+}
+
 /// Filter to staging/backend and wait until staging/redis fails its install (a missing
 /// image) and backend is blocked by it; the demo replays its story, so this may take a
 /// round.
@@ -60,9 +83,18 @@ fn enter_on_a_hop_goes_to_its_row() {
     // Again, then n down the evidence (the release's findings, then its StatefulSet) and
     // Enter: the StatefulSet's row under the HelmRelease.
     backend_blocked(&mut app);
-    for _ in 0..3 {
+    for _ in 0..12 {
         app.send("n");
+        std::thread::sleep(Duration::from_millis(100));
+        if highlighted(&app, "StatefulSet staging/redis-master") {
+            break;
+        }
     }
+    assert!(
+        highlighted(&app, "StatefulSet staging/redis-master"),
+        "n never reached the StatefulSet:\n{}",
+        app.screen()
+    );
     app.send("\r");
     app.wait_text("left the filter to show StatefulSet/staging/redis-master");
     app.send("\r");
