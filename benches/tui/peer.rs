@@ -14,7 +14,7 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
 
 use crate::burst::{self, EventCounter};
-use crate::process::{SimChild, flux_kinds, header_total, wait_quiet, wait_settled};
+use crate::process::{SimChild, flux_kinds, header_total, wait_quiet};
 use crate::pty::{PtyApp, cpu_time, status_kib};
 use crate::report::Stats;
 
@@ -213,17 +213,57 @@ async fn measure(tool: &Tool, client: &Client, plan: &Plan, dir: &Path) -> Resul
     Ok(m)
 }
 
+/// Wait (bounded) until `want` HelmReleases exist, none is still undecided (Ready Unknown)
+/// and nothing changed for 3 s: a static estate. How many are Ready, and the time taken.
+async fn wait_static(client: &Client, want: usize, limit: Duration) -> Result<(usize, Duration)> {
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &burst::helmreleases());
+    let start = Instant::now();
+    let mut last_rv = String::new();
+    let mut still_since = Instant::now();
+    loop {
+        let list = api.list(&ListParams::default()).await?;
+        let ready_status = |o: &DynamicObject| {
+            o.data["status"]["conditions"].as_array().and_then(|cs| {
+                cs.iter()
+                    .find(|c| c["type"] == "Ready")
+                    .and_then(|c| c["status"].as_str().map(str::to_string))
+            })
+        };
+        let ready = list
+            .items
+            .iter()
+            .filter(|o| ready_status(o).as_deref() == Some("True"))
+            .count();
+        let decided = list
+            .items
+            .iter()
+            .all(|o| matches!(ready_status(o).as_deref(), Some("True" | "False")));
+        let rv = list.metadata.resource_version.unwrap_or_default();
+        if rv != last_rv {
+            last_rv = rv;
+            still_since = Instant::now();
+        }
+        let settled =
+            list.items.len() >= want && decided && still_since.elapsed() >= Duration::from_secs(3);
+        if settled || start.elapsed() > limit {
+            return Ok((ready, start.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Both tools against one sim, in the given order.
-async fn one_run(plan: &Plan, run: usize) -> Result<Vec<(&'static str, Measures)>> {
+async fn one_run(plan: &Plan, run: usize) -> Result<(String, Vec<(&'static str, Measures)>)> {
     let dir = tempfile::tempdir()?;
     let sim = SimChild::start(&plan.fluxdeck, &plan.scenario, plan.speed, dir.path())?;
     let client = Client::try_from(kube::Config::new(sim.url.parse()?))?;
-    let (ready, took) = wait_settled(&client, plan.hrs, Duration::from_secs(120)).await?;
-    eprintln!(
-        "run {run}: sim {ready}/{} HelmReleases Ready after {:.1} s",
+    let (ready, took) = wait_static(&client, plan.hrs, Duration::from_secs(240)).await?;
+    let sim_state = format!(
+        "run {run}: {ready}/{} HelmReleases Ready, the estate static after {:.1} s",
         plan.hrs,
         took.as_secs_f64()
     );
+    eprintln!("{sim_state}");
     let mut expected = 0u64;
     for ar in flux_kinds() {
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
@@ -250,7 +290,7 @@ async fn one_run(plan: &Plan, run: usize) -> Result<Vec<(&'static str, Measures)
         out.push((tool.name, m));
     }
     drop(sim);
-    Ok(out)
+    Ok((sim_state, out))
 }
 
 fn mib(kib: u64) -> f64 {
@@ -392,8 +432,11 @@ fn rows() -> Vec<Row> {
 
 pub async fn side_by_side(plan: &Plan) -> Result<()> {
     let mut all: Vec<(&'static str, Measures)> = Vec::new();
+    let mut sims = Vec::new();
     for run in 0..plan.runs {
-        all.extend(one_run(plan, run).await?);
+        let (sim, measured) = one_run(plan, run).await?;
+        sims.push(sim);
+        all.extend(measured);
     }
     let idle = plan.idle.as_secs_f64();
     let names: Vec<&str> = ["fluxdeck", "flux9s"]
@@ -469,6 +512,10 @@ pub async fn side_by_side(plan: &Plan) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", "),
         );
+    }
+    println!();
+    for s in sims {
+        println!("{s}");
     }
     Ok(())
 }
