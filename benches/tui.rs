@@ -13,6 +13,10 @@
 //! goes to stdout at the end. Nothing here asserts on time. `FLUXDECK_BENCH_IDLE_SECS`
 //! shortens the idle window (default 60) and `FLUXDECK_BENCH_ONLY` (`deps`, `inproc`,
 //! `process`) runs one part.
+//!
+//! `FLUXDECK_BENCH_ONLY=peer` runs only the side-by-side part instead: fluxdeck and, with
+//! `FLUX9S=/path/to/flux9s`, flux9s in a 160x48 pty against the same sim, `FLUXDECK_BENCH_RUNS`
+//! times (default 3; idle window default 10 s); a table of medians goes to stdout.
 
 #[path = "tui/burst.rs"]
 mod burst;
@@ -20,6 +24,8 @@ mod burst;
 mod fleet;
 #[path = "tui/inproc.rs"]
 mod inproc;
+#[path = "tui/peer.rs"]
+mod peer;
 #[path = "tui/process.rs"]
 mod process;
 #[path = "tui/pty.rs"]
@@ -93,11 +99,27 @@ fn main() -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     eprintln!("fluxdeck TUI benchmark ({cores} cores)");
     let only = std::env::var("FLUXDECK_BENCH_ONLY").unwrap_or_default();
-    let idle = std::env::var("FLUXDECK_BENCH_IDLE_SECS")
+    let idle_env: Option<u64> = std::env::var("FLUXDECK_BENCH_IDLE_SECS")
         .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .and_then(|s| s.parse().ok());
+    let idle = idle_env.unwrap_or(60);
     let runs = |part: &str| only.is_empty() || only == part;
+    if only == "peer" {
+        let plan = peer::Plan {
+            fluxdeck: PathBuf::from(env!("CARGO_BIN_EXE_fluxdeck")),
+            flux9s: std::env::var_os("FLUX9S").map(PathBuf::from),
+            scenario: SCENARIO.into(),
+            speed: PROCESS_SPEED,
+            hrs: HELM_RELEASES,
+            idle: Duration::from_secs(idle_env.unwrap_or(10)),
+            writes: WRITES,
+            runs: std::env::var("FLUXDECK_BENCH_RUNS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3),
+        };
+        return rt.block_on(peer::side_by_side(&plan));
+    }
     let mut report = Report::default();
     let res = rt.block_on(async {
         if runs("deps") {

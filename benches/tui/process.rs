@@ -67,7 +67,7 @@ fn resource(group: &str, version: &str, kind: &str) -> ApiResource {
 }
 
 /// The Flux kinds the scale scenario has objects of.
-fn flux_kinds() -> [ApiResource; 5] {
+pub fn flux_kinds() -> [ApiResource; 5] {
     [
         burst::helmreleases(),
         resource("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
@@ -78,7 +78,11 @@ fn flux_kinds() -> [ApiResource; 5] {
 }
 
 /// Wait (bounded) until `want` HelmReleases exist and 99 % of them are Ready.
-async fn wait_settled(client: &Client, want: usize, limit: Duration) -> Result<(usize, Duration)> {
+pub async fn wait_settled(
+    client: &Client,
+    want: usize,
+    limit: Duration,
+) -> Result<(usize, Duration)> {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &burst::helmreleases());
     let start = Instant::now();
     loop {
@@ -101,7 +105,7 @@ async fn wait_settled(client: &Client, want: usize, limit: Duration) -> Result<(
 }
 
 /// The Flux object counts in the header's second line, summed.
-fn header_total(screen: &str) -> u64 {
+pub fn header_total(screen: &str) -> u64 {
     let line = screen.lines().nth(1).unwrap_or_default();
     let counts = line.split('│').next().unwrap_or_default();
     counts
@@ -134,7 +138,7 @@ fn session_counters(log: &Path) -> Result<String> {
 }
 
 /// Wait until no frame has been drawn for `quiet` (bounded by `limit`).
-fn wait_quiet(app: &PtyApp, quiet: Duration, limit: Duration) -> Written {
+pub fn wait_quiet(app: &PtyApp, quiet: Duration, limit: Duration) -> Written {
     let start = Instant::now();
     let mut last = app.written();
     let mut since = Instant::now();

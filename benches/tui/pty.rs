@@ -1,6 +1,8 @@
 //! The fluxdeck binary in a pseudo-terminal: a reader thread feeds a VT100 parser and
 //! counts the bytes written and the frames drawn (ratatui hides the cursor, `ESC [?25l`,
-//! once at the end of every frame it draws; nothing else in fluxdeck writes it).
+//! once at the end of every frame it draws; nothing else in fluxdeck writes it). It also
+//! records when the rows' styles change (see [`row_styles`]): a list cursor moving, which
+//! is how key latency is timed.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -19,6 +21,36 @@ struct Output {
     frames: u64,
     /// The last bytes of the previous read, to find sequences split across reads.
     tail: Vec<u8>,
+    /// The rows' styles after the last read.
+    styles: Vec<u64>,
+    /// When the rows' styles changed, in order.
+    style_changes: Vec<Instant>,
+}
+
+/// One hash per screen row of its cells' background colours and inverse flags: what a
+/// selection bar moving changes, and text changing alone does not.
+fn row_styles(screen: &vt100::Screen) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let (rows, cols) = screen.size();
+    (0..rows)
+        .map(|r| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for c in 0..cols {
+                if let Some(cell) = screen.cell(r, c) {
+                    match cell.bgcolor() {
+                        vt100::Color::Default => 0u32,
+                        vt100::Color::Idx(i) => 0x100 | u32::from(i),
+                        vt100::Color::Rgb(r, g, b) => {
+                            0x100_0000 | (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b)
+                        }
+                    }
+                    .hash(&mut h);
+                    cell.inverse().hash(&mut h);
+                }
+            }
+            h.finish()
+        })
+        .collect()
 }
 
 pub struct PtyApp {
@@ -39,6 +71,18 @@ pub struct Written {
 impl PtyApp {
     /// Start `bin` with `args` in a `cols`x`rows` terminal, configuration and state under `home`.
     pub fn spawn(bin: &Path, args: &[&str], cols: u16, rows: u16, home: &Path) -> Result<PtyApp> {
+        Self::spawn_with(bin, args, &[], cols, rows, home)
+    }
+
+    /// [`PtyApp::spawn`] with extra environment variables.
+    pub fn spawn_with(
+        bin: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+        home: &Path,
+    ) -> Result<PtyApp> {
         let pair = native_pty_system().openpty(PtySize {
             rows,
             cols,
@@ -51,6 +95,9 @@ impl PtyApp {
         cmd.env_remove("NO_COLOR");
         cmd.env("XDG_CONFIG_HOME", home.join("config"));
         cmd.env("XDG_STATE_HOME", home.join("state"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd)?;
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader()?;
@@ -66,8 +113,19 @@ impl PtyApp {
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            parser.lock().process(&buf[..n]);
+                            let styles = {
+                                let mut p = parser.lock();
+                                p.process(&buf[..n]);
+                                row_styles(p.screen())
+                            };
+                            let now = Instant::now();
                             let mut o = out.lock();
+                            if styles != o.styles {
+                                if !o.styles.is_empty() {
+                                    o.style_changes.push(now);
+                                }
+                                o.styles = styles;
+                            }
                             o.bytes += n as u64;
                             let mut joined = std::mem::take(&mut o.tail);
                             joined.extend_from_slice(&buf[..n]);
@@ -100,6 +158,35 @@ impl PtyApp {
         Written {
             bytes: o.bytes,
             frames: o.frames,
+        }
+    }
+
+    /// How many times the rows' styles have changed so far.
+    pub fn style_changes(&self) -> usize {
+        self.out.lock().style_changes.len()
+    }
+
+    /// Write `key` and wait (bounded) until the rows' styles change: the time from the
+    /// write to the read that changed them, or `None` if nothing changed within `limit`.
+    pub fn time_key(&mut self, key: &str, limit: Duration) -> Result<Option<Duration>> {
+        let seen = self.style_changes();
+        let sent = Instant::now();
+        self.send(key)?;
+        loop {
+            let first = {
+                let o = self.out.lock();
+                o.style_changes[seen.min(o.style_changes.len())..]
+                    .iter()
+                    .find(|t| **t >= sent)
+                    .copied()
+            };
+            if let Some(t) = first {
+                return Ok(Some(t - sent));
+            }
+            if sent.elapsed() > limit {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
