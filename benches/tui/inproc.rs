@@ -281,6 +281,8 @@ struct RebuildTimes {
     analyze: Vec<Duration>,
     build: Vec<Duration>,
     update: Vec<Duration>,
+    /// `update(Msg::Prepared)`: what the UI task does with a rebuild prepared elsewhere.
+    ui: Vec<Duration>,
     view: Vec<Duration>,
 }
 
@@ -324,8 +326,12 @@ pub async fn burst_rebuilds(s: &mut Session, writes: usize, report: &mut Report)
         let _ = build(&snap);
         times.build.push(t.elapsed());
         let t = Instant::now();
-        let _ = update(&mut s.state, Msg::Snapshot(Arc::new(snap)));
-        times.update.push(t.elapsed());
+        let prepared = fluxdeck::app::prepare::prepare(Arc::new(snap));
+        let prepared_in = t.elapsed();
+        let t = Instant::now();
+        let _ = update(&mut s.state, Msg::Prepared(Arc::new(prepared)));
+        times.ui.push(t.elapsed());
+        times.update.push(prepared_in + t.elapsed());
         let t = Instant::now();
         terminal.draw(|f| fluxdeck::ui::view(&s.state, &s.theme, f))?;
         times.view.push(t.elapsed());
@@ -369,6 +375,15 @@ pub async fn burst_rebuilds(s: &mut Session, writes: usize, report: &mut Report)
         String::new(),
         "",
         format!("{} (tree::build + analyze + rows)", line(times.update)),
+    );
+    report.add(
+        "  of which on the UI task: update(Msg::Prepared)",
+        String::new(),
+        "",
+        format!(
+            "{} (compare with the shown tree, expansion, rows)",
+            line(times.ui)
+        ),
     );
     report.add(
         "  deps::analyze alone (same snapshots)",
