@@ -99,7 +99,7 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
     };
     title(&mut out, node, state.ascii);
     let Some(key) = &node.key else {
-        out.message(&node.message, 2, Tone::Text);
+        out.message(node.message(), 2, Tone::Text);
         return out.lines;
     };
     if let Some(banner) = state.rollback_banner(key) {

@@ -146,7 +146,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
             children,
         );
         group.health = HealthInfo {
-            message: group.message.clone(),
+            message: group.health.message.clone(),
             ..verdict
         };
         roots.push(group);
@@ -163,6 +163,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
             children,
         ));
     }
+    roots.shrink_to_fit();
     Tree { roots }
 }
 
@@ -189,6 +190,23 @@ pub fn object_id(key: &ObjectKey) -> String {
         key.namespace,
         key.name
     )
+}
+
+/// Whether `id` is [`object_id`] of the key, without building it.
+pub(crate) fn is_object_id(key: &ObjectKey, id: &str) -> bool {
+    let Some(rest) = id.strip_prefix(key.kind_name()) else {
+        return false;
+    };
+    let group = key.group();
+    let rest = if group.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix('.').and_then(|r| r.strip_prefix(group))
+    };
+    rest.and_then(|r| r.strip_prefix('/'))
+        .and_then(|r| r.strip_prefix(key.namespace.as_str()))
+        .and_then(|r| r.strip_prefix('/'))
+        .is_some_and(|r| r == key.name)
 }
 
 /// Higher is worse; used for the state of group nodes.
@@ -219,7 +237,8 @@ fn summarise(children: &[Node]) -> StateCounts {
     summary
 }
 
-fn group_node(id: String, title: String, relation: Relation, children: Vec<Node>) -> Node {
+fn group_node(id: String, title: String, relation: Relation, mut children: Vec<Node>) -> Node {
+    children.shrink_to_fit();
     let summary = summarise(&children);
     let worst = children
         .iter()
@@ -234,22 +253,15 @@ fn group_node(id: String, title: String, relation: Relation, children: Vec<Node>
     } else {
         format!("{message}: {description}")
     };
-    Node {
+    let mut node = Node::group(
         id,
-        key: None,
+        title,
         relation,
-        kind_label: title,
-        namespace: String::new(),
-        name: String::new(),
-        health: HealthInfo::new(worst, "", &message, None),
-        revision: None,
-        age_seconds: None,
-        message,
-        cycle: false,
-        blocks: 0,
-        children,
-        summary,
-    }
+        HealthInfo::new(worst, "", &message, None),
+    );
+    node.children = children;
+    node.summary = summary;
+    node
 }
 
 struct Builder<'a> {
@@ -277,7 +289,7 @@ impl Builder<'_> {
         } else if key.flux_kind().is_some() {
             match snap.flux.get(key) {
                 Some(obj) => {
-                    revision = obj.revision().map(str::to_string);
+                    revision = obj.revision().map(Box::from);
                     if self.stack.contains(key) {
                         cycle = true;
                     } else {
@@ -296,28 +308,18 @@ impl Builder<'_> {
             };
             self.drifted_or(health, key)
         };
-        let id = if relation == Relation::Source {
-            format!("source:{}", object_id(key))
-        } else {
-            object_id(key)
-        };
         let summary = summarise(&children);
-        Node {
-            id,
-            key: Some(key.clone()),
+        let mut node = Node::object(
+            key.clone(),
             relation,
-            kind_label: key.kind_name().to_string(),
-            namespace: key.namespace.clone(),
-            name: key.name.clone(),
-            age_seconds: health.age_seconds(snap.now),
-            message: health.first_line().to_string(),
             health,
-            revision,
-            cycle,
-            blocks: self.analysis.known_blocks(key),
-            children,
-            summary,
-        }
+            self.analysis.known_blocks(key),
+        );
+        node.revision = revision;
+        node.cycle = cycle;
+        node.children = children;
+        node.summary = summary;
+        node
     }
 
     /// A workload of the HelmRelease being walked that has not become ready within the
@@ -460,7 +462,7 @@ fn arrange(nodes: Vec<Node>) -> Vec<Node> {
     }
     let by_key = |a: &Node, b: &Node| match (&a.key, &b.key) {
         (Some(x), Some(y)) => sort_key_of(x).cmp(&sort_key_of(y)),
-        _ => a.id.cmp(&b.id),
+        _ => a.id().cmp(&b.id()),
     };
     flux.sort_by(by_key);
     others.sort_by(by_key);
@@ -496,5 +498,6 @@ fn arrange(nodes: Vec<Node>) -> Vec<Node> {
     }
     flux.extend(grouped);
     flux.extend(sources);
+    flux.shrink_to_fit();
     flux
 }
