@@ -178,8 +178,8 @@ fn title(out: &mut Out, node: &Node, ascii: bool) {
             out.message(&node.health.message, 4, tone);
         }
     }
-    if !node.summary.describe().is_empty() {
-        out.kv_tone("below", node.summary.describe(), Tone::Warning);
+    if !node.summary().describe().is_empty() {
+        out.kv_tone("below", node.summary().describe(), Tone::Warning);
     }
 }
 

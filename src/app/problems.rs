@@ -126,7 +126,7 @@ fn dependent_node(
         elsewhere(place.and_then(|p| p.owner.as_ref()), root_owner)
     ));
     node.set_id(format!("{DEPENDENT_PREFIX}{}", object_id(key)));
-    node.summary = StateCounts::default();
+    node.set_summary(StateCounts::default());
     node.cycle = false;
     node
 }

@@ -132,7 +132,7 @@ fn node_json(node: &Node) -> Value {
         },
         "revision": node.revision,
         "cycle": node.cycle,
-        "summary": node.summary.describe(),
+        "summary": node.summary().describe(),
         "resources": children,
     })
 }

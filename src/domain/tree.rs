@@ -74,8 +74,9 @@ pub struct Node {
     /// dependency cycle); 0 otherwise.
     pub blocks: usize,
     pub children: Vec<Node>,
-    /// States of all descendants (source lines and group headers not counted).
-    pub summary: StateCounts,
+    /// States of all descendants (source lines and group headers not counted); `None`
+    /// when there are none (most nodes are leaves).
+    summary: Option<Box<StateCounts>>,
 }
 
 /// A node's id: derived from its key (no copy kept) or given.
@@ -108,7 +109,7 @@ impl Node {
             cycle: false,
             blocks,
             children: Vec::new(),
-            summary: StateCounts::default(),
+            summary: None,
         }
     }
 
@@ -125,8 +126,18 @@ impl Node {
             cycle: false,
             blocks: 0,
             children: Vec::new(),
-            summary: StateCounts::default(),
+            summary: None,
         }
+    }
+
+    /// States of all descendants (source lines and group headers not counted).
+    pub fn summary(&self) -> StateCounts {
+        self.summary.as_deref().copied().unwrap_or_default()
+    }
+
+    /// Set the states of the descendants.
+    pub fn set_summary(&mut self, summary: StateCounts) {
+        self.summary = (summary != StateCounts::default()).then(|| Box::new(summary));
     }
 
     /// Identity among siblings: `Kind[.group]/namespace/name` for objects, prefixed by
@@ -247,7 +258,7 @@ impl Tree {
         let mut total = StateCounts::default();
         for root in &self.roots {
             total.add_node(root);
-            total.merge(&root.summary);
+            total.merge(&root.summary());
         }
         total
     }

@@ -232,7 +232,7 @@ fn summarise(children: &[Node]) -> StateCounts {
     let mut summary = StateCounts::default();
     for child in children.iter().filter(|c| c.relation != Relation::Source) {
         summary.add_node(child);
-        summary.merge(&child.summary);
+        summary.merge(&child.summary());
     }
     summary
 }
@@ -260,7 +260,7 @@ fn group_node(id: String, title: String, relation: Relation, mut children: Vec<N
         HealthInfo::new(worst, "", &message, None),
     );
     node.children = children;
-    node.summary = summary;
+    node.set_summary(summary);
     node
 }
 
@@ -318,7 +318,7 @@ impl Builder<'_> {
         node.revision = revision;
         node.cycle = cycle;
         node.children = children;
-        node.summary = summary;
+        node.set_summary(summary);
         node
     }
 

@@ -150,7 +150,7 @@ impl Node {
             cycle: self.cycle,
             blocks: self.blocks,
             children: Vec::new(),
-            summary: self.summary,
+            summary: self.summary.clone(),
         }
     }
 }

@@ -225,7 +225,7 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
     let collapsed = row.has_children && !row.expanded;
     // An action on the row takes the whole message column.
     let summary = if collapsed && node.is_object() && action.is_none() && banner.is_none() {
-        node.summary.describe()
+        node.summary().describe()
     } else {
         String::new()
     };
