@@ -11,6 +11,7 @@
 //! one-hop message: blocked objects name their root cause, cycle members their loop, and
 //! root causes carry how many objects wait on them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::domain::deps::{Analysis, analyze};
@@ -56,14 +57,22 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
         match &**obj {
             FluxObject::Kustomization(_) | FluxObject::HelmRelease(_) => {
                 let own = obj.key();
-                let refs: Vec<ObjectKey> = match obj.inventory() {
-                    Some(inv) => inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect(),
-                    None => snap.helm_manifests.get(&own).cloned().unwrap_or_default(),
-                };
-                listed.extend(
-                    refs.into_iter()
-                        .filter(|k| k.flux_kind().is_some() && *k != own),
-                );
+                let keep = |k: &ObjectKey| k.flux_kind().is_some() && *k != own;
+                match obj.inventory() {
+                    Some(inv) => listed.extend(
+                        inv.refs()
+                            .map(|r| ObjectKey::from_inventory(&r))
+                            .filter(|k| keep(k)),
+                    ),
+                    None => listed.extend(
+                        snap.helm_manifests
+                            .get(&own)
+                            .into_iter()
+                            .flatten()
+                            .filter(|k| keep(k))
+                            .cloned(),
+                    ),
+                }
                 if let FluxObject::HelmRelease(hr) = &**obj
                     && let Some(chart) = helm_chart_key(hr)
                 {
@@ -405,17 +414,14 @@ impl Builder<'_> {
                 if obj.kind() == FluxKind::Kustomization {
                     self.visited_ks.insert(key.clone());
                 }
-                let (refs, child_relation) = match obj.inventory() {
+                let snap = self.snap;
+                let (refs, child_relation): (Cow<'_, [ObjectKey]>, _) = match obj.inventory() {
                     Some(inv) => (
-                        inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect(),
+                        Cow::Owned(inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect()),
                         Relation::Inventory,
                     ),
                     None => (
-                        self.snap
-                            .helm_manifests
-                            .get(key)
-                            .cloned()
-                            .unwrap_or_default(),
+                        Cow::Borrowed(snap.helm_manifests.get(key).map_or(&[][..], Vec::as_slice)),
                         Relation::Manifest,
                     ),
                 };
@@ -424,7 +430,7 @@ impl Builder<'_> {
                 let mut seen = HashSet::new();
                 let mut nodes: Vec<Node> = refs
                     .iter()
-                    .filter(|k| *k != key && seen.insert((*k).clone()))
+                    .filter(|k| *k != key && seen.insert(*k))
                     .map(|k| self.object_node(k, child_relation, remote))
                     .collect();
                 if obj.kind() == FluxKind::HelmRelease && relation != Relation::Source {
