@@ -275,9 +275,9 @@ impl Tree {
 
     /// The path of the first node (depth first) showing this object.
     pub fn path_of(&self, key: &ObjectKey) -> Option<Vec<String>> {
-        fn walk(nodes: &[Node], key: &ObjectKey, path: &mut Vec<String>) -> bool {
+        fn walk<'a>(nodes: &'a [Node], key: &ObjectKey, path: &mut Vec<&'a Node>) -> bool {
             for n in nodes {
-                path.push(n.id().into_owned());
+                path.push(n);
                 if n.key.as_ref() == Some(key) || walk(&n.children, key, path) {
                     return true;
                 }
@@ -286,7 +286,8 @@ impl Tree {
             false
         }
         let mut path = Vec::new();
-        walk(&self.roots, key, &mut path).then_some(path)
+        walk(&self.roots, key, &mut path)
+            .then(|| path.iter().map(|n| n.id().into_owned()).collect())
     }
 
     /// Number of nodes in the tree.
