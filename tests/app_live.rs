@@ -131,7 +131,12 @@ impl Live {
 
 fn all_labels(nodes: &[Node], out: &mut Vec<String>) {
     for n in nodes {
-        out.push(format!("{} {:?} {}", n.label(), n.health.health, n.message));
+        out.push(format!(
+            "{} {:?} {}",
+            n.label(),
+            n.health.health,
+            n.message()
+        ));
         all_labels(&n.children, out);
     }
 }
@@ -186,7 +191,7 @@ async fn controllers_changes_reach_the_app_state() {
     live.until("staging/backend blocked by it", |s| {
         node(s, "HelmRelease/staging/backend").is_some_and(|n| {
             n.health.health == Health::Blocked
-                && n.message
+                && n.message()
                     .starts_with("Blocked by staging/redis: RetriesExceeded")
         })
     })

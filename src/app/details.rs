@@ -99,7 +99,7 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
     };
     title(&mut out, node, state.ascii);
     let Some(key) = &node.key else {
-        out.message(&node.message, 2, Tone::Text);
+        out.message(node.message(), 2, Tone::Text);
         return out.lines;
     };
     if let Some(banner) = state.rollback_banner(key) {
@@ -178,8 +178,8 @@ fn title(out: &mut Out, node: &Node, ascii: bool) {
             out.message(&node.health.message, 4, tone);
         }
     }
-    if !node.summary.describe().is_empty() {
-        out.kv_tone("below", node.summary.describe(), Tone::Warning);
+    if !node.summary().describe().is_empty() {
+        out.kv_tone("below", node.summary().describe(), Tone::Warning);
     }
 }
 

@@ -43,7 +43,7 @@ impl AppState {
     pub(crate) fn apply_default_expansion(&mut self) {
         fn walk(nodes: &[Node], path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
             for node in nodes {
-                path.push(node.id.clone());
+                path.push(node.id().into_owned());
                 let depth = path.len() - 1;
                 let is_ks = node
                     .key

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::domain::deps::{Analysis, analyze, verdict_of};
 use crate::domain::health::flux_health;
-use crate::domain::tree::{Node, Snapshot, StateCounts, Tree, build_with};
+use crate::domain::tree::{Snapshot, StateCounts, Tree, build_with};
 
 use super::state::SharedAnalysis;
 
@@ -15,7 +15,8 @@ use super::state::SharedAnalysis;
 pub struct Prepared {
     pub snapshot: Arc<Snapshot>,
     pub analysis: SharedAnalysis,
-    /// The tree without build-time ages (the view computes ages from the state's clock).
+    /// The tree (no ages frozen at build time: the view computes them from the state's
+    /// clock).
     pub tree: Tree,
     pub counts: StateCounts,
 }
@@ -23,8 +24,7 @@ pub struct Prepared {
 /// Analyse the snapshot and build its tree.
 pub fn prepare(snapshot: Arc<Snapshot>) -> Prepared {
     let analysis = SharedAnalysis(Arc::new(analyze(&snapshot)));
-    let mut tree = build_with(&snapshot, &analysis);
-    forget_ages(&mut tree.roots);
+    let tree = build_with(&snapshot, &analysis);
     let counts = flux_counts(&snapshot, &analysis);
     Prepared {
         snapshot,
@@ -44,12 +44,4 @@ fn flux_counts(snapshot: &Snapshot, analysis: &Analysis) -> StateCounts {
         }
     }
     counts
-}
-
-/// Drop the ages frozen at build time: a tree that differs only in them is the same tree.
-fn forget_ages(nodes: &mut [Node]) {
-    for node in nodes {
-        node.age_seconds = None;
-        forget_ages(&mut node.children);
-    }
 }

@@ -42,7 +42,7 @@ fn places(tree: &Tree) -> (HashMap<ObjectKey, Place>, HashMap<ObjectKey, Node>) 
                 collect_sources(n, sources);
                 continue;
             }
-            path.push(n.id.clone());
+            path.push(n.id().into_owned());
             if let Some(key) = &n.key {
                 out.entry(key.clone()).or_insert_with(|| Place {
                     path: path.clone(),
@@ -73,10 +73,14 @@ fn places(tree: &Tree) -> (HashMap<ObjectKey, Place>, HashMap<ObjectKey, Node>) 
 }
 
 fn shallow(node: &Node) -> Node {
-    Node {
-        children: Vec::new(),
-        ..node.clone()
-    }
+    node.clone_shallow()
+}
+
+/// A copy of the node shown as a root.
+fn as_root(node: &Node) -> Node {
+    let mut root = node.clone();
+    root.relation = Relation::Root;
+    root
 }
 
 /// `in flux-system/apps` for a dependent owned by another Kustomization than its root.
@@ -101,10 +105,7 @@ fn dependent_node(
     let mut node = match place.and_then(|p| tree.find(&p.path)) {
         Some(n) => shallow(n),
         None => match source_only.get(key) {
-            Some(n) => Node {
-                relation: Relation::Root,
-                ..n.clone()
-            },
+            Some(n) => as_root(n),
             None => bare(key, analysis),
         },
     };
@@ -120,12 +121,12 @@ fn dependent_node(
         _ => format!("blocked by this ({})", node.health.reason),
     };
     let root_owner = places.get(&root.root.key).and_then(|p| p.owner.as_ref());
-    node.message = format!(
+    node.set_message(format!(
         "{how}{}",
         elsewhere(place.and_then(|p| p.owner.as_ref()), root_owner)
-    );
-    node.id = format!("{DEPENDENT_PREFIX}{}", object_id(key));
-    node.summary = StateCounts::default();
+    ));
+    node.set_id(format!("{DEPENDENT_PREFIX}{}", object_id(key)));
+    node.set_summary(StateCounts::default());
     node.cycle = false;
     node
 }
@@ -146,22 +147,12 @@ fn bare(key: &ObjectKey, analysis: &Analysis) -> Node {
         },
         None => HealthInfo::new(Health::Unknown, reasons::NOT_FOUND, "not found", None),
     };
-    Node {
-        id: object_id(key),
-        key: Some(key.clone()),
-        relation: Relation::Root,
-        kind_label: key.kind_name().to_string(),
-        namespace: key.namespace.clone(),
-        name: key.name.clone(),
-        message: health.first_line().to_string(),
+    Node::object(
+        key.clone(),
+        Relation::Root,
         health,
-        revision: None,
-        age_seconds: None,
-        cycle: false,
-        blocks: analysis.known_blocks(key),
-        children: Vec::new(),
-        summary: StateCounts::default(),
-    }
+        analysis.known_blocks(key),
+    )
 }
 
 /// Whether a group belongs in problems mode: its root or one of its dependents is a
@@ -206,7 +197,7 @@ pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
             }
             (None, None) => {
                 let mut node = bare(&g.root.key, analysis);
-                node.id = format!("{MISSING_PREFIX}{}", object_id(&g.root.key));
+                node.set_id(format!("{MISSING_PREFIX}{}", object_id(&g.root.key)));
                 node.children = dependents;
                 missing.push(node);
             }
@@ -221,10 +212,7 @@ pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
         .map(|(_, n)| n)
         .collect();
     lone.sort_by(|a, b| a.key.cmp(&b.key));
-    top.extend(lone.into_iter().map(|n| Node {
-        relation: Relation::Root,
-        ..n.clone()
-    }));
+    top.extend(lone.into_iter().map(as_root));
     roots.extend(top);
     roots.extend(missing);
     Tree { roots }
@@ -244,7 +232,7 @@ fn keep(
         if n.relation == Relation::Source {
             continue;
         }
-        path.push(n.id.clone());
+        path.push(n.id().into_owned());
         let mut children = under.remove(path.as_slice()).unwrap_or_default();
         let is_root = !children.is_empty();
         children.extend(keep(&n.children, path, moved, under));
@@ -316,7 +304,7 @@ mod tests {
         ));
         assert_eq!(backend[0].1, want);
         let node = g.find(&want).unwrap();
-        assert_eq!(node.message, "blocked by this (DependencyNotReady)");
+        assert_eq!(node.message(), "blocked by this (DependencyNotReady)");
         assert!(node.children.is_empty());
         // The redis row keeps its own state and is the first thing under its Kustomization.
         let redis = g.find(&redis_path).unwrap();
@@ -333,7 +321,7 @@ mod tests {
         ));
         assert_eq!(loop_redis, vec![under_backend.clone()]);
         assert_eq!(
-            g.find(&under_backend).unwrap().message,
+            g.find(&under_backend).unwrap().message(),
             "in this dependency cycle"
         );
         // Healthy objects are gone.
@@ -356,7 +344,7 @@ mod tests {
         let (_, g) = grouped_of(objects);
         let top = g.roots.last().unwrap();
         assert_eq!(
-            top.id,
+            top.id(),
             format!("{MISSING_PREFIX}HelmRelease.helm.toolkit.fluxcd.io/cache/ghost")
         );
         assert_eq!(top.key, Some(hr("cache", "ghost")));
@@ -367,7 +355,7 @@ mod tests {
         assert_eq!(dependent.key, Some(hr("staging", "backend")));
         // Owned by another Kustomization than its (unowned) root: said so.
         assert_eq!(
-            dependent.message,
+            dependent.message(),
             "blocked by this (DependencyNotReady) · in flux-system/staging"
         );
         // staging/redis has no dependents any more: a plain problem row (with its stuck
@@ -379,7 +367,9 @@ mod tests {
             .unwrap();
         let children = &g.find(&redis.1).unwrap().children;
         assert!(
-            children.iter().all(|c| !c.id.starts_with(DEPENDENT_PREFIX)),
+            children
+                .iter()
+                .all(|c| !c.id().starts_with(DEPENDENT_PREFIX)),
             "{children:?}"
         );
     }

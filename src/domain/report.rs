@@ -120,9 +120,9 @@ fn node_json(node: &Node) -> Value {
         })
     });
     json!({
-        "id": node.id,
+        "id": node.id(),
         "resource": resource,
-        "title": if node.is_object() { Value::Null } else { Value::String(node.kind_label.clone()) },
+        "title": if node.is_object() { Value::Null } else { Value::String(node.kind_label().to_string()) },
         "relation": node.relation,
         "health": {
             "state": node.health.health,
@@ -132,7 +132,7 @@ fn node_json(node: &Node) -> Value {
         },
         "revision": node.revision,
         "cycle": node.cycle,
-        "summary": node.summary.describe(),
+        "summary": node.summary().describe(),
         "resources": children,
     })
 }

@@ -21,6 +21,9 @@ pub use snapshot::{LoadedScope, Snapshot, key_of};
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
+use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 
 use crate::domain::flux::ObjectKey;
@@ -45,26 +48,24 @@ pub enum Relation {
 }
 
 /// One row of the tree: an object, a kind group or the unmanaged group.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// A node keeps only what it cannot derive: its id, kind, namespace and name come from its
+/// key (group nodes keep a title), and its message is the first line of its health's
+/// message unless a view sets another one.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Node {
-    /// Identity among siblings: `Kind[.group]/namespace/name` for objects, prefixed by
-    /// `source:` for source lines; `group:Kind[.group]` for kind groups; [`UNMANAGED_ID`].
-    pub id: String,
+    /// How the id is made: see [`Node::id`].
+    ident: NodeId,
     /// The object, `None` for group nodes.
     pub key: Option<ObjectKey>,
     pub relation: Relation,
-    /// The kind (`HelmRelease`, `Deployment`) or the group title.
-    pub kind_label: String,
-    pub namespace: String,
-    pub name: String,
+    /// The group title (group nodes only).
+    title: Option<Box<str>>,
     pub health: HealthInfo,
     /// Applied revision (Kustomization), chart version (HelmRelease), artifact revision.
-    pub revision: Option<String>,
-    /// Seconds since the last Ready transition.
-    pub age_seconds: Option<i64>,
-    /// First line of the health message.
-    pub message: String,
+    pub revision: Option<Box<str>>,
+    /// A message other than the first line of the health message.
+    note: Option<Box<str>>,
     /// This Kustomization is already an ancestor (inventory cycle): its children are not
     /// repeated.
     pub cycle: bool,
@@ -73,16 +74,143 @@ pub struct Node {
     /// dependency cycle); 0 otherwise.
     pub blocks: usize,
     pub children: Vec<Node>,
-    /// States of all descendants (source lines and group headers not counted).
-    pub summary: StateCounts,
+    /// States of all descendants (source lines and group headers not counted); `None`
+    /// when there are none (most nodes are leaves).
+    summary: Option<Box<StateCounts>>,
 }
 
+/// A node's id: derived from its key (no copy kept) or given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum NodeId {
+    /// [`object_id`] of the key.
+    Object,
+    /// `source:` and [`object_id`] of the key.
+    Source,
+    Given(Box<str>),
+}
+
+const SOURCE_PREFIX: &str = "source:";
+
 impl Node {
+    /// A node for an object, without children.
+    pub fn object(key: ObjectKey, relation: Relation, health: HealthInfo, blocks: usize) -> Node {
+        Node {
+            ident: if relation == Relation::Source {
+                NodeId::Source
+            } else {
+                NodeId::Object
+            },
+            key: Some(key),
+            relation,
+            title: None,
+            health,
+            revision: None,
+            note: None,
+            cycle: false,
+            blocks,
+            children: Vec::new(),
+            summary: None,
+        }
+    }
+
+    /// A group node (no key) with its id and title, without children.
+    pub(crate) fn group(id: String, title: String, relation: Relation, health: HealthInfo) -> Node {
+        Node {
+            ident: NodeId::Given(id.into_boxed_str()),
+            key: None,
+            relation,
+            title: Some(title.into_boxed_str()),
+            health,
+            revision: None,
+            note: None,
+            cycle: false,
+            blocks: 0,
+            children: Vec::new(),
+            summary: None,
+        }
+    }
+
+    /// States of all descendants (source lines and group headers not counted).
+    pub fn summary(&self) -> StateCounts {
+        self.summary.as_deref().copied().unwrap_or_default()
+    }
+
+    /// Set the states of the descendants.
+    pub fn set_summary(&mut self, summary: StateCounts) {
+        self.summary = (summary != StateCounts::default()).then(|| Box::new(summary));
+    }
+
+    /// Identity among siblings: `Kind[.group]/namespace/name` for objects, prefixed by
+    /// `source:` for source lines; `group:Kind[.group]` for kind groups; [`UNMANAGED_ID`].
+    pub fn id(&self) -> Cow<'_, str> {
+        match (&self.ident, &self.key) {
+            (NodeId::Given(id), _) => Cow::Borrowed(id),
+            (NodeId::Object, Some(key)) => Cow::Owned(object_id(key)),
+            (NodeId::Source, Some(key)) => Cow::Owned(format!("{SOURCE_PREFIX}{}", object_id(key))),
+            (_, None) => Cow::Borrowed(""),
+        }
+    }
+
+    /// Whether [`Node::id`] is `id`, without building it.
+    pub fn has_id(&self, id: &str) -> bool {
+        match (&self.ident, &self.key) {
+            (NodeId::Given(own), _) => **own == *id,
+            (NodeId::Object, Some(key)) => build::is_object_id(key, id),
+            (NodeId::Source, Some(key)) => id
+                .strip_prefix(SOURCE_PREFIX)
+                .is_some_and(|rest| build::is_object_id(key, rest)),
+            (_, None) => id.is_empty(),
+        }
+    }
+
+    /// Give the node another id.
+    pub fn set_id(&mut self, id: String) {
+        self.ident = NodeId::Given(id.into_boxed_str());
+    }
+
+    /// The kind (`HelmRelease`, `Deployment`) or the group title.
+    pub fn kind_label(&self) -> &str {
+        match (&self.title, &self.key) {
+            (Some(title), _) => title,
+            (None, Some(key)) => key.kind_name(),
+            (None, None) => "",
+        }
+    }
+
+    /// The object's namespace (empty for groups and cluster-scoped objects).
+    pub fn namespace(&self) -> &str {
+        self.key.as_ref().map_or("", |k| &k.namespace)
+    }
+
+    /// The object's name (empty for groups).
+    pub fn name(&self) -> &str {
+        self.key.as_ref().map_or("", |k| &k.name)
+    }
+
+    /// The message the row shows: the first line of the health message unless set
+    /// otherwise.
+    pub fn message(&self) -> &str {
+        match &self.note {
+            Some(note) => note,
+            None => self.health.first_line(),
+        }
+    }
+
+    /// Show another message than the health's first line.
+    pub fn set_message(&mut self, message: String) {
+        self.note = Some(message.into_boxed_str());
+    }
+
+    /// Seconds since the last Ready transition.
+    pub fn age_seconds(&self, now: Timestamp) -> Option<i64> {
+        self.health.age_seconds(now)
+    }
+
     /// `Kind/namespace/name` (`Kind/name` when cluster-scoped), or the group title.
     pub fn label(&self) -> String {
         match &self.key {
             Some(key) => key.to_string(),
-            None => self.kind_label.clone(),
+            None => self.kind_label().to_string(),
         }
     }
 
@@ -119,7 +247,7 @@ impl Node {
 }
 
 /// The whole tree.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
     pub roots: Vec<Node>,
 }
@@ -130,7 +258,7 @@ impl Tree {
         let mut total = StateCounts::default();
         for root in &self.roots {
             total.add_node(root);
-            total.merge(&root.summary);
+            total.merge(&root.summary());
         }
         total
     }
@@ -138,18 +266,18 @@ impl Tree {
     /// The node at a path of ids.
     pub fn find(&self, path: &[String]) -> Option<&Node> {
         let (first, rest) = path.split_first()?;
-        let mut node = self.roots.iter().find(|n| &n.id == first)?;
+        let mut node = self.roots.iter().find(|n| n.has_id(first))?;
         for id in rest {
-            node = node.children.iter().find(|n| &n.id == id)?;
+            node = node.children.iter().find(|n| n.has_id(id))?;
         }
         Some(node)
     }
 
     /// The path of the first node (depth first) showing this object.
     pub fn path_of(&self, key: &ObjectKey) -> Option<Vec<String>> {
-        fn walk(nodes: &[Node], key: &ObjectKey, path: &mut Vec<String>) -> bool {
+        fn walk<'a>(nodes: &'a [Node], key: &ObjectKey, path: &mut Vec<&'a Node>) -> bool {
             for n in nodes {
-                path.push(n.id.clone());
+                path.push(n);
                 if n.key.as_ref() == Some(key) || walk(&n.children, key, path) {
                     return true;
                 }
@@ -158,7 +286,8 @@ impl Tree {
             false
         }
         let mut path = Vec::new();
-        walk(&self.roots, key, &mut path).then_some(path)
+        walk(&self.roots, key, &mut path)
+            .then(|| path.iter().map(|n| n.id().into_owned()).collect())
     }
 
     /// Number of nodes in the tree.

@@ -546,7 +546,7 @@ fn tree_rows_carry_root_causes_loops_and_blast_radius() {
     let backend = node(&hr("staging", "backend"));
     assert_eq!(backend.health.health, Health::Blocked);
     assert_eq!(
-        backend.message,
+        backend.message(),
         "Blocked by staging/redis: RetriesExceeded — Failed to install after 3 attempt(s)"
     );
     assert_eq!(backend.blocks, 0);
@@ -559,7 +559,7 @@ fn tree_rows_carry_root_causes_loops_and_blast_radius() {
         assert_eq!(n.health.health, Health::Cycle);
         assert_eq!(n.health.reason, DEPENDENCY_CYCLE);
         assert_eq!(
-            n.message,
+            n.message(),
             "Dependency cycle: loop/backend → loop/redis → loop/backend"
         );
         assert_eq!(n.blocks, 1);

@@ -11,6 +11,7 @@
 //! one-hop message: blocked objects name their root cause, cycle members their loop, and
 //! root causes carry how many objects wait on them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::domain::deps::{Analysis, analyze};
@@ -56,14 +57,22 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
         match &**obj {
             FluxObject::Kustomization(_) | FluxObject::HelmRelease(_) => {
                 let own = obj.key();
-                let refs: Vec<ObjectKey> = match obj.inventory() {
-                    Some(inv) => inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect(),
-                    None => snap.helm_manifests.get(&own).cloned().unwrap_or_default(),
-                };
-                listed.extend(
-                    refs.into_iter()
-                        .filter(|k| k.flux_kind().is_some() && *k != own),
-                );
+                let keep = |k: &ObjectKey| k.flux_kind().is_some() && *k != own;
+                match obj.inventory() {
+                    Some(inv) => listed.extend(
+                        inv.refs()
+                            .map(|r| ObjectKey::from_inventory(&r))
+                            .filter(|k| keep(k)),
+                    ),
+                    None => listed.extend(
+                        snap.helm_manifests
+                            .get(&own)
+                            .into_iter()
+                            .flatten()
+                            .filter(|k| keep(k))
+                            .cloned(),
+                    ),
+                }
                 if let FluxObject::HelmRelease(hr) = &**obj
                     && let Some(chart) = helm_chart_key(hr)
                 {
@@ -146,7 +155,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
             children,
         );
         group.health = HealthInfo {
-            message: group.message.clone(),
+            message: group.health.message.clone(),
             ..verdict
         };
         roots.push(group);
@@ -163,6 +172,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
             children,
         ));
     }
+    roots.shrink_to_fit();
     Tree { roots }
 }
 
@@ -191,6 +201,23 @@ pub fn object_id(key: &ObjectKey) -> String {
     )
 }
 
+/// Whether `id` is [`object_id`] of the key, without building it.
+pub(crate) fn is_object_id(key: &ObjectKey, id: &str) -> bool {
+    let Some(rest) = id.strip_prefix(key.kind_name()) else {
+        return false;
+    };
+    let group = key.group();
+    let rest = if group.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix('.').and_then(|r| r.strip_prefix(group))
+    };
+    rest.and_then(|r| r.strip_prefix('/'))
+        .and_then(|r| r.strip_prefix(key.namespace.as_str()))
+        .and_then(|r| r.strip_prefix('/'))
+        .is_some_and(|r| r == key.name)
+}
+
 /// Higher is worse; used for the state of group nodes.
 pub(crate) fn severity(info: &HealthInfo) -> u8 {
     if info.is_not_loaded() {
@@ -214,12 +241,13 @@ fn summarise(children: &[Node]) -> StateCounts {
     let mut summary = StateCounts::default();
     for child in children.iter().filter(|c| c.relation != Relation::Source) {
         summary.add_node(child);
-        summary.merge(&child.summary);
+        summary.merge(&child.summary());
     }
     summary
 }
 
-fn group_node(id: String, title: String, relation: Relation, children: Vec<Node>) -> Node {
+fn group_node(id: String, title: String, relation: Relation, mut children: Vec<Node>) -> Node {
+    children.shrink_to_fit();
     let summary = summarise(&children);
     let worst = children
         .iter()
@@ -234,22 +262,15 @@ fn group_node(id: String, title: String, relation: Relation, children: Vec<Node>
     } else {
         format!("{message}: {description}")
     };
-    Node {
+    let mut node = Node::group(
         id,
-        key: None,
+        title,
         relation,
-        kind_label: title,
-        namespace: String::new(),
-        name: String::new(),
-        health: HealthInfo::new(worst, "", &message, None),
-        revision: None,
-        age_seconds: None,
-        message,
-        cycle: false,
-        blocks: 0,
-        children,
-        summary,
-    }
+        HealthInfo::new(worst, "", &message, None),
+    );
+    node.children = children;
+    node.set_summary(summary);
+    node
 }
 
 struct Builder<'a> {
@@ -277,7 +298,7 @@ impl Builder<'_> {
         } else if key.flux_kind().is_some() {
             match snap.flux.get(key) {
                 Some(obj) => {
-                    revision = obj.revision().map(str::to_string);
+                    revision = obj.revision().map(Box::from);
                     if self.stack.contains(key) {
                         cycle = true;
                     } else {
@@ -296,28 +317,18 @@ impl Builder<'_> {
             };
             self.drifted_or(health, key)
         };
-        let id = if relation == Relation::Source {
-            format!("source:{}", object_id(key))
-        } else {
-            object_id(key)
-        };
         let summary = summarise(&children);
-        Node {
-            id,
-            key: Some(key.clone()),
+        let mut node = Node::object(
+            key.clone(),
             relation,
-            kind_label: key.kind_name().to_string(),
-            namespace: key.namespace.clone(),
-            name: key.name.clone(),
-            age_seconds: health.age_seconds(snap.now),
-            message: health.first_line().to_string(),
             health,
-            revision,
-            cycle,
-            blocks: self.analysis.known_blocks(key),
-            children,
-            summary,
-        }
+            self.analysis.known_blocks(key),
+        );
+        node.revision = revision;
+        node.cycle = cycle;
+        node.children = children;
+        node.set_summary(summary);
+        node
     }
 
     /// A workload of the HelmRelease being walked that has not become ready within the
@@ -403,17 +414,14 @@ impl Builder<'_> {
                 if obj.kind() == FluxKind::Kustomization {
                     self.visited_ks.insert(key.clone());
                 }
-                let (refs, child_relation) = match obj.inventory() {
+                let snap = self.snap;
+                let (refs, child_relation): (Cow<'_, [ObjectKey]>, _) = match obj.inventory() {
                     Some(inv) => (
-                        inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect(),
+                        Cow::Owned(inv.refs().map(|r| ObjectKey::from_inventory(&r)).collect()),
                         Relation::Inventory,
                     ),
                     None => (
-                        self.snap
-                            .helm_manifests
-                            .get(key)
-                            .cloned()
-                            .unwrap_or_default(),
+                        Cow::Borrowed(snap.helm_manifests.get(key).map_or(&[][..], Vec::as_slice)),
                         Relation::Manifest,
                     ),
                 };
@@ -422,7 +430,7 @@ impl Builder<'_> {
                 let mut seen = HashSet::new();
                 let mut nodes: Vec<Node> = refs
                     .iter()
-                    .filter(|k| *k != key && seen.insert((*k).clone()))
+                    .filter(|k| *k != key && seen.insert(*k))
                     .map(|k| self.object_node(k, child_relation, remote))
                     .collect();
                 if obj.kind() == FluxKind::HelmRelease && relation != Relation::Source {
@@ -460,7 +468,7 @@ fn arrange(nodes: Vec<Node>) -> Vec<Node> {
     }
     let by_key = |a: &Node, b: &Node| match (&a.key, &b.key) {
         (Some(x), Some(y)) => sort_key_of(x).cmp(&sort_key_of(y)),
-        _ => a.id.cmp(&b.id),
+        _ => a.id().cmp(&b.id()),
     };
     flux.sort_by(by_key);
     others.sort_by(by_key);
@@ -496,5 +504,6 @@ fn arrange(nodes: Vec<Node>) -> Vec<Node> {
     }
     flux.extend(grouped);
     flux.extend(sources);
+    flux.shrink_to_fit();
     flux
 }

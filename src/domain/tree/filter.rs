@@ -138,22 +138,19 @@ fn retain(nodes: &[Node], keep: &dyn Fn(&Node) -> bool) -> Vec<Node> {
 
 impl Node {
     /// A copy without children.
-    fn clone_shallow(&self) -> Node {
+    pub fn clone_shallow(&self) -> Node {
         Node {
-            id: self.id.clone(),
+            ident: self.ident.clone(),
             key: self.key.clone(),
             relation: self.relation,
-            kind_label: self.kind_label.clone(),
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
+            title: self.title.clone(),
             health: self.health.clone(),
             revision: self.revision.clone(),
-            age_seconds: self.age_seconds,
-            message: self.message.clone(),
+            note: self.note.clone(),
             cycle: self.cycle,
             blocks: self.blocks,
             children: Vec::new(),
-            summary: self.summary,
+            summary: self.summary.clone(),
         }
     }
 }

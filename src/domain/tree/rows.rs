@@ -76,7 +76,7 @@ fn push_rows<'a>(
 ) {
     let count = nodes.len();
     for (i, node) in nodes.iter().enumerate() {
-        path.push(node.id.clone());
+        path.push(node.id().into_owned());
         last.push(i + 1 == count);
         let has_children = !node.children.is_empty();
         let expanded = has_children && is_expanded(path);

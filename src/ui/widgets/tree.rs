@@ -158,10 +158,10 @@ fn state_width() -> usize {
 /// Ready row a quiet summary; otherwise the most informative line of the condition message
 /// (or the tree's one-hop message naming the root cause).
 fn row_message(node: &Node) -> String {
-    let shown = if node.message == node.health.first_line() {
+    let shown = if node.message() == node.health.first_line() {
         informative_line(&node.health.message)
     } else {
-        node.message.clone()
+        node.message().to_string()
     };
     if node.health.health == Health::Ready && node.is_object() && !node.cycle {
         quiet_ready(&shown)
@@ -206,7 +206,7 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
             sanitize_line(&key.name).into_owned(),
         ),
         None => (
-            node.kind_label.clone(),
+            node.kind_label().to_string(),
             String::new(),
             format!("({})", node.children.len()),
         ),
@@ -225,7 +225,7 @@ fn cells(state: &AppState, row: &VisibleRow, node: &Node) -> Cells {
     let collapsed = row.has_children && !row.expanded;
     // An action on the row takes the whole message column.
     let summary = if collapsed && node.is_object() && action.is_none() && banner.is_none() {
-        node.summary.describe()
+        node.summary().describe()
     } else {
         String::new()
     };
