@@ -19,7 +19,16 @@ use super::conditions::{self as c, s};
 use super::pods::{self, Failure, NODES, PodRec};
 use super::queue::Work;
 use crate::sim::registry::ids;
-use crate::sim::store::{ObjKey, ResourceId, WriteOpts, WritePart};
+use crate::sim::store::{ObjKey, ResourceId, StoreError, WriteOpts, WritePart};
+
+/// The outcome of a controller's own write: an object deleted meanwhile (its workload went
+/// away) needs nothing more; anything else is a bug in the simulation, logged.
+fn settle<T>(result: Result<T, StoreError>, what: &str) {
+    match result {
+        Ok(_) | Err(StoreError::NotFound { .. }) => {}
+        Err(e) => tracing::warn!(error = %e, "simulated workload controller: {what}"),
+    }
+}
 
 /// Nominal time from a workload change to its pods being ready.
 pub const ROLLOUT_DELAY: Duration = pods::POD_START;
@@ -206,7 +215,7 @@ impl Ctx {
                 next.saturating_duration_since(Instant::now()),
             );
         }
-        let _ = self
+        let written = self
             .store
             .modify(res, key, WritePart::Status, WriteOpts::default(), |cur| {
                 // Keep transition times when nothing but time changed.
@@ -219,6 +228,7 @@ impl Ctx {
                 n["status"] = status.clone();
                 Ok(Some(n))
             });
+        settle(written, "writing a workload's status");
     }
 
     /// Write the status of the pods whose state changed.
@@ -231,7 +241,7 @@ impl Ctx {
                 .and_then(|o| o.get("spec").cloned())
                 .unwrap_or(Value::Null);
             let status = p.status(&spec);
-            let _ = self.store.modify(
+            let written = self.store.modify(
                 &ids::pods(),
                 &p.key,
                 WritePart::Status,
@@ -242,6 +252,7 @@ impl Ctx {
                     Ok(Some(n))
                 },
             );
+            settle(written, "writing a pod's status");
         }
     }
 
@@ -267,20 +278,30 @@ impl Ctx {
             self.delete_pod(&p.key);
         }
         for (rs, _) in owned.replicasets {
-            let _ = self.store.delete(
-                &replicasets(),
-                &ObjKey::new(&id.1.namespace, &rs),
-                WriteOpts::default(),
-            );
+            self.delete_replicaset(&id.1.namespace, &rs);
         }
         self.workloads
             .progress_since
             .retain(|(r, k, _), _| (r, k) != (&id.0, &id.1));
     }
 
+    fn delete_replicaset(&mut self, namespace: &str, name: &str) {
+        settle(
+            self.store.delete(
+                &replicasets(),
+                &ObjKey::new(namespace, name),
+                WriteOpts::default(),
+            ),
+            "deleting a ReplicaSet",
+        );
+    }
+
     fn delete_pod(&mut self, key: &ObjKey) {
         self.workloads.pod_owner.remove(key);
-        let _ = self.store.delete(&ids::pods(), key, WriteOpts::default());
+        settle(
+            self.store.delete(&ids::pods(), key, WriteOpts::default()),
+            "deleting a pod",
+        );
     }
 
     /// Create a pod from `template`; `None` when the store refuses it.
@@ -300,9 +321,8 @@ impl Ctx {
         if placed {
             spec["nodeName"] = json!(NODES[new.node]);
         }
-        if let Some(i) = new.ordinal {
+        if new.ordinal.is_some() {
             spec["hostname"] = json!(new.name);
-            let _ = i;
         }
         let (mut rec, events) = PodRec::new(
             key.clone(),
@@ -444,11 +464,7 @@ impl Ctx {
             .cloned()
             .collect();
         for (name, hash) in old.iter().take(old.len().saturating_sub(limit)) {
-            let _ = self.store.delete(
-                &replicasets(),
-                &ObjKey::new(&key.namespace, name),
-                WriteOpts::default(),
-            );
+            self.delete_replicaset(&key.namespace, name);
             owned.replicasets.retain(|(_, h)| h != hash);
         }
     }
@@ -475,7 +491,7 @@ impl Ctx {
             let pods: Vec<&PodRec> = owned.pods.iter().filter(|p| p.revision == *hash).collect();
             let n = pods.len();
             let ready = pods.iter().filter(|p| p.ready()).count();
-            let _ = self.store.modify(
+            let written = self.store.modify(
                 &replicasets(),
                 &ObjKey::new(ns, name),
                 WritePart::All,
@@ -495,6 +511,7 @@ impl Ctx {
                     Ok(Some(v))
                 },
             );
+            settle(written, "writing a ReplicaSet's status");
         }
     }
 
