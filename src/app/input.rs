@@ -180,6 +180,17 @@ impl AppState {
         self.dirty = true;
         tree_changed(self)
     }
+
+    /// Clear the filter (its text and terms); re-narrow when it narrowed anything.
+    #[must_use = "the effects (managed-object watches, details) must be carried out"]
+    pub(crate) fn clear_filter(&mut self) -> Vec<Effect> {
+        self.filter_text.clear();
+        if self.filter.is_empty() {
+            return Vec::new();
+        }
+        self.filter = Filter::default();
+        self.narrowing_changed()
+    }
 }
 
 fn open_prompt(state: &mut AppState, view: View) {
@@ -243,9 +254,7 @@ fn back(state: &mut AppState) -> Vec<Effect> {
         return Vec::new();
     }
     if !state.filter_text.is_empty() {
-        state.filter_text.clear();
-        state.filter = Filter::default();
-        return state.narrowing_changed();
+        return state.clear_filter();
     }
     Vec::new()
 }
@@ -475,13 +484,7 @@ fn cancel(state: &mut AppState) -> Vec<Effect> {
         return Vec::new();
     };
     match prompt.kind {
-        PromptKind::Filter => {
-            state.filter_text.clear();
-            if !state.filter.is_empty() {
-                state.filter = Filter::default();
-                return state.narrowing_changed();
-            }
-        }
+        PromptKind::Filter => return state.clear_filter(),
         PromptKind::Search => {
             if let Some(Overlay::Yaml(y)) = state.overlay.as_mut() {
                 let at = y.scroll;

@@ -695,10 +695,12 @@ impl super::state::AppState {
                 (false, _) => "the filter",
                 (true, false) => "problems mode and the filter",
             };
-            self.problems = false;
-            self.filter_text.clear();
-            self.filter = crate::domain::tree::Filter::default();
-            effects.extend(self.narrowing_changed());
+            let problems = std::mem::take(&mut self.problems);
+            let cleared = self.clear_filter();
+            if cleared.is_empty() && problems {
+                effects.extend(self.narrowing_changed());
+            }
+            effects.extend(cleared);
             self.flash_with(FlashLevel::Info, format!("left {left} to show {key}"));
         }
         let path = match self.shown_tree().path_of(key) {
@@ -728,15 +730,19 @@ impl super::state::AppState {
             }
         };
         self.overlay = None;
+        effects.extend(self.select_revealed(path));
+        effects
+    }
+
+    /// Select the node at `path`, expanding its ancestors; the details follow.
+    #[must_use = "the effects (details) must be carried out"]
+    fn select_revealed(&mut self, path: Vec<String>) -> Vec<super::msg::Effect> {
         self.selected = Some(path);
         self.rebuild_rows();
         self.dirty = true;
-        effects.extend(self.sync_details());
-        effects
+        self.sync_details()
     }
-}
 
-impl super::state::AppState {
     /// Select the row the why view asked for once it is loaded (when the selection has
     /// not moved meanwhile: any key forgets it).
     #[must_use = "the effects (managed-object watches, details) must be carried out"]
@@ -751,10 +757,7 @@ impl super::state::AppState {
         let Some(path) = self.shown_tree().path_of(&found) else {
             return Vec::new();
         };
-        self.selected = Some(path);
-        self.rebuild_rows();
-        self.dirty = true;
-        self.sync_details()
+        self.select_revealed(path)
     }
 }
 
@@ -773,8 +776,6 @@ pub fn tree_key(tree: &Tree, subject: &Subject) -> Option<ObjectKey> {
     }
     walk(&tree.roots, subject)
 }
-
-impl super::state::AppState {}
 
 #[cfg(test)]
 mod tests {
