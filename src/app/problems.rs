@@ -191,14 +191,14 @@ pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
             (None, Some(node)) => {
                 let mut node = node.clone();
                 node.relation = Relation::Root;
-                node.children = dependents;
+                node.children = dependents.into();
                 on_top.insert(&g.root.key);
                 top.push(node);
             }
             (None, None) => {
                 let mut node = bare(&g.root.key, analysis);
                 node.set_id(format!("{MISSING_PREFIX}{}", object_id(&g.root.key)));
-                node.children = dependents;
+                node.children = dependents.into();
                 missing.push(node);
             }
         }
@@ -240,7 +240,7 @@ fn keep(
         let problem = n.health.is_problem() && n.key.as_ref().is_some_and(|k| !moved.contains(k));
         if problem || is_root || !children.is_empty() {
             let mut kept = shallow(n);
-            kept.children = children;
+            kept.children = children.into();
             out.push(kept);
         }
     }

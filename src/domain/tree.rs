@@ -22,6 +22,7 @@ pub use snapshot::{LoadedScope, Snapshot, key_of};
 mod tests;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
@@ -73,7 +74,9 @@ pub struct Node {
     /// transitively, when it is a root cause (failing, suspended, missing or in a
     /// dependency cycle); 0 otherwise.
     pub blocks: usize,
-    pub children: Vec<Node>,
+    /// Shared: a rebuild keeps the children of an object whose inputs did not change, and
+    /// cloning a node does not copy its subtree.
+    pub children: Children,
     /// States of all descendants (source lines and group headers not counted); `None`
     /// when there are none (most nodes are leaves).
     summary: Option<Box<StateCounts>>,
@@ -108,7 +111,7 @@ impl Node {
             note: None,
             cycle: false,
             blocks,
-            children: Vec::new(),
+            children: Children::default(),
             summary: None,
         }
     }
@@ -125,7 +128,7 @@ impl Node {
             note: None,
             cycle: false,
             blocks: 0,
-            children: Vec::new(),
+            children: Children::default(),
             summary: None,
         }
     }
@@ -243,6 +246,51 @@ impl Node {
         let mut best = None;
         walk(&self.children, &mut best);
         best.map(|(_, n)| n)
+    }
+}
+
+/// A node's children: shared, immutable once built (a leaf holds no allocation).
+#[derive(Clone, Debug, Default)]
+pub struct Children(Option<Arc<[Node]>>);
+
+impl Children {
+    /// Whether both are the same shared subtree (not only equal).
+    pub fn same(&self, other: &Children) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl std::ops::Deref for Children {
+    type Target = [Node];
+
+    fn deref(&self) -> &[Node] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl From<Vec<Node>> for Children {
+    fn from(nodes: Vec<Node>) -> Children {
+        Children((!nodes.is_empty()).then(|| Arc::from(nodes)))
+    }
+}
+
+impl<'a> IntoIterator for &'a Children {
+    type Item = &'a Node;
+    type IntoIter = std::slice::Iter<'a, Node>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Children {
+    /// Shared subtrees are equal without walking them.
+    fn eq(&self, other: &Children) -> bool {
+        self.same(other) || **self == **other
     }
 }
 

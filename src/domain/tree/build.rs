@@ -268,7 +268,7 @@ fn group_node(id: String, title: String, relation: Relation, mut children: Vec<N
         relation,
         HealthInfo::new(worst, "", &message, None),
     );
-    node.children = children;
+    node.children = children.into();
     node.set_summary(summary);
     node
 }
@@ -326,7 +326,7 @@ impl Builder<'_> {
         );
         node.revision = revision;
         node.cycle = cycle;
-        node.children = children;
+        node.children = children.into();
         node.set_summary(summary);
         node
     }

@@ -6,7 +6,7 @@
 use crate::domain::flux::{FluxKind, ObjectKind};
 use crate::domain::health::Health;
 
-use super::{Node, Tree};
+use super::{Children, Node, Tree};
 
 /// A parsed filter. Terms of different types must all match; several terms of one type
 /// match when any of them does (`state:failed state:blocked`).
@@ -123,11 +123,8 @@ fn retain(nodes: &[Node], keep: &dyn Fn(&Node) -> bool) -> Vec<Node> {
         .filter_map(|n| {
             let children = retain(&n.children, keep);
             if keep(n) || !children.is_empty() {
-                let mut kept = Node {
-                    children: Vec::new(),
-                    ..n.clone_shallow()
-                };
-                kept.children = children;
+                let mut kept = n.clone_shallow();
+                kept.children = children.into();
                 Some(kept)
             } else {
                 None
@@ -149,7 +146,7 @@ impl Node {
             note: self.note.clone(),
             cycle: self.cycle,
             blocks: self.blocks,
-            children: Vec::new(),
+            children: Children::default(),
             summary: self.summary.clone(),
         }
     }

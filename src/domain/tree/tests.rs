@@ -618,11 +618,16 @@ fn key_heap(key: &ObjectKey) -> (usize, usize) {
     )
 }
 
-/// Heap bytes and allocations a list of nodes holds: the vector's buffer and everything
+/// Heap bytes and allocations a list of nodes holds: the buffer (`buffer` bytes beside the
+/// nodes: a vector's spare capacity or a shared slice's reference counts) and everything
 /// each node owns.
-fn nodes_heap(nodes: &Vec<Node>) -> (usize, usize) {
+fn nodes_heap(nodes: &[Node], extra: usize) -> (usize, usize) {
     let boxed = |b: &Option<Box<str>>| string_heap(b.as_ref().map_or(0, |b| b.len()));
-    let buffer = nodes.capacity() * std::mem::size_of::<Node>();
+    let buffer = if nodes.is_empty() {
+        0
+    } else {
+        std::mem::size_of_val(nodes) + extra
+    };
     let mut total = (buffer, usize::from(buffer > 0));
     for n in nodes {
         let id = match &n.ident {
@@ -642,7 +647,7 @@ fn nodes_heap(nodes: &Vec<Node>) -> (usize, usize) {
             boxed(&n.revision),
             boxed(&n.note),
             summary,
-            nodes_heap(&n.children),
+            nodes_heap(&n.children, 2 * std::mem::size_of::<usize>()),
         ] {
             total = add(total, part);
         }
@@ -653,7 +658,8 @@ fn nodes_heap(nodes: &Vec<Node>) -> (usize, usize) {
 #[test]
 fn tree_nodes_stay_small_at_scale() {
     let tree = build(&fleet());
-    let (bytes, allocations) = nodes_heap(&tree.roots);
+    let spare = (tree.roots.capacity() - tree.roots.len()) * std::mem::size_of::<Node>();
+    let (bytes, allocations) = nodes_heap(&tree.roots, spare);
     let per_node = bytes as f64 / tree.len() as f64;
     eprintln!(
         "tree nodes: {} nodes, {} bytes inline, {per_node:.0} bytes per node, {:.2} allocations per node",
