@@ -14,6 +14,51 @@ use serde_json::Value;
 mod app_support;
 use app_support::*;
 
+/// The effects other than freeing the previous rebuild (see
+/// `a_new_snapshot_frees_the_previous_one_off_the_ui_task`).
+fn kept(effects: Vec<Effect>) -> Vec<Effect> {
+    effects
+        .into_iter()
+        .filter(|e| !matches!(e, Effect::Retire(_)))
+        .collect()
+}
+
+#[test]
+fn a_new_snapshot_frees_the_previous_one_off_the_ui_task() {
+    let mut state = AppState::new(init(160, 48));
+    let first = snapshot_of(fixture_objects(), NOW);
+    let retired = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::Retire(r) => Some(r.clone()),
+            _ => None,
+        })
+    };
+    let effects = update(&mut state, Msg::Snapshot(first.clone()));
+    // The empty tree shown before: nothing worth handing over.
+    let before = retired(&effects).expect("the empty tree is handed over");
+    assert!(before.snapshot.is_none() && before.analysis.is_none());
+    let shown = state.tree.clone();
+    let effects = update(
+        &mut state,
+        Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
+    );
+    let r = retired(&effects).expect("the previous rebuild is handed over");
+    // The previous snapshot is handed over (the state no longer holds it) with its
+    // analysis; the tree did not change, so the new copy goes and the shown one stays.
+    assert!(
+        r.snapshot
+            .as_ref()
+            .is_some_and(|s| std::sync::Arc::ptr_eq(s, &first))
+    );
+    assert!(r.analysis.is_some());
+    assert_eq!(r.trees, vec![shown.clone()]);
+    assert_eq!(state.tree, shown);
+    assert!(!std::sync::Arc::ptr_eq(
+        state.snapshot.as_ref().unwrap(),
+        &first
+    ));
+}
+
 #[test]
 fn filter_errors_are_shown_and_esc_clears() {
     let mut state = demo(80, 24);
@@ -102,10 +147,10 @@ fn selection_moves_to_the_nearest_survivor_when_its_object_goes() {
 #[test]
 fn watch_scopes_follow_expansion() {
     let mut state = AppState::new(init(80, 24));
-    let effects = update(
+    let effects = kept(update(
         &mut state,
         Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
-    );
+    ));
     let first = match effects.as_slice() {
         [Effect::WatchScopes(s)] => s.clone(),
         other => panic!("expected WatchScopes, got {other:?}"),
@@ -116,10 +161,10 @@ fn watch_scopes_follow_expansion() {
     assert!(first.contains(&(sts.clone(), Some("staging".into()))));
     assert!(first.contains(&(deployment.clone(), Some("default".into()))));
     // Nothing is sent again while nothing changes.
-    let again = update(
+    let again = kept(update(
         &mut state,
         Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
-    );
+    ));
     assert!(again.is_empty(), "{again:?}");
     // Collapsing the staging Kustomization hides its HelmReleases: their children's
     // scopes are no longer needed.
@@ -285,10 +330,10 @@ fn context_switch_is_reported_and_resets_the_tree() {
     assert!(text.contains("ctx prod"), "{text}");
     assert!(text.contains("loading"), "{text}");
     // The next snapshot asks for watch scopes again.
-    let effects = update(
+    let effects = kept(update(
         &mut state,
         Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
-    );
+    ));
     assert!(matches!(effects.as_slice(), [Effect::WatchScopes(_)]));
     update(&mut state, Msg::ReadOnly(ReadOnlyReason::Config));
     ch(&mut state, 'R');
@@ -308,10 +353,10 @@ fn events_are_fetched_again_when_the_object_changes() {
         ]
     );
     // Same objects again: nothing to fetch.
-    let effects = update(
+    let effects = kept(update(
         &mut state,
         Msg::Snapshot(snapshot_of(fixture_objects(), NOW)),
-    );
+    ));
     assert!(effects.is_empty(), "{effects:?}");
     // The release got a new resourceVersion: its events are asked for again.
     let mut objects = fixture_objects();
@@ -324,7 +369,7 @@ fn events_are_fetched_again_when_the_object_changes() {
         })
         .unwrap();
     hr["metadata"]["resourceVersion"] = "999999".into();
-    let effects = update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW)));
+    let effects = kept(update(&mut state, Msg::Snapshot(snapshot_of(objects, NOW))));
     assert_eq!(effects, vec![Effect::FetchEvents(key)]);
 }
 

@@ -180,4 +180,55 @@ pub enum Effect {
     SuspendProcess,
     /// Ctrl-L: redraw the whole screen.
     ForceRedraw,
+    /// Free what the shown state no longer uses, off the UI task (a large estate's
+    /// snapshot, analysis and tree take tens of milliseconds to free).
+    Retire(Retired),
 }
+
+/// The previous snapshot, analysis and trees, replaced by a newer rebuild.
+#[derive(Clone, Default)]
+pub struct Retired {
+    pub snapshot: Option<std::sync::Arc<crate::domain::tree::Snapshot>>,
+    pub analysis: Option<super::state::SharedAnalysis>,
+    pub trees: Vec<crate::domain::tree::Tree>,
+}
+
+impl Retired {
+    /// Nothing to free.
+    pub fn is_empty(&self) -> bool {
+        self.snapshot.is_none() && self.analysis.is_none() && self.trees.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Retired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nodes: usize = self.trees.iter().map(|t| t.len()).sum();
+        write!(
+            f,
+            "Retired(snapshot: {}, analysis: {}, {nodes} tree nodes)",
+            self.snapshot.is_some(),
+            self.analysis.is_some()
+        )
+    }
+}
+
+impl PartialEq for Retired {
+    /// The same snapshot and analysis (by identity) and equal trees.
+    fn eq(&self, other: &Retired) -> bool {
+        fn same<T>(a: Option<&std::sync::Arc<T>>, b: Option<&std::sync::Arc<T>>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        same(self.snapshot.as_ref(), other.snapshot.as_ref())
+            && same(
+                self.analysis.as_ref().map(|a| &a.0),
+                other.analysis.as_ref().map(|a| &a.0),
+            )
+            && self.trees == other.trees
+    }
+}
+
+impl Eq for Retired {}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::domain::deps::{Analysis, analyze, verdict_of};
 use crate::domain::health::flux_health;
-use crate::domain::tree::{Snapshot, StateCounts, Tree, build_with};
+use crate::domain::tree::{Snapshot, StateCounts, Tree, TreeCache, build_cached};
 
 use super::state::SharedAnalysis;
 
@@ -23,8 +23,14 @@ pub struct Prepared {
 
 /// Analyse the snapshot and build its tree.
 pub fn prepare(snapshot: Arc<Snapshot>) -> Prepared {
+    prepare_with(snapshot, &mut TreeCache::default())
+}
+
+/// Analyse the snapshot and build its tree, reusing the subtrees of the previous build
+/// (kept in `cache`) whose inputs did not change.
+pub fn prepare_with(snapshot: Arc<Snapshot>, cache: &mut TreeCache) -> Prepared {
     let analysis = SharedAnalysis(Arc::new(analyze(&snapshot)));
-    let tree = build_with(&snapshot, &analysis);
+    let tree = build_cached(&snapshot, &analysis, cache);
     let counts = flux_counts(&snapshot, &analysis);
     Prepared {
         snapshot,

@@ -14,7 +14,7 @@ use crate::domain::tree::{StateCounts, Tree};
 use super::details;
 use super::format::age;
 use super::input;
-use super::msg::{Effect, Msg, WatchStatus};
+use super::msg::{Effect, Msg, Retired, WatchStatus};
 use super::prepare::{Prepared, prepare};
 use super::state::{AppState, DetailsPane, EventsState, FlashLevel, Overlay, past_grace};
 
@@ -229,24 +229,33 @@ fn on_prepared(state: &mut AppState, prepared: Prepared) -> Vec<Effect> {
         counts,
     } = prepared;
     let now = snap.now;
-    state.snapshot = Some(snap);
+    let mut retired = Retired {
+        snapshot: state.snapshot.replace(snap),
+        analysis: state.analysis.replace(analysis),
+        trees: Vec::new(),
+    };
     // The rows may show other objects now (the scopes are derived again).
     state.rows_generation += 1;
-    state.analysis = Some(analysis);
     state.follow_rolled_back();
     if tree != state.tree || counts != state.flux_counts {
-        state.tree = tree;
+        retired.trees.push(std::mem::replace(&mut state.tree, tree));
         state.flux_counts = counts;
         state.apply_default_expansion();
+        retired.trees.extend(state.narrowed.take());
         state.rebuild_narrowed();
         state.rebuild_rows();
         state.dirty = true;
+    } else {
+        retired.trees.push(tree);
     }
     state.refresh_why();
     on_clock(state, now, true);
     let mut effects = state.reach_pending_row();
     effects.extend(state.why_evidence());
     effects.extend(state.sync_details());
+    if !retired.is_empty() {
+        effects.push(Effect::Retire(retired));
+    }
     effects
 }
 

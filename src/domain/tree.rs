@@ -12,12 +12,16 @@ mod filter;
 mod rows;
 mod snapshot;
 
-pub use build::{GROUP_THRESHOLD, UNMANAGED_ID, build, build_with, object_id};
+pub use build::{
+    GROUP_THRESHOLD, TreeCache, UNMANAGED_ID, build, build_cached, build_with, object_id,
+};
 pub use counts::StateCounts;
 pub use filter::{Filter, FilterError, KindTerm};
 pub use rows::Row;
 pub use snapshot::{LoadedScope, Snapshot, key_of};
 
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod tests;
 

@@ -30,9 +30,10 @@ use crate::actions::intent::Intent;
 use crate::actions::run::{self as action_run, DEFAULT_TIMEOUT, Progress};
 use crate::actions::writer::{Reader, Writer, label};
 use crate::app::msg::{Effect, Msg, WatchScope, WatchStatus};
-use crate::app::prepare::{Prepared, prepare};
+use crate::app::prepare::{Prepared, prepare_with};
 use crate::config::{Config, ReadOnlyReason};
 use crate::domain::secrets::SecretValues;
+use crate::domain::tree::TreeCache;
 use crate::kube::client::{Connection, KubeconfigSource};
 use crate::kube::cluster::{self, ClusterWatch, Scope};
 use crate::kube::discovery::{DiscoveryError, Resolved};
@@ -260,6 +261,8 @@ struct Core {
     fetches: BTreeMap<Fetch, JoinHandle<()>>,
     rebuild: Rebuild,
     prepared_tx: mpsc::Sender<(u64, Result<Arc<Prepared>, String>)>,
+    /// The previous rebuild's HelmRelease subtrees, reused when unchanged.
+    tree_cache: Arc<std::sync::Mutex<TreeCache>>,
     last_errors: Vec<String>,
     snapshots: Arc<std::sync::atomic::AtomicU64>,
     /// The `values pending` check of the shown watches (restarted with them).
@@ -292,6 +295,7 @@ impl Core {
             fetches: BTreeMap::new(),
             rebuild: Rebuild::new(),
             prepared_tx,
+            tree_cache: Arc::default(),
             last_errors: Vec::new(),
             snapshots: Arc::default(),
             values_check: None,
@@ -612,6 +616,10 @@ impl Core {
             }
             Effect::ListChoices => self.list_choices(),
             // The terminal's effects belong to the event loop.
+            Effect::Retire(retired) => {
+                // Freed on a blocking thread: the UI task does not wait for it.
+                drop(tokio::task::spawn_blocking(move || drop(retired)));
+            }
             Effect::Quit | Effect::SuspendProcess | Effect::ForceRedraw | Effect::UseTheme(_) => {}
         }
     }
@@ -762,7 +770,17 @@ impl Core {
         }
         let done = self.prepared_tx.clone();
         let tag = self.generation;
-        let job = tokio::task::spawn_blocking(move || Arc::new(prepare(snap)));
+        let cache = self.tree_cache.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            // One rebuild runs at a time; a poisoned lock (a panic in an earlier rebuild)
+            // starts from an empty cache.
+            let mut cache = cache.lock().unwrap_or_else(|poisoned| {
+                let mut guard = poisoned.into_inner();
+                *guard = TreeCache::default();
+                guard
+            });
+            Arc::new(prepare_with(snap, &mut cache))
+        });
         tokio::spawn(async move {
             let result = job.await.map_err(|e| e.to_string());
             let _ = done.send((tag, result)).await;

@@ -12,7 +12,8 @@
 //! root causes carry how many objects wait on them.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::domain::deps::{Analysis, analyze};
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey, condition_types, helm_chart_key};
@@ -51,6 +52,134 @@ pub fn build(snap: &Snapshot) -> Tree {
 /// Build the tree with the dependency analysis of the same snapshot, for callers that keep
 /// the analysis (so it is computed once per snapshot).
 pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
+    build_cached(snap, analysis, &mut TreeCache::default())
+}
+
+/// HelmRelease subtrees of the previous build with what each was built from, so the next
+/// build reuses the ones whose inputs did not change (the same stored objects, verdicts and
+/// watched scopes) instead of building them again: a rebuild costs in proportion to what
+/// changed below the Kustomizations. A subtree whose states depend on the clock (a workload
+/// not ready yet may become stuck) or that holds Kustomizations or HelmReleases of its own is
+/// always built again.
+#[derive(Debug, Default)]
+pub struct TreeCache {
+    releases: HashMap<ObjectKey, Cached>,
+    built: usize,
+    reused: usize,
+}
+
+impl TreeCache {
+    /// Nodes the last build made (not reused).
+    pub fn built(&self) -> usize {
+        self.built
+    }
+
+    /// HelmRelease subtrees the last build reused.
+    pub fn reused(&self) -> usize {
+        self.reused
+    }
+}
+
+#[derive(Debug)]
+struct Cached {
+    relation: Relation,
+    inputs: Vec<Input>,
+    node: Node,
+}
+
+/// What building one object's node read: compared by identity for stored objects (a
+/// changed object is a new `Arc`), by value for the verdict.
+#[derive(Debug)]
+struct Input {
+    key: ObjectKey,
+    flux: Option<Arc<FluxObject>>,
+    managed: Option<Arc<serde_json::Value>>,
+    /// Whether the object's scope is watched (read only when the object is absent).
+    loaded: bool,
+    verdict: Option<HealthInfo>,
+    blocks: usize,
+    /// The manifest's objects (HelmReleases without an inventory).
+    manifest: Option<Vec<ObjectKey>>,
+}
+
+impl Input {
+    fn read(key: &ObjectKey, snap: &Snapshot, analysis: &Analysis) -> Input {
+        let flux = snap.flux.get(key).cloned();
+        let managed = if key.flux_kind().is_some() {
+            None
+        } else {
+            snap.managed.get(key).cloned()
+        };
+        let is_release = key.flux_kind() == Some(FluxKind::HelmRelease);
+        Input {
+            key: key.clone(),
+            loaded: flux.is_none() && managed.is_none() && snap.is_loaded(key),
+            verdict: flux.as_ref().and_then(|_| analysis.tree_health(key)),
+            blocks: analysis.known_blocks(key),
+            manifest: is_release
+                .then(|| snap.helm_manifests.get(key).cloned())
+                .flatten(),
+            flux,
+            managed,
+        }
+    }
+
+    /// Whether reading the same key again gives the same thing.
+    fn unchanged(&self, snap: &Snapshot, analysis: &Analysis) -> bool {
+        let key = &self.key;
+        let flux = snap.flux.get(key);
+        let same_flux = match (&self.flux, flux) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_flux {
+            return false;
+        }
+        let managed = if key.flux_kind().is_some() {
+            None
+        } else {
+            snap.managed.get(key)
+        };
+        let same_managed = match (&self.managed, managed) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_managed
+            && self.blocks == analysis.known_blocks(key)
+            && (flux.is_some() || managed.is_some() || self.loaded == snap.is_loaded(key))
+            && (flux.is_none() || self.verdict == analysis.tree_health(key))
+            && (key.flux_kind() != Some(FluxKind::HelmRelease)
+                || self.manifest.as_ref() == snap.helm_manifests.get(key))
+    }
+}
+
+/// What is being recorded while a HelmRelease's subtree is built.
+#[derive(Default)]
+struct Recording {
+    inputs: Vec<Input>,
+    /// Not to be reused: depends on the clock, or holds Flux objects that are not sources.
+    volatile: bool,
+}
+
+/// Build the tree reusing the HelmRelease subtrees of `cache` whose inputs did not change;
+/// the cache then holds this build's subtrees.
+pub fn build_cached(snap: &Snapshot, analysis: &Analysis, cache: &mut TreeCache) -> Tree {
+    let previous = std::mem::take(&mut cache.releases);
+    cache.built = 0;
+    cache.reused = 0;
+    let tree = build_tree(snap, analysis, previous, cache);
+    cache.releases.shrink_to_fit();
+    tree
+}
+
+fn build_tree(
+    snap: &Snapshot,
+    analysis: &Analysis,
+    previous: HashMap<ObjectKey, Cached>,
+    cache: &mut TreeCache,
+) -> Tree {
     let mut listed: HashSet<ObjectKey> = HashSet::new();
     let mut generated_charts: HashSet<ObjectKey> = HashSet::new();
     for obj in snap.flux.values() {
@@ -95,6 +224,9 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
         analysis,
         stack: Vec::new(),
         visited_ks: HashSet::new(),
+        previous,
+        cache,
+        recording: None,
     };
     let mut roots = Vec::new();
     for key in kustomizations.iter().filter(|k| !listed.contains(**k)) {
@@ -148,6 +280,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
                 HealthInfo::not_loaded(),
             ),
         };
+        builder.cache.built += 1;
         let mut group = group_node(
             format!("{APPLIED_BY_PREFIX}{ns}/{name}"),
             title,
@@ -165,6 +298,7 @@ pub fn build_with(snap: &Snapshot, analysis: &Analysis) -> Tree {
             .into_iter()
             .map(|k| builder.object_node(k, Relation::Unmanaged, false))
             .collect();
+        builder.cache.built += 1;
         roots.push(group_node(
             UNMANAGED_ID.to_string(),
             UNMANAGED_TITLE.to_string(),
@@ -280,10 +414,64 @@ struct Builder<'a> {
     /// Kustomizations and HelmReleases on the current path (inventory cycles).
     stack: Vec<ObjectKey>,
     visited_ks: HashSet<ObjectKey>,
+    /// The previous build's HelmRelease subtrees.
+    previous: HashMap<ObjectKey, Cached>,
+    /// This build's, and the counters.
+    cache: &'a mut TreeCache,
+    /// The inputs of the HelmRelease subtree being built.
+    recording: Option<Recording>,
 }
 
 impl Builder<'_> {
     fn object_node(&mut self, key: &ObjectKey, relation: Relation, remote: bool) -> Node {
+        if let Some(rec) = self.recording.as_mut() {
+            // The release itself comes first; a Kustomization or HelmRelease below it is
+            // walked with the build's cycle and visited state.
+            let nested = key
+                .flux_kind()
+                .is_some_and(|k| matches!(k, FluxKind::Kustomization | FluxKind::HelmRelease));
+            if nested && !rec.inputs.is_empty() {
+                rec.volatile = true;
+            }
+            rec.inputs.push(Input::read(key, self.snap, self.analysis));
+            return self.build_node(key, relation, remote);
+        }
+        let cacheable =
+            !remote && key.flux_kind() == Some(FluxKind::HelmRelease) && !self.stack.contains(key);
+        if !cacheable {
+            return self.build_node(key, relation, remote);
+        }
+        if let Some(hit) = self.previous.remove(key)
+            && hit.relation == relation
+            && hit
+                .inputs
+                .iter()
+                .all(|i| i.unchanged(self.snap, self.analysis))
+        {
+            self.cache.reused += 1;
+            let node = hit.node.clone();
+            self.cache.releases.insert(key.clone(), hit);
+            return node;
+        }
+        self.recording = Some(Recording::default());
+        let node = self.object_node(key, relation, remote);
+        if let Some(rec) = self.recording.take()
+            && !rec.volatile
+        {
+            self.cache.releases.insert(
+                key.clone(),
+                Cached {
+                    relation,
+                    inputs: rec.inputs,
+                    node: node.clone(),
+                },
+            );
+        }
+        node
+    }
+
+    fn build_node(&mut self, key: &ObjectKey, relation: Relation, remote: bool) -> Node {
+        self.cache.built += 1;
         let snap = self.snap;
         let mut revision = None;
         let mut cycle = false;
@@ -315,6 +503,13 @@ impl Builder<'_> {
                 Some(value) => self.stuck_or(managed_health(value, snap.now), value),
                 None => self.absent(key),
             };
+            // Only a ready object's state cannot change with the clock alone (a pod's
+            // scheduling grace, a workload's timeout).
+            if health.health != Health::Ready
+                && let Some(rec) = self.recording.as_mut()
+            {
+                rec.volatile = true;
+            }
             self.drifted_or(health, key)
         };
         let summary = summarise(&children);
@@ -439,7 +634,7 @@ impl Builder<'_> {
                     }
                 }
                 self.stack.pop();
-                arrange(nodes)
+                arrange(nodes, &mut self.cache.built)
             }
             FluxObject::HelmChart(_) if relation == Relation::Source => obj
                 .source_refs()
@@ -453,7 +648,7 @@ impl Builder<'_> {
 
 /// Sort children (Flux kinds first, then other kinds, source lines last) and put more than
 /// [`GROUP_THRESHOLD`] managed objects of one kind into a kind group.
-fn arrange(nodes: Vec<Node>) -> Vec<Node> {
+fn arrange(nodes: Vec<Node>, built: &mut usize) -> Vec<Node> {
     let mut flux = Vec::new();
     let mut sources = Vec::new();
     let mut others: Vec<Node> = Vec::new();
@@ -498,6 +693,7 @@ fn arrange(nodes: Vec<Node>) -> Vec<Node> {
                 None => (String::from("group:"), String::new()),
             };
             grouped.push(group_node(id, title, Relation::KindGroup, run));
+            *built += 1;
         } else {
             grouped.extend(run);
         }

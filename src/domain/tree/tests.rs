@@ -372,7 +372,75 @@ fn rows_follow_expansion_and_draw_lines() {
 
 /// 500 Kustomizations with 10 HelmReleases each, every release owning a Deployment, a
 /// Service and a ConfigMap.
-fn fleet() -> Snapshot {
+pub(super) fn fleet() -> Snapshot {
+    fleet_of(500)
+}
+
+/// A HelmRelease of the fleet: team `k`, app `h`, with this Ready message.
+pub(super) fn fleet_release(k: usize, h: usize, message: &str) -> FluxObject {
+    let failed = (k * 10 + h).is_multiple_of(100);
+    fleet_release_with(k, h, message, failed.then_some("UpgradeFailed"), None)
+}
+
+/// A HelmRelease of the fleet, not ready for a reason or ready, depending on another one
+/// (team, app) or not.
+pub(super) fn fleet_release_with(
+    k: usize,
+    h: usize,
+    message: &str,
+    failed: Option<&str>,
+    depends_on: Option<(usize, usize)>,
+) -> FluxObject {
+    let ns = format!("team-{k}");
+    let name = format!("app-{h}");
+    let depends_on: Vec<serde_json::Value> = depends_on
+        .into_iter()
+        .map(|(k, h)| json!({"name": format!("app-{h}"), "namespace": format!("team-{k}")}))
+        .collect();
+    FluxObject::from_value(json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": name, "namespace": ns, "generation": 1},
+        "spec": {"interval": "10m", "dependsOn": depends_on, "chart": {"spec": {"chart": "app", "sourceRef": {"kind": "HelmRepository", "name": "charts", "namespace": "flux-system"}}}},
+        "status": {"observedGeneration": 1, "helmChart": format!("flux-system/{ns}-{name}"),
+            "inventory": {"entries": [
+                {"id": format!("{ns}_{name}_apps_Deployment"), "v": "v1"},
+                {"id": format!("{ns}_{name}__Service"), "v": "v1"},
+                {"id": format!("{ns}_{name}__ConfigMap"), "v": "v1"}]},
+            "conditions": [{"type": "Ready", "status": if failed.is_some() { "False" } else { "True" },
+                "reason": failed.unwrap_or("UpgradeSucceeded"), "message": message}]}
+    }))
+    .unwrap()
+}
+
+/// The fleet's Deployment of team `k`, app `h`, ready or not.
+pub(super) fn fleet_deployment(k: usize, h: usize, ready: bool) -> Arc<serde_json::Value> {
+    let ready = u8::from(ready);
+    Arc::new(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": format!("app-{h}"), "namespace": format!("team-{k}")},
+        "spec": {"replicas": 1},
+        "status": {"replicas": 1, "updatedReplicas": 1, "readyReplicas": ready, "availableReplicas": ready,
+            "conditions": [{"type": "Available", "status": if ready == 1 { "True" } else { "False" }}]}}))
+}
+
+/// The fleet's HelmRepository, with a Ready condition or none.
+pub(super) fn fleet_repository(ready: Option<bool>) -> FluxObject {
+    let status = match ready {
+        None => json!({}),
+        Some(ok) => json!({"observedGeneration": 1, "conditions": [{"type": "Ready",
+            "status": if ok { "True" } else { "False" },
+            "reason": if ok { "Succeeded" } else { "FailedToFetch" }, "message": "index"}]}),
+    };
+    FluxObject::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+        "metadata": {"name": "charts", "namespace": "flux-system", "generation": 1},
+        "spec": {"type": "oci", "url": "oci://ghcr.io/example/charts"}, "status": status
+    }))
+    .unwrap()
+}
+
+/// `teams` Kustomizations of 10 HelmReleases each (one in a hundred failing), each release
+/// with a Deployment, a Service, a ConfigMap and its HelmChart, under one root.
+pub(super) fn fleet_of(teams: usize) -> Snapshot {
     let mut snap = Snapshot::new(now());
     snap.mark_flux_loaded();
     for k in ["Deployment", "Service", "ConfigMap"] {
@@ -382,7 +450,7 @@ fn fleet() -> Snapshot {
     let ready = json!([{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
         "message": "Applied revision: main@sha1:1", "lastTransitionTime": "2026-08-01T11:00:00Z"}]);
     let mut root_entries = Vec::new();
-    for k in 0..500 {
+    for k in 0..teams {
         let ns = format!("team-{k}");
         let mut entries = Vec::new();
         for h in 0..10 {
@@ -390,31 +458,14 @@ fn fleet() -> Snapshot {
             entries.push(
                 json!({"id": format!("{ns}_{name}_helm.toolkit.fluxcd.io_HelmRelease"), "v": "v2"}),
             );
-            let failed = (k * 10 + h) % 100 == 0;
-            let hr = json!({
-                "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-                "metadata": {"name": name, "namespace": ns, "generation": 1},
-                "spec": {"interval": "10m", "chart": {"spec": {"chart": "app", "sourceRef": {"kind": "HelmRepository", "name": "charts", "namespace": "flux-system"}}}},
-                "status": {"observedGeneration": 1, "helmChart": format!("flux-system/{ns}-{name}"),
-                    "inventory": {"entries": [
-                        {"id": format!("{ns}_{name}_apps_Deployment"), "v": "v1"},
-                        {"id": format!("{ns}_{name}__Service"), "v": "v1"},
-                        {"id": format!("{ns}_{name}__ConfigMap"), "v": "v1"}]},
-                    "conditions": [{"type": "Ready", "status": if failed { "False" } else { "True" },
-                        "reason": if failed { "UpgradeFailed" } else { "UpgradeSucceeded" }, "message": "m"}]}
-            });
-            snap.insert_flux(FluxObject::from_value(hr).unwrap());
+            snap.insert_flux(fleet_release(k, h, "m"));
             snap.insert_flux(FluxObject::from_value(json!({
                 "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
                 "metadata": {"name": format!("{ns}-{name}"), "namespace": "flux-system", "generation": 1},
                 "spec": {"chart": "app", "sourceRef": {"kind": "HelmRepository", "name": "charts"}},
                 "status": {"observedGeneration": 1, "artifact": {"revision": "1.0.0"}, "conditions": ready}
             })).unwrap());
-            snap.insert_managed(Arc::new(json!({"apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": name, "namespace": ns},
-                "spec": {"replicas": 1},
-                "status": {"replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
-                    "conditions": [{"type": "Available", "status": "True"}]}})));
+            snap.insert_managed(fleet_deployment(k, h, true));
             snap.insert_managed(Arc::new(json!({"apiVersion": "v1", "kind": "Service",
                 "metadata": {"name": name, "namespace": ns}, "spec": {"clusterIP": "10.0.0.1"}})));
             snap.insert_managed(Arc::new(json!({"apiVersion": "v1", "kind": "ConfigMap",
@@ -432,14 +483,7 @@ fn fleet() -> Snapshot {
     root_entries.push(
         json!({"id": "flux-system_charts_source.toolkit.fluxcd.io_HelmRepository", "v": "v1"}),
     );
-    snap.insert_flux(
-        FluxObject::from_value(json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
-            "metadata": {"name": "charts", "namespace": "flux-system"},
-            "spec": {"type": "oci", "url": "oci://ghcr.io/example/charts"}, "status": {}
-        }))
-        .unwrap(),
-    );
+    snap.insert_flux(fleet_repository(None));
     snap.insert_flux(FluxObject::from_value(json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
         "metadata": {"name": "flux-system", "namespace": "flux-system", "generation": 1},
