@@ -500,16 +500,20 @@ impl Builder<'_> {
             }
         } else {
             let health = match snap.managed.get(key) {
-                Some(value) => self.stuck_or(managed_health(value, snap.now), value),
+                Some(value) => {
+                    let health = self.stuck_or(managed_health(value, snap.now), value);
+                    // The clock moves a pod past its scheduling grace and a StatefulSet or
+                    // DaemonSet past its release's timeout; nothing else.
+                    if health.health != Health::Ready
+                        && matches!(key.kind_name(), "Pod" | "StatefulSet" | "DaemonSet")
+                        && let Some(rec) = self.recording.as_mut()
+                    {
+                        rec.volatile = true;
+                    }
+                    health
+                }
                 None => self.absent(key),
             };
-            // Only a ready object's state cannot change with the clock alone (a pod's
-            // scheduling grace, a workload's timeout).
-            if health.health != Health::Ready
-                && let Some(rec) = self.recording.as_mut()
-            {
-                rec.volatile = true;
-            }
             self.drifted_or(health, key)
         };
         let summary = summarise(&children);

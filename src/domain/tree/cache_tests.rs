@@ -8,7 +8,7 @@ use super::tests::{
 };
 use super::*;
 use crate::domain::deps::analyze;
-use crate::domain::flux::{FluxKind, ObjectKind};
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKind};
 
 /// Build with the cache and check the result against a build from scratch.
 fn rebuild(snap: &Snapshot, cache: &mut TreeCache) -> Tree {
@@ -76,15 +76,43 @@ fn changed_releases_build_only_their_own_subtrees() {
 #[test]
 fn a_subtree_that_depends_on_the_clock_is_built_every_time() {
     let mut snap = fleet(5);
+    // An unready Deployment has its own progress deadline: the clock changes nothing.
     snap.insert_managed(fleet_deployment(2, 3, false));
+    // team-4/app-0 installs a StatefulSet that is not ready: past the release's timeout it
+    // is stuck, with no change to any object.
+    snap.insert_flux(
+        FluxObject::from_value(serde_json::json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "app-0", "namespace": "team-4", "generation": 1},
+            "spec": {"interval": "10m", "chart": {"spec": {"chart": "app", "sourceRef": {"kind": "HelmRepository", "name": "charts", "namespace": "flux-system"}}}},
+            "status": {"observedGeneration": 1, "helmChart": "flux-system/team-4-app-0",
+                "inventory": {"entries": [{"id": "team-4_app-0_apps_StatefulSet", "v": "v1"}]},
+                "conditions": [{"type": "Ready", "status": "True", "reason": "InstallSucceeded", "message": "m"}]}
+        }))
+        .unwrap(),
+    );
+    snap.mark_loaded(ObjectKind::new("apps", "StatefulSet"), None);
+    snap.insert_managed(std::sync::Arc::new(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "app-0", "namespace": "team-4", "generation": 1,
+            "creationTimestamp": snap.now.to_string()},
+        "spec": {"replicas": 1},
+        "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 0,
+            "currentReplicas": 1, "updatedReplicas": 1}})));
     let mut cache = TreeCache::default();
-    rebuild(&snap, &mut cache);
+    let before = rebuild(&snap, &mut cache);
     rebuild(&snap, &mut cache);
     assert_eq!(
         cache.reused(),
         49,
-        "the release with an unready Deployment is built again"
+        "only the release with the StatefulSet is built again"
     );
+    snap.now = snap
+        .now
+        .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(600))
+        .unwrap();
+    let after = rebuild(&snap, &mut cache);
+    assert_ne!(before, after, "ten minutes later the StatefulSet is stuck");
 }
 
 /// One change to the fleet.
