@@ -83,82 +83,114 @@ impl TreeCache {
 #[derive(Debug)]
 struct Cached {
     relation: Relation,
-    inputs: Vec<Input>,
+    /// The manifest's objects (a release without an inventory).
+    manifest: Option<Vec<ObjectKey>>,
+    /// What each object node of `node` was built from, depth first.
+    sources: Vec<Source>,
     node: Node,
 }
 
-/// What building one object's node read: compared by identity for stored objects (a
-/// changed object is a new `Arc`), by value for the verdict.
+/// The stored object an object node was built from: compared by identity (a changed
+/// object is a new `Arc`).
 #[derive(Debug)]
-struct Input {
-    key: ObjectKey,
-    flux: Option<Arc<FluxObject>>,
-    managed: Option<Arc<serde_json::Value>>,
-    /// Whether the object's scope is watched (read only when the object is absent).
-    loaded: bool,
-    verdict: Option<HealthInfo>,
-    blocks: usize,
-    /// The manifest's objects (HelmReleases without an inventory).
-    manifest: Option<Vec<ObjectKey>>,
+enum Source {
+    Flux(Arc<FluxObject>),
+    Managed(Arc<serde_json::Value>),
+    /// Absent, in a watched scope or not.
+    Absent {
+        loaded: bool,
+    },
 }
 
-impl Input {
-    fn read(key: &ObjectKey, snap: &Snapshot, analysis: &Analysis) -> Input {
-        let flux = snap.flux.get(key).cloned();
-        let managed = if key.flux_kind().is_some() {
-            None
+impl Source {
+    fn read(key: &ObjectKey, snap: &Snapshot) -> Source {
+        let found = if key.flux_kind().is_some() {
+            snap.flux.get(key).cloned().map(Source::Flux)
         } else {
-            snap.managed.get(key).cloned()
+            snap.managed.get(key).cloned().map(Source::Managed)
         };
-        let is_release = key.flux_kind() == Some(FluxKind::HelmRelease);
-        Input {
-            key: key.clone(),
-            loaded: flux.is_none() && managed.is_none() && snap.is_loaded(key),
-            verdict: flux.as_ref().and_then(|_| analysis.tree_health(key)),
-            blocks: analysis.known_blocks(key),
-            manifest: is_release
-                .then(|| snap.helm_manifests.get(key).cloned())
-                .flatten(),
-            flux,
-            managed,
-        }
+        found.unwrap_or_else(|| Source::Absent {
+            loaded: snap.is_loaded(key),
+        })
     }
 
-    /// Whether reading the same key again gives the same thing.
-    fn unchanged(&self, snap: &Snapshot, analysis: &Analysis) -> bool {
-        let key = &self.key;
-        let flux = snap.flux.get(key);
-        let same_flux = match (&self.flux, flux) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
+    fn unchanged(&self, key: &ObjectKey, snap: &Snapshot) -> bool {
+        let found = if key.flux_kind().is_some() {
+            snap.flux
+                .get(key)
+                .map(|o| matches!(self, Source::Flux(a) if Arc::ptr_eq(a, o)))
+        } else {
+            snap.managed
+                .get(key)
+                .map(|v| matches!(self, Source::Managed(a) if Arc::ptr_eq(a, v)))
         };
-        if !same_flux {
+        match found {
+            Some(same) => same,
+            None => matches!(self, Source::Absent { loaded } if *loaded == snap.is_loaded(key)),
+        }
+    }
+}
+
+/// The sources of every object node below and including `node`, depth first.
+fn sources_of(node: &Node, snap: &Snapshot, out: &mut Vec<Source>) {
+    if let Some(key) = &node.key {
+        out.push(Source::read(key, snap));
+    }
+    for child in &node.children {
+        sources_of(child, snap, out);
+    }
+}
+
+/// Whether every object node below and including `node` would be built the same: the
+/// same stored object, verdict and blast radius.
+fn unchanged(
+    node: &Node,
+    sources: &mut std::slice::Iter<'_, Source>,
+    snap: &Snapshot,
+    analysis: &Analysis,
+) -> bool {
+    if let Some(key) = &node.key {
+        let Some(source) = sources.next() else {
+            return false;
+        };
+        if !source.unchanged(key, snap) || node.blocks != analysis.known_blocks(key) {
             return false;
         }
-        let managed = if key.flux_kind().is_some() {
-            None
-        } else {
-            snap.managed.get(key)
-        };
-        let same_managed = match (&self.managed, managed) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        same_managed
-            && self.blocks == analysis.known_blocks(key)
-            && (flux.is_some() || managed.is_some() || self.loaded == snap.is_loaded(key))
-            && (flux.is_none() || self.verdict == analysis.tree_health(key))
-            && (key.flux_kind() != Some(FluxKind::HelmRelease)
-                || self.manifest.as_ref() == snap.helm_manifests.get(key))
+        if let Source::Flux(obj) = source {
+            let verdict = analysis
+                .tree_health(key)
+                .unwrap_or_else(|| flux_health(obj));
+            if verdict != node.health {
+                return false;
+            }
+        }
+    }
+    node.children
+        .iter()
+        .all(|c| unchanged(c, sources, snap, analysis))
+}
+
+impl Cached {
+    fn reusable(
+        &self,
+        key: &ObjectKey,
+        relation: Relation,
+        snap: &Snapshot,
+        analysis: &Analysis,
+    ) -> bool {
+        let mut sources = self.sources.iter();
+        self.relation == relation
+            && self.manifest.as_ref() == snap.helm_manifests.get(key)
+            && unchanged(&self.node, &mut sources, snap, analysis)
+            && sources.next().is_none()
     }
 }
 
-/// What is being recorded while a HelmRelease's subtree is built.
+/// While a HelmRelease's subtree is built: whether it may be reused.
 #[derive(Default)]
 struct Recording {
-    inputs: Vec<Input>,
+    /// The release's own node was started.
+    started: bool,
     /// Not to be reused: depends on the clock, or holds Flux objects that are not sources.
     volatile: bool,
 }
@@ -430,10 +462,10 @@ impl Builder<'_> {
             let nested = key
                 .flux_kind()
                 .is_some_and(|k| matches!(k, FluxKind::Kustomization | FluxKind::HelmRelease));
-            if nested && !rec.inputs.is_empty() {
+            if nested && rec.started {
                 rec.volatile = true;
             }
-            rec.inputs.push(Input::read(key, self.snap, self.analysis));
+            rec.started = true;
             return self.build_node(key, relation, remote);
         }
         let cacheable =
@@ -442,11 +474,7 @@ impl Builder<'_> {
             return self.build_node(key, relation, remote);
         }
         if let Some(hit) = self.previous.remove(key)
-            && hit.relation == relation
-            && hit
-                .inputs
-                .iter()
-                .all(|i| i.unchanged(self.snap, self.analysis))
+            && hit.reusable(key, relation, self.snap, self.analysis)
         {
             self.cache.reused += 1;
             let node = hit.node.clone();
@@ -458,11 +486,15 @@ impl Builder<'_> {
         if let Some(rec) = self.recording.take()
             && !rec.volatile
         {
+            let mut sources = Vec::new();
+            sources_of(&node, self.snap, &mut sources);
+            sources.shrink_to_fit();
             self.cache.releases.insert(
                 key.clone(),
                 Cached {
                     relation,
-                    inputs: rec.inputs,
+                    manifest: self.snap.helm_manifests.get(key).cloned(),
+                    sources,
                     node: node.clone(),
                 },
             );
