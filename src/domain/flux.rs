@@ -3,8 +3,9 @@
 //!
 //! Every struct is `#[serde(default)]` with camelCase names, so partial objects (a fresh
 //! object without status, an older API version without newer fields) still load, and
-//! unknown fields are tolerated (spec and status keep them in `extra`). [`FluxObject`] wraps
-//! the seven kinds so health and tree code is written once.
+//! unknown fields are tolerated and not kept: the structs hold what the tree, details, why
+//! view, diffs and values check read (the YAML view fetches the whole object when shown).
+//! [`FluxObject`] wraps the seven kinds so health and tree code is written once.
 
 mod common;
 mod helmrelease;
@@ -15,13 +16,15 @@ mod object;
 mod sources;
 
 pub use common::{
-    Artifact, Condition, CrossNamespaceSourceReference, DependencyReference, LocalObjectReference,
-    ResourceInventory, ResourceRef, condition_types,
+    Artifact, Condition, Count, CrossNamespaceSourceReference, DependencyReference,
+    KubeConfigReference, KubeConfigSecretRef, LocalObjectReference, ResourceInventory, ResourceRef,
+    Values, condition_types,
 };
 pub use helmrelease::{
     DriftDetection, DriftIgnoreRule, DriftIgnoreTarget, HelmChartTemplate, HelmChartTemplateSpec,
-    HelmRelease, HelmReleaseSpec, HelmReleaseStatus, Install, InstallRemediation, Snapshot,
-    TestHookStatus, Upgrade, UpgradeRemediation, ValuesReference,
+    HelmRelease, HelmReleaseSpec, HelmReleaseStatus, Install, InstallRemediation,
+    KustomizePostRenderer, PostRenderer, Snapshot, Strategy, Test, TestHookStatus, Upgrade,
+    UpgradeRemediation, ValuesReference,
 };
 pub use kinds::{FluxKind, GroupKind, ObjectKey, ObjectKind};
 pub use kustomization::{

@@ -126,6 +126,9 @@ fn parse_filter(filter: Option<&str>) -> Result<EnvFilter, LogError> {
     })
 }
 
+/// Lines the background writer holds before dropping new ones.
+const LOG_BUFFERED_LINES: usize = 4096;
+
 /// A subscriber writing plain lines (no ANSI colours) to `file` through a background thread.
 fn file_subscriber(
     file: File,
@@ -134,7 +137,13 @@ fn file_subscriber(
     impl tracing::Subscriber + Send + Sync + 'static,
     WorkerGuard,
 ) {
-    let (writer, worker) = tracing_appender::non_blocking(file);
+    // The channel's slots are allocated up front: the default (128,000 lines) holds 4 MB for
+    // a log that writes a few lines a minute. Lines beyond the limit are dropped, not waited
+    // for.
+    let (writer, worker) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_BUFFERED_LINES)
+        .lossy(true)
+        .finish(file);
     let subscriber = tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)

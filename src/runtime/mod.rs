@@ -1,9 +1,11 @@
 //! Process plumbing around the UI: the terminal (raw mode, alternate screen, restore on panic,
-//! signals, Ctrl-Z), logging to a file, and what a panic does to the process.
+//! signals, Ctrl-Z), logging to a file, what a panic does to the process, and returning freed
+//! memory to the system.
 
 pub mod event_loop;
 pub mod executor;
 pub mod logging;
+pub mod memory;
 pub mod panic;
 pub mod terminal;
 pub mod values_check;

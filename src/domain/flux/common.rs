@@ -139,3 +139,74 @@ impl ResourceInventory {
         self.entries.iter().filter_map(|e| parse_id(&e.id, &e.v))
     }
 }
+
+/// `spec.kubeConfig`: the object applies to a remote cluster through this reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KubeConfigReference {
+    pub secret_ref: Option<KubeConfigSecretRef>,
+    pub config_map_ref: Option<LocalObjectReference>,
+}
+
+/// `spec.kubeConfig.secretRef`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KubeConfigSecretRef {
+    pub name: String,
+    pub key: Option<String>,
+}
+
+/// A list of which only the length is kept (a post-renderer's patches). Reads any list (or
+/// nothing); written back as that many nulls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count(pub usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items = Option::<Vec<serde::de::IgnoredAny>>::deserialize(d)?;
+        Ok(Count(items.map_or(0, |v| v.len())))
+    }
+}
+
+impl Serialize for Count {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(std::iter::repeat_n((), self.0))
+    }
+}
+
+/// Arbitrary JSON kept as compact text (a HelmRelease's `spec.values`): one allocation
+/// instead of a tree of maps, parsed again when read. Reads any JSON value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Values(Box<str>);
+
+impl Values {
+    /// The value as JSON (`Null` if the text cannot be read, which cannot happen for text
+    /// this type wrote).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The compact JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&serde_json::Value> for Values {
+    fn from(v: &serde_json::Value) -> Self {
+        Values(v.to_string().into_boxed_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        Ok(Values::from(&value))
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}

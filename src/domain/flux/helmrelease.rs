@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::common::{
-    Condition, CrossNamespaceSourceReference, DependencyReference, ResourceInventory, lenient_time,
+    Condition, Count, CrossNamespaceSourceReference, DependencyReference, KubeConfigReference,
+    ResourceInventory, Values, lenient_time,
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -20,6 +20,8 @@ pub struct HelmRelease {
     pub status: Option<HelmReleaseStatus>,
 }
 
+/// What the views read of `spec`. Settings most releases leave unset are boxed, so an
+/// absent one costs a pointer in each of thousands of stored releases.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HelmReleaseSpec {
@@ -27,37 +29,71 @@ pub struct HelmReleaseSpec {
     /// Template for the generated HelmChart (exactly one of `chart` / `chart_ref`).
     pub chart: Option<HelmChartTemplate>,
     /// `{kind: OCIRepository|HelmChart|ExternalArtifact, name, namespace?}`.
-    pub chart_ref: Option<CrossNamespaceSourceReference>,
+    pub chart_ref: Option<Box<CrossNamespaceSourceReference>>,
     pub release_name: Option<String>,
     pub target_namespace: Option<String>,
     pub storage_namespace: Option<String>,
     pub depends_on: Vec<DependencyReference>,
-    pub values: Option<Value>,
+    /// Inline values, kept as compact JSON text (parsed when a view or the values check
+    /// composes them).
+    pub values: Option<Values>,
     pub values_from: Vec<ValuesReference>,
     pub suspend: bool,
     pub timeout: Option<String>,
     pub max_history: Option<i64>,
     pub service_account_name: Option<String>,
-    pub kube_config: Option<Value>,
-    pub drift_detection: Option<DriftDetection>,
-    pub install: Option<Install>,
-    pub upgrade: Option<Upgrade>,
-    pub test: Option<Value>,
-    pub rollback: Option<Value>,
-    pub uninstall: Option<Value>,
-    pub post_renderers: Vec<Value>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// Set: the release is applied to a remote cluster.
+    pub kube_config: Option<Box<KubeConfigReference>>,
+    pub drift_detection: Option<Box<DriftDetection>>,
+    pub install: Option<Box<Install>>,
+    pub upgrade: Option<Box<Upgrade>>,
+    pub test: Option<Box<Test>>,
+    pub post_renderers: Vec<PostRenderer>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `spec.test`: the settings the details pane shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Test {
+    pub enable: bool,
+    pub ignore_failures: bool,
+    pub timeout: Option<String>,
+}
+
+/// `spec.postRenderers[]`: what a post-renderer does, counted (the details pane says how many
+/// patches and image overrides it has; the YAML view shows them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PostRenderer {
+    pub kustomize: Option<KustomizePostRenderer>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KustomizePostRenderer {
+    pub patches: Count,
+    pub patches_strategic_merge: Count,
+    #[serde(rename = "patchesJson6902")]
+    pub patches_json6902: Count,
+    pub images: Count,
+}
+
+/// `install.strategy` / `upgrade.strategy` (helm-controller v1.4+).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Strategy {
+    /// `RemediateOnFailure` (default) or `RetryOnFailure`.
+    pub name: Option<String>,
+    pub retry_interval: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HelmChartTemplate {
-    pub metadata: Option<Value>,
     pub spec: HelmChartTemplateSpec,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HelmChartTemplateSpec {
     pub chart: String,
@@ -68,7 +104,6 @@ pub struct HelmChartTemplateSpec {
     pub reconcile_strategy: Option<String>,
     pub values_files: Vec<String>,
     pub ignore_missing_values_files: bool,
-    pub verify: Option<Value>,
 }
 
 /// `valuesFrom[]`.
@@ -121,8 +156,7 @@ pub struct Install {
     pub crds: Option<String>,
     pub create_namespace: bool,
     pub disable_wait: bool,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub strategy: Option<Strategy>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,8 +179,7 @@ pub struct Upgrade {
     pub preserve_values: bool,
     pub cleanup_on_fail: bool,
     pub disable_wait: bool,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub strategy: Option<Strategy>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,8 +219,6 @@ pub struct HelmReleaseStatus {
     /// Newest first.
     pub history: Vec<Snapshot>,
     pub conditions: Vec<Condition>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl HelmReleaseStatus {
@@ -279,36 +310,32 @@ fn retries(n: i64) -> String {
 }
 
 /// `strategy: {name, retryInterval}` of install/upgrade (helm-controller v1.4+), if set.
-fn strategy(extra: &Map<String, Value>) -> Option<String> {
-    let s = extra.get("strategy")?;
-    let name = s
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("RemediateOnFailure");
-    Some(match s.get("retryInterval").and_then(Value::as_str) {
+fn strategy(s: Option<&Strategy>) -> Option<String> {
+    let s = s?;
+    let name = s.name.as_deref().unwrap_or("RemediateOnFailure");
+    Some(match s.retry_interval.as_deref() {
         Some(i) => format!("{name} (retry every {i})"),
         None => name.to_string(),
     })
 }
 
 /// What one post-renderer does, in a few words.
-fn post_renderer(p: &Value) -> String {
-    let Some(k) = p.get("kustomize") else {
+fn post_renderer(p: &PostRenderer) -> String {
+    let Some(k) = &p.kustomize else {
         return "unknown post-renderer".into();
     };
-    let count = |f: &str| k.get(f).and_then(Value::as_array).map_or(0, Vec::len);
     let mut parts = Vec::new();
-    for (field, one, many) in [
-        ("patches", "patch", "patches"),
+    for (count, one, many) in [
+        (&k.patches, "patch", "patches"),
         (
-            "patchesStrategicMerge",
+            &k.patches_strategic_merge,
             "strategic-merge patch",
             "strategic-merge patches",
         ),
-        ("patchesJson6902", "JSON 6902 patch", "JSON 6902 patches"),
-        ("images", "image override", "image overrides"),
+        (&k.patches_json6902, "JSON 6902 patch", "JSON 6902 patches"),
+        (&k.images, "image override", "image overrides"),
     ] {
-        match count(field) {
+        match count.0 {
             0 => {}
             1 => parts.push(format!("1 {one}")),
             n => parts.push(format!("{n} {many}")),
@@ -336,7 +363,7 @@ impl HelmRelease {
         let install = spec.install.clone().unwrap_or_default();
         let ir = install.remediation.clone().unwrap_or_default();
         let mut text = retries(ir.retries);
-        if let Some(s) = strategy(&install.extra) {
+        if let Some(s) = strategy(install.strategy.as_ref()) {
             text.push_str(&format!(", strategy {s}"));
         }
         if ir.remediate_last_failure == Some(true) {
@@ -369,7 +396,7 @@ impl HelmRelease {
         } else {
             text.push_str(&format!(", remediation {remediation_strategy}"));
         }
-        if let Some(s) = strategy(&upgrade.extra) {
+        if let Some(s) = strategy(upgrade.strategy.as_ref()) {
             text.push_str(&format!(", strategy {s}"));
         }
         text.push_str(&format!(
@@ -400,21 +427,13 @@ impl HelmRelease {
         }
 
         let test = spec.test.as_ref();
-        let enabled = test
-            .and_then(|t| t.get("enable"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let enabled = test.is_some_and(|t| t.enable);
         let mut text = if enabled {
             "enabled".to_string()
         } else {
             "disabled (default)".to_string()
         };
-        if enabled
-            && test
-                .and_then(|t| t.get("ignoreFailures"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        {
+        if enabled && test.is_some_and(|t| t.ignore_failures) {
             text.push_str(", failures ignored");
         }
         out.push(setting("tests", text));
@@ -438,7 +457,7 @@ mod settings_tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn hr(spec: Value, status: Value) -> HelmRelease {
         serde_json::from_value(json!({

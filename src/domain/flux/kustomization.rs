@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::common::{
-    Condition, CrossNamespaceSourceReference, DependencyReference, ResourceInventory, lenient_time,
+    Condition, CrossNamespaceSourceReference, DependencyReference, KubeConfigReference,
+    ResourceInventory, lenient_time,
 };
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -39,11 +39,8 @@ pub struct KustomizationSpec {
     pub service_account_name: Option<String>,
     pub deletion_policy: Option<String>,
     /// `{secretRef}` or `{configMapRef}`: the Kustomization applies to a remote cluster.
-    pub kube_config: Option<Value>,
+    pub kube_config: Option<Box<KubeConfigReference>>,
     pub health_checks: Vec<CrossNamespaceSourceReference>,
-    /// Fields not modelled above, kept as they were.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -58,8 +55,6 @@ pub struct KustomizationStatus {
     pub last_handled_reconcile_at: Option<String>,
     pub inventory: Option<ResourceInventory>,
     pub history: Vec<KustomizationHistoryEntry>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `status.history[]` (kustomize-controller ≥ v1.7), newest first.

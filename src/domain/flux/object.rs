@@ -433,7 +433,9 @@ status:
         );
         assert_eq!(o.inventory().unwrap().refs().count(), 1);
         let hr = o.as_helm_release().unwrap();
-        assert!(hr.spec.extra.contains_key("futureField"));
+        // Fields fluxdeck does not read are tolerated and not kept.
+        let back = serde_json::to_value(&**hr).unwrap();
+        assert!(back["spec"].get("futureField").is_none());
         let status = hr.status.as_ref().unwrap();
         assert!(status.history[0].first_deployed.is_some());
         assert!(status.history[0].last_deployed.is_none());
@@ -451,6 +453,101 @@ status:
         assert_eq!(
             status.latest().unwrap().full_release_name(),
             "apps/podinfo.v3"
+        );
+    }
+
+    /// A HelmRelease of the simulated scale estate, plus fields fluxdeck does not read.
+    const SCALE_RELEASE: &str = r#"{"apiVersion":"helm.toolkit.fluxcd.io/v2","kind":"HelmRelease",
+"metadata":{"creationTimestamp":"2026-12-06T14:59:40Z","generation":1,
+  "labels":{"kustomize.toolkit.fluxcd.io/name":"ks-0350","kustomize.toolkit.fluxcd.io/namespace":"flux-system"},
+  "name":"app-00850","namespace":"team-000","resourceVersion":"102425"},
+"spec":{"chart":{"metadata":{"labels":{"a":"b"}},"spec":{"chart":"app","sourceRef":{"kind":"HelmRepository","name":"charts","namespace":"flux-system"},"version":"1.x","verify":{"provider":"cosign"}}},
+  "interval":"10m","values":{"replicaCount":2,"image":{"tag":"1.0"}},
+  "rollback":{"cleanupOnFail":true},"uninstall":{"keepHistory":true},"futureField":{"a":[1,2,3]},
+  "install":{"strategy":{"name":"RetryOnFailure","retryInterval":"2m"},"futureInstallField":1},
+  "postRenderers":[{"kustomize":{"patches":[{"patch":"x"},{"patch":"y"}],"images":[{"name":"a"}]}}]},
+"status":{"conditions":[{"lastTransitionTime":"2026-12-06T14:59:49Z","message":"Helm install succeeded for release team-000/app-00850.v1 with chart app@1.0.0","observedGeneration":1,"reason":"InstallSucceeded","status":"True","type":"Ready"}],
+  "helmChart":"flux-system/team-000-app-00850",
+  "history":[{"action":"install","apiVersion":"v2","appVersion":"1.0.0","chartName":"app","chartVersion":"1.0.0","configDigest":"sha256:e15c","digest":"sha256:a783","firstDeployed":"2026-12-06T14:59:43Z","lastDeployed":"2026-12-06T14:59:43Z","name":"app-00850","namespace":"team-000","status":"deployed","version":1}],
+  "inventory":{"entries":[{"id":"team-000_app-00850_apps_Deployment","v":"v1"}]},
+  "lastAttemptedRevision":"1.0.0","observedGeneration":1,"storageNamespace":"team-000","futureStatus":{"x":1}}}"#;
+
+    /// Every object path of `v` (`/spec/values`, …), containers included.
+    fn paths(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, v)| {
+                let p = format!("{at}/{k}");
+                out.push(p.clone());
+                paths(v, p, out);
+            }),
+            Value::Array(items) => items.iter().for_each(|v| paths(v, format!("{at}/*"), out)),
+            _ => {}
+        }
+    }
+
+    /// The stored form keeps what the views read, compactly: no JSON tree for the values
+    /// (one string), nothing of the fields fluxdeck does not read, and the settings the
+    /// details pane shows read from typed fields.
+    #[test]
+    fn the_stored_helm_release_keeps_only_what_is_read() {
+        let value: Value = serde_json::from_str(SCALE_RELEASE).unwrap();
+        let obj = FluxObject::from_value(value).unwrap();
+        let hr = obj.as_helm_release().unwrap();
+        let values = hr.spec.values.as_ref().unwrap();
+        assert_eq!(
+            values.as_str(),
+            r#"{"replicaCount":2,"image":{"tag":"1.0"}}"#
+        );
+        assert_eq!(
+            values.to_value(),
+            serde_json::json!({"replicaCount": 2, "image": {"tag": "1.0"}})
+        );
+        let settings = hr.settings();
+        let install = settings.iter().find(|s| s.label == "install").unwrap();
+        assert!(
+            install
+                .value
+                .contains("strategy RetryOnFailure (retry every 2m)")
+        );
+        let renderers = settings
+            .iter()
+            .find(|s| s.label == "postRenderers")
+            .unwrap();
+        assert_eq!(renderers.value, "kustomize: 2 patches, 1 image override");
+
+        let mut kept = Vec::new();
+        paths(
+            &serde_json::to_value(&**hr).unwrap(),
+            String::new(),
+            &mut kept,
+        );
+        for gone in [
+            "/spec/futureField",
+            "/spec/rollback",
+            "/spec/uninstall",
+            "/spec/chart/metadata",
+            "/spec/chart/spec/verify",
+            "/spec/install/futureInstallField",
+            "/status/futureStatus",
+        ] {
+            assert!(!kept.iter().any(|p| p.starts_with(gone)), "{gone} was kept");
+        }
+        for read in [
+            "/metadata/labels/kustomize.toolkit.fluxcd.io~1name",
+            "/spec/values/image/tag",
+            "/spec/install/strategy/retryInterval",
+            "/status/history/*/configDigest",
+            "/status/inventory/entries/*/id",
+        ] {
+            let read = read.replace("~1", "/");
+            assert!(kept.contains(&read), "{read} was not kept: {kept:?}");
+        }
+        // Unset settings cost a pointer each (64-bit targets).
+        #[cfg(target_pointer_width = "64")]
+        assert!(
+            std::mem::size_of::<HelmRelease>() <= 1400,
+            "{}",
+            std::mem::size_of::<HelmRelease>()
         );
     }
 

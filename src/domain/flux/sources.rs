@@ -3,7 +3,6 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::common::{Artifact, Condition, LocalObjectReference};
 
@@ -22,8 +21,6 @@ pub struct SourceStatus {
     /// HelmChart: revision of the source artifact the chart was built from.
     pub observed_source_artifact_revision: Option<String>,
     pub observed_values_files: Vec<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 macro_rules! source_object {
@@ -58,8 +55,6 @@ pub struct GitRepositorySpec {
     pub secret_ref: Option<LocalObjectReference>,
     pub suspend: bool,
     pub ignore: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `spec.ref` of a GitRepository.
@@ -85,8 +80,6 @@ pub struct OCIRepositorySpec {
     pub secret_ref: Option<LocalObjectReference>,
     pub insecure: bool,
     pub suspend: bool,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `spec.ref` of an OCIRepository.
@@ -113,8 +106,6 @@ pub struct HelmRepositorySpec {
     pub pass_credentials: bool,
     pub insecure: bool,
     pub suspend: bool,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl HelmRepository {
@@ -134,9 +125,6 @@ pub struct HelmChartSpec {
     pub reconcile_strategy: Option<String>,
     pub values_files: Vec<String>,
     pub suspend: bool,
-    pub verify: Option<Value>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `spec.sourceRef` of a HelmChart: always in the HelmChart's namespace.
@@ -161,6 +149,4 @@ pub struct BucketSpec {
     pub timeout: Option<String>,
     pub secret_ref: Option<LocalObjectReference>,
     pub suspend: bool,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }

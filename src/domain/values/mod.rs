@@ -321,8 +321,8 @@ impl Origins {
 /// helm-controller's ChartValuesFromReferences; Err = the controller's error message.
 pub fn compose(namespace: &str, hr: &HelmRelease, sources: &Sources) -> Result<Composed, String> {
     // The controller reads spec.values as a map and ignores anything else.
-    let inline_value = match &hr.spec.values {
-        Some(Value::Object(m)) => m.clone(),
+    let inline_value = match hr.spec.values.as_ref().map(|v| v.to_value()) {
+        Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
     let inline: MapRef = map_from(&inline_value);
