@@ -128,10 +128,19 @@ fn check_dependency(
                     nn()
                 ),
             )),
-            ExprOutcome::Error(e) => with_expr(fail(
-                Rule::ReadyExpr,
-                format!("dependency '{}' readyExpr evaluation failed: {e}", nn()),
-            )),
+            // A missing field fails cel-go too, but fluxdeck keeps only the fields its views
+            // read: it cannot tell a field that is not set from one it did not keep, so the
+            // check is reported as not evaluated rather than as a failure it may not be.
+            ExprOutcome::Error(e) => with_expr(Check {
+                outcome: Outcome::Unknown,
+                ..fail(
+                    Rule::ReadyExprUnevaluated,
+                    format!(
+                        "readyExpr of dependency '{}' reads a field that is not set or that fluxdeck does not keep ({e}): {expr}",
+                        nn()
+                    ),
+                )
+            }),
             ExprOutcome::Unevaluated(why) => with_expr(Check {
                 outcome: Outcome::Unknown,
                 ..fail(

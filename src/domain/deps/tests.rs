@@ -356,6 +356,46 @@ fn ready_expr_true_false_and_invalid() {
 }
 
 #[test]
+fn a_ready_expr_reading_a_field_fluxdeck_does_not_keep_is_not_evaluated() {
+    // `spec.rollback` is set in the cluster but not kept by fluxdeck: the expression cannot
+    // be judged here, and the dependency must not be named as the root cause.
+    let release = |name: &str, spec: Value, ready: bool| {
+        serde_json::json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": "kept", "generation": 1},
+            "spec": spec,
+            "status": {"observedGeneration": 1, "conditions": [{"type": "Ready",
+                "status": if ready { "True" } else { "False" },
+                "reason": if ready { "UpgradeSucceeded" } else { "DependencyNotReady" },
+                "message": "m"}]}
+        })
+    };
+    let chart = serde_json::json!({"spec": {"chart": "app", "sourceRef": {"kind": "HelmRepository", "name": "charts"}}});
+    let objects = vec![
+        release(
+            "dep",
+            serde_json::json!({"interval": "10m", "chart": chart, "rollback": {"timeout": "5m"}}),
+            true,
+        ),
+        release(
+            "app",
+            serde_json::json!({"interval": "10m", "chart": chart,
+                "dependsOn": [{"name": "dep", "readyExpr": "dep.spec.rollback.timeout == '5m'"}]}),
+            false,
+        ),
+    ];
+    let (snap, errors) = Snapshot::from_objects(objects, now());
+    assert!(errors.is_empty(), "{errors:?}");
+    let a = analyze(&snap);
+    let w = why(&a, &hr("kept", "app"));
+    assert_ne!(w.root.as_ref().map(|r| &r.key), Some(&hr("kept", "dep")));
+    assert_eq!(w.unevaluated.len(), 1, "{w:?}");
+    let hop = &w.unevaluated[0];
+    assert_eq!(hop.rule, Rule::ReadyExprUnevaluated);
+    assert!(hop.message.contains("does not keep"), "{}", hop.message);
+}
+
+#[test]
 fn kustomization_dependency_revision_not_up_to_date() {
     let a = fixture();
     let w = why(&a, &ks("ksrev", "apps"));
