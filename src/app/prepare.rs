@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::deps::{Analysis, analyze, verdict_of};
+use crate::domain::deps::{Analysis, analyze};
 use crate::domain::health::flux_health;
 use crate::domain::tree::{Snapshot, StateCounts, Tree, TreeCache, build_cached};
 
@@ -44,8 +44,8 @@ pub fn prepare_with(snapshot: Arc<Snapshot>, cache: &mut TreeCache) -> Prepared 
 fn flux_counts(snapshot: &Snapshot, analysis: &Analysis) -> StateCounts {
     let mut counts = StateCounts::default();
     for (key, obj) in &snapshot.flux {
-        match verdict_of(analysis, key) {
-            Some(v) => counts.add(&v.state),
+        match analysis.tree_health(key) {
+            Some(state) => counts.add(&state),
             None => counts.add(&flux_health(obj)),
         }
     }

@@ -131,7 +131,32 @@ impl Analysis {
     /// The state to show for an object (see [`ObjectVerdict::state`]); `None` for keys not
     /// in the analysis.
     pub fn tree_health(&self, key: &ObjectKey) -> Option<HealthInfo> {
-        self.object_verdict(key).map(|v| v.state)
+        let i = self.idx(key)?;
+        match self.own_state_shown(i) {
+            Some(own) => Some(own.clone()),
+            None => self.object_verdict(key).map(|v| v.state),
+        }
+    }
+
+    /// Whether [`Analysis::tree_health`] is `info`, without building it when the object
+    /// shows its own state; `None` for keys not in the analysis.
+    pub fn tree_health_is(&self, key: &ObjectKey, info: &HealthInfo) -> Option<bool> {
+        let i = self.idx(key)?;
+        match self.own_state_shown(i) {
+            Some(own) => Some(own == info),
+            None => self.object_verdict(key).map(|v| v.state == *info),
+        }
+    }
+
+    /// The object's own state when its verdict shows it unchanged (no root cause or loop
+    /// to name): the last arm of [`Analysis::object_verdict`].
+    fn own_state_shown(&self, i: usize) -> Option<&HealthInfo> {
+        let s = &self.states[i];
+        match s.verdict {
+            Verdict::Blocked | Verdict::Waiting | Verdict::Cycle => None,
+            Verdict::Progressing if s.health.health == Health::Blocked => None,
+            _ => Some(&s.health),
+        }
     }
 
     /// The one verdict on an object (see [`super::verdict_of`]).

@@ -846,3 +846,30 @@ mod one_verdict {
         assert_eq!(s.state.word(), "Static");
     }
 }
+
+#[test]
+fn the_tree_health_shortcut_agrees_with_the_verdict() {
+    let (snap, _) = Snapshot::from_objects(load("deps.yaml"), now());
+    let a = analyze(&snap);
+    let mut keys: Vec<ObjectKey> = snap.flux.keys().cloned().collect();
+    keys.push(hr("missing", "ghost"));
+    let mut shown_as_is = 0;
+    for key in &keys {
+        let verdict = verdict_of(&a, key).map(|v| v.state);
+        assert_eq!(a.tree_health(key), verdict, "{key}");
+        if let Some(state) = &verdict {
+            assert_eq!(a.tree_health_is(key, state), Some(true), "{key}");
+            let other = HealthInfo::new(state.health, &state.reason, "another message", None);
+            assert_eq!(a.tree_health_is(key, &other), Some(false), "{key}");
+            shown_as_is += usize::from(a.verdict(key) == Some(Verdict::Ready));
+        }
+    }
+    assert!(
+        shown_as_is > 0,
+        "the fixture has objects shown with their own state"
+    );
+    assert!(
+        keys.iter().any(|k| a.verdict(k) == Some(Verdict::Blocked)),
+        "and objects whose state names a root cause"
+    );
+}

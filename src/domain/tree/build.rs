@@ -157,10 +157,10 @@ fn unchanged(
             return false;
         }
         if let Source::Flux(obj) = source {
-            let verdict = analysis
-                .tree_health(key)
-                .unwrap_or_else(|| flux_health(obj));
-            if verdict != node.health {
+            let same = analysis
+                .tree_health_is(key, &node.health)
+                .unwrap_or_else(|| flux_health(obj) == node.health);
+            if !same {
                 return false;
             }
         }
