@@ -354,7 +354,6 @@ impl Core {
                 },
                 Some((tag, prepared)) = prepared_rx.recv() => {
                     self.rebuild.finished();
-                    crate::runtime::memory::trim_later();
                     match prepared {
                         Ok(p) if tag == self.generation => self.send(Msg::Prepared(p)).await,
                         Ok(_) => {}

@@ -5,7 +5,6 @@
 pub mod event_loop;
 pub mod executor;
 pub mod logging;
-pub mod memory;
 pub mod panic;
 pub mod terminal;
 pub mod values_check;
