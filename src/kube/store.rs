@@ -148,11 +148,6 @@ impl ObjectStore {
         self.objects.read().is_empty()
     }
 
-    /// Every object, in no particular order.
-    pub fn entries(&self) -> Vec<Arc<Entry>> {
-        self.objects.read().values().cloned().collect()
-    }
-
     /// Call `f` with every object (the store is read-locked meanwhile: keep `f` short).
     pub fn for_each(&self, mut f: impl FnMut(&str, &str, &Entry)) {
         for ((ns, name), e) in self.objects.read().iter() {

@@ -371,7 +371,6 @@ impl WatchTask {
 /// A running watch: its store and the task feeding it (aborted on drop).
 pub struct Reflector {
     pub key: WatchKey,
-    pub resource: ApiResource,
     pub store: ObjectStore,
     task: JoinHandle<()>,
     notifier: Notifier,
@@ -400,7 +399,7 @@ pub fn spawn(
         None => Api::all_with(client, &resource),
     };
     let store = ObjectStore::new();
-    let writer = StoreWriter::new(store.clone(), form, resource.clone(), conversions);
+    let writer = StoreWriter::new(store.clone(), form, resource, conversions);
     notifier.report(&key, WatchState::Connecting);
     let task = tokio::spawn(
         WatchTask {
@@ -414,7 +413,6 @@ pub fn spawn(
     );
     Reflector {
         key,
-        resource,
         store,
         task,
         notifier,
