@@ -251,25 +251,10 @@ mod tests {
 
     use kube::Api;
     use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
-    use kube::core::{ApiResource, GroupVersionKind};
     use serde_json::json;
 
     use super::*;
-    use crate::kube::client;
-    use crate::sim::cluster::{SimCluster, SimOptions};
-
-    async fn cluster() -> (SimCluster, Client) {
-        let cluster = SimCluster::start(SimOptions {
-            scenario: "deps".into(),
-            ..SimOptions::default()
-        })
-        .await
-        .unwrap();
-        let conn = client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml())
-            .await
-            .unwrap();
-        (cluster, conn.client)
-    }
+    use crate::kube::test_sim::{configmaps, deps_cluster};
 
     /// Wait (at most 60 s) until `pred` holds.
     async fn until(what: &str, w: &ClusterWatch, pred: impl Fn(&ClusterWatch) -> bool) {
@@ -302,7 +287,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_snapshot_shares_the_one_stored_form_of_each_object() {
-        let (sim, client) = cluster().await;
+        let (sim, client) = deps_cluster().await;
         let mut w = ClusterWatch::start(client, None, Notifier::new())
             .await
             .unwrap();
@@ -333,8 +318,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_burst_converts_only_the_changed_objects() {
-        let (sim, client) = cluster().await;
-        let cms = ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap"));
+        let (sim, client) = deps_cluster().await;
+        let cms = configmaps();
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "quiet", &cms);
         for i in 0..40 {
             api.create(&PostParams::default(), &config_map(&format!("cm-{i}")))

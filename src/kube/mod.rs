@@ -7,4 +7,6 @@ pub mod discovery;
 pub mod fetch;
 pub mod oneshot;
 pub mod store;
+#[cfg(test)]
+mod test_sim;
 pub mod watch;

@@ -425,15 +425,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use kube::api::{DynamicObject, PostParams};
-    use kube::core::GroupVersionKind;
 
     use super::*;
-    use crate::kube::client;
+    use crate::kube::test_sim::{configmaps, connected, deps, deps_cluster};
     use crate::sim::cluster::{SimCluster, SimOptions};
-
-    fn configmaps() -> ApiResource {
-        ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap"))
-    }
 
     struct Fixture {
         cluster: SimCluster,
@@ -443,18 +438,10 @@ mod tests {
     }
 
     async fn fixture() -> Fixture {
-        let cluster = SimCluster::start(SimOptions {
-            scenario: "deps".into(),
-            ..SimOptions::default()
-        })
-        .await
-        .unwrap();
-        let conn = client::connect_kubeconfig_yaml(&cluster.kubeconfig_yaml())
-            .await
-            .unwrap();
+        let (cluster, client) = deps_cluster().await;
         Fixture {
             cluster,
-            client: conn.client,
+            client,
             notifier: Notifier::new(),
             key: WatchKey::new("", "ConfigMap", Some("quiet")),
         }
@@ -567,17 +554,12 @@ mod tests {
         f.cluster.server.stop_listener().await;
         f.until("reconnecting", is_reconnecting).await;
         // Another cluster on the same address, with one ConfigMap of its own.
-        let other = SimCluster::start(SimOptions {
-            scenario: "deps".into(),
+        let (other, client) = connected(SimOptions {
             listen: addr,
-            ..SimOptions::default()
+            ..deps()
         })
-        .await
-        .unwrap();
-        let conn = client::connect_kubeconfig_yaml(&other.kubeconfig_yaml())
-            .await
-            .unwrap();
-        let api: Api<DynamicObject> = Api::namespaced_with(conn.client, "quiet", &configmaps());
+        .await;
+        let api: Api<DynamicObject> = Api::namespaced_with(client, "quiet", &configmaps());
         let obj: DynamicObject = serde_json::from_value(serde_json::json!({
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "new", "namespace": "quiet"},
