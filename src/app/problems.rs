@@ -59,7 +59,7 @@ fn places(tree: &Tree) -> (HashMap<ObjectKey, Place>, HashMap<ObjectKey, Node>) 
     }
     fn collect_sources(n: &Node, sources: &mut HashMap<ObjectKey, Node>) {
         if let Some(key) = &n.key {
-            sources.entry(key.clone()).or_insert_with(|| shallow(n));
+            sources.entry(key.clone()).or_insert_with(|| n.clone_shallow());
         }
         for c in &n.children {
             collect_sources(c, sources);
@@ -70,10 +70,6 @@ fn places(tree: &Tree) -> (HashMap<ObjectKey, Place>, HashMap<ObjectKey, Node>) 
     walk(&tree.roots, &mut Vec::new(), None, &mut out, &mut sources);
     sources.retain(|k, _| !out.contains_key(k));
     (out, sources)
-}
-
-fn shallow(node: &Node) -> Node {
-    node.clone_shallow()
 }
 
 /// A copy of the node shown as a root.
@@ -103,7 +99,7 @@ fn dependent_node(
 ) -> Node {
     let place = places.get(key);
     let mut node = match place.and_then(|p| tree.find(&p.path)) {
-        Some(n) => shallow(n),
+        Some(n) => n.clone_shallow(),
         None => match source_only.get(key) {
             Some(n) => as_root(n),
             None => bare(key, analysis),
@@ -189,8 +185,7 @@ pub fn grouped(tree: &Tree, analysis: &Analysis) -> Tree {
             // Shown only as what a release reads: a row of its own, its dependents under it
             // (never under one of them).
             (None, Some(node)) => {
-                let mut node = node.clone();
-                node.relation = Relation::Root;
+                let mut node = as_root(node);
                 node.children = dependents.into();
                 on_top.insert(&g.root.key);
                 top.push(node);
@@ -239,7 +234,7 @@ fn keep(
         path.pop();
         let problem = n.health.is_problem() && n.key.as_ref().is_some_and(|k| !moved.contains(k));
         if problem || is_root || !children.is_empty() {
-            let mut kept = shallow(n);
+            let mut kept = n.clone_shallow();
             kept.children = children.into();
             out.push(kept);
         }
