@@ -14,8 +14,8 @@ use crate::actions::intent::Intent;
 use crate::actions::run::Outcome;
 use crate::actions::writer::Permission;
 use crate::config::ReadOnlyReason;
-use crate::domain::flux::{ObjectKey, ObjectKind};
-use crate::domain::tree::Snapshot;
+use crate::domain::flux::ObjectKey;
+use crate::domain::tree::{Scope, Snapshot};
 use crate::theme::Theme;
 
 /// What a watch covers, as the header shows it.
@@ -158,7 +158,7 @@ pub enum Effect {
     FetchEvidence(ObjectKey),
     /// The managed-object watches the visible tree needs, per (kind, namespace). The runtime
     /// starts the missing ones and releases the others.
-    WatchScopes(BTreeSet<(ObjectKind, Option<String>)>),
+    WatchScopes(BTreeSet<Scope>),
     /// `:ctx NAME`: switch context and restart the watches.
     SwitchContext(String),
     /// `:ns NAME` (or `:ns` / `:ns all` for all namespaces).
@@ -188,7 +188,7 @@ pub enum Effect {
 /// The previous snapshot, analysis and trees, replaced by a newer rebuild.
 #[derive(Clone, Default)]
 pub struct Retired {
-    pub snapshot: Option<std::sync::Arc<crate::domain::tree::Snapshot>>,
+    pub snapshot: Option<std::sync::Arc<Snapshot>>,
     pub analysis: Option<super::state::SharedAnalysis>,
     pub trees: Vec<crate::domain::tree::Tree>,
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Range;
 
-use crate::domain::flux::{FluxKind, ObjectKey, ObjectKind};
+use crate::domain::flux::{FluxKind, ObjectKey};
 use crate::domain::secrets;
 use crate::domain::tree::{Node, Relation};
 
@@ -21,8 +21,7 @@ pub const WATCH_MARGIN_PAGES: usize = 1;
 /// A watch is released once no row within this many pages of the screen needs it.
 pub const RELEASE_MARGIN_PAGES: usize = 2;
 
-/// A managed-object watch scope: a kind in a namespace (`None`: cluster-scoped).
-pub type Scope = (ObjectKind, Option<String>);
+pub use crate::domain::tree::Scope;
 
 impl AppState {
     /// Recompute the narrowed tree after the tree, the filter or problems mode changed

@@ -59,7 +59,9 @@ fn places(tree: &Tree) -> (HashMap<ObjectKey, Place>, HashMap<ObjectKey, Node>) 
     }
     fn collect_sources(n: &Node, sources: &mut HashMap<ObjectKey, Node>) {
         if let Some(key) = &n.key {
-            sources.entry(key.clone()).or_insert_with(|| n.clone_shallow());
+            sources
+                .entry(key.clone())
+                .or_insert_with(|| n.clone_shallow());
         }
         for c in &n.children {
             collect_sources(c, sources);

@@ -15,8 +15,8 @@ use crate::app::keys::{Keymap, View};
 use crate::app::msg::{EventRow, WatchScope, WatchStatus};
 use crate::config::ReadOnlyReason;
 use crate::domain::deps::Analysis;
-use crate::domain::flux::{ObjectKey, ObjectKind};
-use crate::domain::tree::{Filter, Node, Snapshot, StateCounts, Tree};
+use crate::domain::flux::ObjectKey;
+use crate::domain::tree::{Filter, Node, Scope, Snapshot, StateCounts, Tree};
 
 pub use super::actions::{ActionStatus, RolledBack};
 pub use super::confirm::Modal;
@@ -317,7 +317,7 @@ pub struct AppState {
     pub(crate) selection_touched: bool,
 
     /// The managed-object watch scopes last asked of the runtime.
-    pub(crate) sent_scopes: Option<BTreeSet<(ObjectKind, Option<String>)>>,
+    pub(crate) sent_scopes: Option<BTreeSet<Scope>>,
     /// What the scopes were last derived from (see `AppState::scopes_effect`).
     pub(crate) scopes_input: Option<super::nav::ScopesInput>,
     /// Counts the changes of `rows` and of the snapshot they show.

@@ -18,7 +18,7 @@ pub use build::{
 pub use counts::StateCounts;
 pub use filter::{Filter, FilterError, KindTerm};
 pub use rows::Row;
-pub use snapshot::{LoadedScope, Snapshot, key_of};
+pub use snapshot::{LoadedScope, Scope, Snapshot, key_of};
 
 #[cfg(test)]
 mod cache_tests;

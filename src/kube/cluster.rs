@@ -17,8 +17,7 @@ use crate::domain::flux::{FluxKind, ObjectKey, ObjectKind};
 use crate::domain::secrets;
 use crate::domain::tree::Snapshot;
 
-/// A managed-object scope: a kind (not a Flux kind) in a namespace (`None` = all / cluster).
-pub type Scope = (ObjectKind, Option<String>);
+pub use crate::domain::tree::Scope;
 
 /// The watches of one cluster (one context and namespace choice).
 pub struct ClusterWatch {

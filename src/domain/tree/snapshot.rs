@@ -8,6 +8,10 @@ use serde_json::Value;
 
 use crate::domain::flux::{FluxKind, FluxObject, GroupKind, ObjectKey, ObjectKind};
 
+/// A managed-object watch scope as the app asks for it and the runtime starts it: a kind in
+/// a namespace (`None`: all namespaces, or a cluster-scoped kind).
+pub type Scope = (ObjectKind, Option<String>);
+
 /// A watched scope: a kind in one namespace, or in all namespaces (`namespace: None`, also
 /// used for cluster-scoped kinds).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
