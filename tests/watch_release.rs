@@ -70,7 +70,9 @@ async fn a_released_scope_stops_its_watch_and_drops_its_objects() {
     let (snap, _) = watch.snapshot(Timestamp::now());
     assert!(snap.managed.contains_key(&object));
     assert!(snap.is_loaded(&object));
-    // Nothing pending: no changes, no wake-up (a timeout of zero polls once).
+    // Start from nothing pending: what changed so far is taken (and not needed), and a
+    // wake-up left from it is used up (a timeout of zero polls once; whether one was left
+    // does not matter), so the wake-up asserted below can only come from the release.
     let _ = notifier.drain();
     let _ = tokio::time::timeout(Duration::ZERO, notifier.notified()).await;
 
