@@ -148,7 +148,7 @@ impl Session {
             let Some(key) = st.node_of(row).and_then(|n| n.key.as_ref()) else {
                 continue;
             };
-            let ns = Some(key.namespace.clone());
+            let ns = Some(key.namespace.to_string());
             match key.flux_kind() {
                 Some(FluxKind::HelmRelease) => {
                     out.insert((ObjectKind::new("apps", "Deployment"), ns.clone()));

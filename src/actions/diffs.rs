@@ -652,7 +652,7 @@ pub async fn load_drift_with(
     let owner = Ownership {
         release_name: h.release_name.clone(),
         release_namespace: release_namespace.clone(),
-        helm_release: (key.namespace.clone(), key.name.clone()),
+        helm_release: (key.namespace.to_string(), key.name.to_string()),
     };
     let salt = salt();
     let mut out = Vec::new();

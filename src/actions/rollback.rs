@@ -256,7 +256,7 @@ pub async fn prepare(reader: &Reader, h: &History, to: i64) -> Result<Prepared, 
         owner: Ownership {
             release_name: h.release_name.clone(),
             release_namespace: h.release_namespace.clone(),
-            helm_release: (h.key.namespace.clone(), h.key.name.clone()),
+            helm_release: (h.key.namespace.to_string(), h.key.name.to_string()),
         },
         storage_namespace: h.storage_namespace.clone(),
     })

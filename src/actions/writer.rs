@@ -353,7 +353,7 @@ impl Permission {
             verb: "patch".into(),
             group: kind.group().into(),
             resource: kind.plural().into(),
-            namespace: (!key.namespace.is_empty()).then(|| key.namespace.clone()),
+            namespace: (!key.namespace.is_empty()).then(|| key.namespace.to_string()),
         })
     }
 }

@@ -146,7 +146,7 @@ pub(crate) fn known_namespaces(state: &AppState) -> BTreeSet<String> {
         known.extend(
             snap.flux
                 .keys()
-                .map(|k| k.namespace.clone())
+                .map(|k| k.namespace.to_string())
                 .filter(|ns| !ns.is_empty()),
         );
     }

@@ -473,7 +473,7 @@ pub(crate) fn required(state: &AppState, target: &ObjectKey, rollback: bool) -> 
             .and_then(|s| s.flux.get(target))
             .and_then(|o| o.as_helm_release())
             .map(|hr| crate::domain::flux::storage_namespace(hr))
-            .unwrap_or_else(|| target.namespace.clone());
+            .unwrap_or_else(|| target.namespace.to_string());
         out.extend(Permission::release_records(&storage));
     }
     out

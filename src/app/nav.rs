@@ -295,7 +295,7 @@ impl AppState {
     pub fn scopes_of_rows(&self, range: Range<usize>) -> BTreeSet<Scope> {
         fn add(out: &mut BTreeSet<Scope>, key: &ObjectKey) {
             if key.flux_kind().is_none() && !secrets::is_secret(key) {
-                let ns = (!key.namespace.is_empty()).then(|| key.namespace.clone());
+                let ns = (!key.namespace.is_empty()).then(|| key.namespace.to_string());
                 out.insert((key.kind.clone(), ns));
             }
         }

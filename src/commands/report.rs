@@ -169,7 +169,9 @@ async fn add_evidence(loaded: &Loaded, value: &mut Value) {
     };
     for (key, result) in roots.iter().zip(found) {
         let same = |o: &&mut Value| {
-            o["kind"] == key.kind_name() && o["namespace"] == key.namespace && o["name"] == key.name
+            o["kind"] == key.kind_name()
+                && o["namespace"] == *key.namespace
+                && o["name"] == *key.name
         };
         if let Some(o) = objects.iter_mut().find(same) {
             match result {

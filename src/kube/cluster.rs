@@ -218,22 +218,24 @@ impl ClusterWatch {
                 snap.mark_loaded(ObjectKind::Flux(*kind), self.namespace.as_deref());
             }
             snap.flux.reserve(r.store.len());
-            r.store.for_each(|ns, name, e| match &e.object {
-                Ok(Stored::Flux(f)) => snap.insert_flux(f.clone()),
-                Ok(Stored::Managed(_)) => {}
-                Err(e) => errors.push(format!("{}/{ns}/{name}: {e}", kind.as_str())),
+            r.store.for_each(|ns, name, e| match (&e.object, &e.key) {
+                (Ok(Stored::Flux(f)), Some(key)) => {
+                    snap.flux.insert(key.clone(), f.clone());
+                }
+                (Ok(_), _) => {}
+                (Err(e), _) => errors.push(format!("{}/{ns}/{name}: {e}", kind.as_str())),
             });
         }
         for ((kind, ns), r) in &self.managed {
             if self.notifier.has_listed(&r.key) {
                 snap.mark_loaded(kind.clone(), ns.as_deref());
             }
-            r.store.for_each(|ons, name, e| match &e.object {
-                Ok(Stored::Managed(v)) => {
-                    snap.insert_managed(v.clone());
+            r.store.for_each(|ons, name, e| match (&e.object, &e.key) {
+                (Ok(Stored::Managed(v)), Some(key)) => {
+                    snap.managed.insert(key.clone(), v.clone());
                 }
-                Ok(Stored::Flux(_)) => {}
-                Err(e) => errors.push(format!("{}/{ons}/{name}: {e}", kind.kind())),
+                (Ok(_), _) => {}
+                (Err(e), _) => errors.push(format!("{}/{ons}/{name}: {e}", kind.kind())),
             });
         }
         errors.sort();

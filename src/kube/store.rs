@@ -15,7 +15,8 @@ use kube::core::{ApiResource, DynamicObject};
 use parking_lot::RwLock;
 use serde_json::Value;
 
-use crate::domain::flux::{FluxKind, FluxObject};
+use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
+use crate::domain::tree;
 
 /// The annotation `kubectl apply` leaves: the whole object again, as a string.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -42,6 +43,9 @@ pub enum Stored {
 pub struct Entry {
     pub resource_version: String,
     pub object: Result<Stored, String>,
+    /// The object's identity, made once here: every snapshot, graph and tree built from this
+    /// entry shares its strings. `None` when the object could not be read or has no name.
+    pub key: Option<ObjectKey>,
 }
 
 /// Objects by (namespace, name).
@@ -202,9 +206,16 @@ impl StoreWriter {
             return held.clone();
         }
         self.conversions.add();
+        let object = convert(o, self.form, &self.resource);
+        let key = match &object {
+            Ok(Stored::Flux(f)) => Some(f.key()),
+            Ok(Stored::Managed(v)) => tree::key_of(v),
+            Err(_) => None,
+        };
         Arc::new(Entry {
             resource_version: rv,
-            object: convert(o, self.form, &self.resource),
+            object,
+            key,
         })
     }
 

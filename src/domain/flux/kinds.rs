@@ -2,7 +2,12 @@
 //! [`ObjectKind`] (a Flux kind or any other group/kind) and [`ObjectKey`], the identity of
 //! every object in fluxdeck.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::LazyLock;
+
+use arcstr::ArcStr;
+use parking_lot::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -127,15 +132,15 @@ impl fmt::Display for FluxKind {
 /// An API group (empty for the core group) and kind.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct GroupKind {
-    pub group: String,
-    pub kind: String,
+    pub group: ArcStr,
+    pub kind: ArcStr,
 }
 
 impl GroupKind {
     pub fn new(group: &str, kind: &str) -> Self {
         Self {
-            group: group.to_string(),
-            kind: kind.to_string(),
+            group: shared(group),
+            kind: shared(kind),
         }
     }
 
@@ -197,28 +202,52 @@ impl From<FluxKind> for ObjectKind {
     }
 }
 
+/// The most distinct strings [`shared`] keeps: namespaces, groups and kinds are few in any
+/// cluster; past this many (a hostile or unusual estate) new ones are simply not shared.
+const SHARED_MAX: usize = 4096;
+
+/// One copy of a namespace, group or kind string for every key that names it: a key is
+/// copied into the snapshot, the dependency graph, the tree and its cache, and sharing the
+/// text makes those copies reference counts instead of allocations.
+fn shared(s: &str) -> ArcStr {
+    static SHARED: LazyLock<Mutex<HashSet<ArcStr>>> = LazyLock::new(Mutex::default);
+    if s.is_empty() {
+        return ArcStr::new();
+    }
+    let mut set = SHARED.lock();
+    if let Some(held) = set.get(s) {
+        return held.clone();
+    }
+    let new = ArcStr::from(s);
+    if set.len() < SHARED_MAX {
+        set.insert(new.clone());
+    }
+    new
+}
+
 /// The identity of one object: kind, namespace (empty when cluster-scoped) and name.
+/// Cloning one costs reference counts, not allocations (see [`shared`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectKey {
     pub kind: ObjectKind,
-    pub namespace: String,
-    pub name: String,
+    pub namespace: ArcStr,
+    pub name: ArcStr,
 }
 
 impl ObjectKey {
     pub fn new(group: &str, kind: &str, namespace: &str, name: &str) -> Self {
         Self {
             kind: ObjectKind::new(group, kind),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: shared(namespace),
+            name: ArcStr::from(name),
         }
     }
 
     pub fn flux(kind: FluxKind, namespace: &str, name: &str) -> Self {
         Self {
             kind: ObjectKind::Flux(kind),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: shared(namespace),
+            name: ArcStr::from(name),
         }
     }
 

@@ -11,7 +11,7 @@ use super::common::{
     condition_types, find,
 };
 use super::helmrelease::HelmRelease;
-use super::kinds::{FluxKind, GroupKind, ObjectKey, ObjectKind, SOURCE_GROUP};
+use super::kinds::{FluxKind, GroupKind, ObjectKey, SOURCE_GROUP};
 use super::kustomization::Kustomization;
 use super::names::helm_chart_key;
 use super::sources::{
@@ -153,11 +153,7 @@ impl FluxObject {
     }
 
     pub fn key(&self) -> ObjectKey {
-        ObjectKey {
-            kind: ObjectKind::Flux(self.kind()),
-            namespace: self.namespace().to_string(),
-            name: self.name().to_string(),
-        }
+        ObjectKey::flux(self.kind(), self.namespace(), self.name())
     }
 
     /// Whether the object has a status at all (an OCI HelmRepository's is reset to empty).

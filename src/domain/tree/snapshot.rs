@@ -3,6 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use arcstr::ArcStr;
+
 use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 
@@ -17,7 +19,7 @@ pub type Scope = (ObjectKind, Option<String>);
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LoadedScope {
     pub kind: ObjectKind,
-    pub namespace: Option<String>,
+    pub namespace: Option<ArcStr>,
 }
 
 /// Everything the tree needs, as plain data.
@@ -67,7 +69,7 @@ impl Snapshot {
     pub fn mark_loaded(&mut self, kind: ObjectKind, namespace: Option<&str>) {
         self.loaded.insert(LoadedScope {
             kind,
-            namespace: namespace.map(str::to_string),
+            namespace: namespace.map(ArcStr::from),
         });
     }
 

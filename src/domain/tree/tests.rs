@@ -644,20 +644,20 @@ fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
     (a.0 + b.0, a.1 + b.1)
 }
 
-/// Heap bytes and allocations owned by an object key.
+/// Heap bytes and allocations owned by an object key (counted as if its strings were not
+/// shared with other keys).
 fn key_heap(key: &ObjectKey) -> (usize, usize) {
     let kind = match &key.kind {
         crate::domain::flux::ObjectKind::Flux(_) => (0, 0),
-        crate::domain::flux::ObjectKind::Other(gk) => add(
-            string_heap(gk.group.capacity()),
-            string_heap(gk.kind.capacity()),
-        ),
+        crate::domain::flux::ObjectKind::Other(gk) => {
+            add(string_heap(gk.group.len()), string_heap(gk.kind.len()))
+        }
     };
     add(
         kind,
         add(
-            string_heap(key.namespace.capacity()),
-            string_heap(key.name.capacity()),
+            string_heap(key.namespace.len()),
+            string_heap(key.name.len()),
         ),
     )
 }
