@@ -162,7 +162,7 @@ fn title(out: &mut Out, node: &Node, ascii: bool) {
     if node.is_object() {
         let since = out.ago(node.health.since.as_ref());
         let reason = if since.is_empty() {
-            node.health.reason.clone()
+            node.health.reason.to_string()
         } else {
             format!("{}  (since {since})", node.health.reason)
         };

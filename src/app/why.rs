@@ -490,7 +490,7 @@ fn why_lines(
     let first = own_lines.next().unwrap_or("");
     let own_text = match (own.reason.is_empty(), first.is_empty()) {
         (false, false) => format!("{}: {first}", own.reason),
-        (false, true) => own.reason.clone(),
+        (false, true) => own.reason.to_string(),
         (true, _) => first.to_string(),
     };
     out.push(

@@ -2,6 +2,7 @@
 //! objects (kstatus, flux-facts §9). Every state is a glyph and a word, so nothing depends
 //! on colour alone.
 
+use arcstr::ArcStr;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -128,38 +129,55 @@ pub mod reasons {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HealthInfo {
     pub health: Health,
-    pub reason: String,
-    pub message: String,
+    /// Shared with the condition it was read from (and with every node and verdict that
+    /// shows it): copying a state does not copy its message.
+    pub reason: ArcStr,
+    pub message: ArcStr,
     /// Last transition of the Ready condition (or of the condition that decided the state).
     pub since: Option<Time>,
 }
 
 impl HealthInfo {
-    pub fn new(health: Health, reason: &str, message: &str, since: Option<Time>) -> Self {
+    pub fn new(
+        health: Health,
+        reason: impl Into<ArcStr>,
+        message: impl Into<ArcStr>,
+        since: Option<Time>,
+    ) -> Self {
         Self {
             health,
-            reason: reason.to_string(),
-            message: message.to_string(),
+            reason: reason.into(),
+            message: message.into(),
             since,
         }
     }
 
     /// An object named in an inventory that does not exist.
     pub fn not_found() -> Self {
-        Self::new(Health::Unknown, reasons::NOT_FOUND, "not found", None)
+        Self::new(
+            Health::Unknown,
+            arcstr::literal!(reasons::NOT_FOUND),
+            arcstr::literal!("not found"),
+            None,
+        )
     }
 
     /// An object whose kind/namespace is not watched yet.
     pub fn not_loaded() -> Self {
-        Self::new(Health::Unknown, reasons::NOT_LOADED, "not loaded", None)
+        Self::new(
+            Health::Unknown,
+            arcstr::literal!(reasons::NOT_LOADED),
+            arcstr::literal!("not loaded"),
+            None,
+        )
     }
 
     /// A Secret named in an inventory: never watched, so nothing is claimed about it.
     pub fn not_watched() -> Self {
         Self::new(
             Health::Unknown,
-            reasons::NOT_WATCHED,
-            "Secrets are not watched: their content stays on the server",
+            arcstr::literal!(reasons::NOT_WATCHED),
+            arcstr::literal!("Secrets are not watched: their content stays on the server"),
             None,
         )
     }

@@ -93,7 +93,7 @@ fn node_line(node: &Node, opts: TextOptions) -> String {
 fn detail(info: &HealthInfo) -> String {
     match (info.reason.is_empty(), info.first_line().is_empty()) {
         (false, false) => format!("{}: {}", info.reason, info.first_line()),
-        (false, true) => info.reason.clone(),
+        (false, true) => info.reason.to_string(),
         (true, false) => info.first_line().to_string(),
         (true, true) => String::new(),
     }

@@ -410,8 +410,8 @@ impl Analysis {
             key: self.keys[r].clone(),
             verdict: s.verdict,
             health: s.health.health,
-            reason: s.health.reason.clone(),
-            message: s.health.message.clone(),
+            reason: s.health.reason.to_string(),
+            message: s.health.message.to_string(),
             cycle: None,
         }
     }

@@ -192,7 +192,7 @@ fn confirm_from_controller(graph: &Graph, ready: Option<&Condition>, checks: &mu
             && k.name == name
         {
             c.outcome = Outcome::Fail;
-            c.message = ready.message.clone();
+            c.message = ready.message.to_string();
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use arcstr::ArcStr;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -41,8 +42,8 @@ pub struct Condition {
     pub type_: String,
     /// `True`, `False` or `Unknown`.
     pub status: String,
-    pub reason: String,
-    pub message: String,
+    pub reason: ArcStr,
+    pub message: ArcStr,
     #[serde(deserialize_with = "lenient_time")]
     pub last_transition_time: Option<Time>,
     pub observed_generation: Option<i64>,

@@ -100,7 +100,7 @@ pub fn why_text(why: &Why, ascii: bool) -> String {
     let own = &why.health;
     let own_line = match (own.reason.is_empty(), own.first_line().is_empty()) {
         (false, false) => format!("{}: {}", own.reason, own.first_line()),
-        (false, true) => own.reason.clone(),
+        (false, true) => own.reason.to_string(),
         (true, _) => own.first_line().to_string(),
     };
     if !own_line.is_empty() {

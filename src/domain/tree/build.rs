@@ -617,7 +617,7 @@ impl Builder<'_> {
             Some(d) => HealthInfo::new(
                 Health::Drifted,
                 &drift.reason,
-                &format!("drifted: {}", d.what),
+                format!("drifted: {}", d.what),
                 info.since,
             ),
             None => info,
