@@ -11,6 +11,7 @@ mod common;
 mod helmrelease;
 mod kinds;
 mod kustomization;
+mod meta;
 mod names;
 mod object;
 mod sources;
@@ -30,6 +31,7 @@ pub use kinds::{FluxKind, GroupKind, ObjectKey, ObjectKind};
 pub use kustomization::{
     Kustomization, KustomizationHistoryEntry, KustomizationSpec, KustomizationStatus,
 };
+pub use meta::{Labels, Meta};
 pub use names::{
     desired_release_name, helm_chart_key, helm_chart_name, namespace_name, release_name,
     release_namespace, shorten_release_name, storage_namespace,

@@ -2,20 +2,21 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
     Condition, Count, CrossNamespaceSourceReference, DependencyReference, KubeConfigReference,
     ResourceInventory, Values, lenient_time,
 };
+use super::meta::Meta;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HelmRelease {
     pub api_version: Option<String>,
     pub kind: Option<String>,
-    pub metadata: ObjectMeta,
+    pub metadata: Meta,
     pub spec: HelmReleaseSpec,
     pub status: Option<HelmReleaseStatus>,
 }

@@ -209,7 +209,7 @@ const SHARED_MAX: usize = 4096;
 /// One copy of a namespace, group or kind string for every key that names it: a key is
 /// copied into the snapshot, the dependency graph, the tree and its cache, and sharing the
 /// text makes those copies reference counts instead of allocations.
-fn shared(s: &str) -> ArcStr {
+pub(crate) fn shared(s: &str) -> ArcStr {
     static SHARED: LazyLock<Mutex<HashSet<ArcStr>>> = LazyLock::new(Mutex::default);
     if s.is_empty() {
         return ArcStr::new();

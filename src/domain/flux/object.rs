@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use super::common::{
@@ -13,6 +12,7 @@ use super::common::{
 use super::helmrelease::HelmRelease;
 use super::kinds::{FluxKind, GroupKind, ObjectKey, SOURCE_GROUP};
 use super::kustomization::Kustomization;
+use super::meta::Meta;
 use super::names::helm_chart_key;
 use super::sources::{
     Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository, SourceStatus,
@@ -140,7 +140,7 @@ impl FluxObject {
         }
     }
 
-    pub fn metadata(&self) -> &ObjectMeta {
+    pub fn metadata(&self) -> &Meta {
         each!(self, o => &o.metadata)
     }
 

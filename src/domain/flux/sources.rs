@@ -1,10 +1,10 @@
 //! Source kinds (`source.toolkit.fluxcd.io`): GitRepository, OCIRepository, HelmRepository,
 //! HelmChart and Bucket. They share one status shape ([`SourceStatus`]).
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Artifact, Condition, LocalObjectReference};
+use super::meta::Meta;
 
 /// Status of every source kind (fields a kind does not use stay empty).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ macro_rules! source_object {
         pub struct $name {
             pub api_version: Option<String>,
             pub kind: Option<String>,
-            pub metadata: ObjectMeta,
+            pub metadata: Meta,
             pub spec: $spec,
             pub status: Option<SourceStatus>,
         }

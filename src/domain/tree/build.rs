@@ -41,7 +41,7 @@ fn applying_kustomization(obj: &FluxObject) -> Option<(String, String)> {
     let labels = obj.metadata().labels.as_ref()?;
     let name = labels.get(KS_NAME_LABEL)?;
     let namespace = labels.get(KS_NAMESPACE_LABEL)?;
-    Some((namespace.clone(), name.clone()))
+    Some((namespace.to_string(), name.to_string()))
 }
 
 /// Build the tree (running the dependency analysis for it).
