@@ -1,8 +1,6 @@
 //! Types shared by the Flux kinds: conditions, references, artifacts, inventories, and a
 //! lenient time parser (a malformed timestamp loses only that field, never the object).
 
-use std::collections::BTreeMap;
-
 use arcstr::ArcStr;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -34,14 +32,26 @@ pub(crate) fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tim
         .map(Time))
 }
 
+/// A string most objects repeat (a condition type, a kind, an API version): one copy for all.
+pub(crate) fn shared_text<'de, D: Deserializer<'de>>(d: D) -> Result<ArcStr, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map_or_else(ArcStr::new, |s| super::kinds::shared(&s)))
+}
+
+/// An optional string most objects repeat: one copy for all.
+pub(crate) fn shared_text_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ArcStr>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(|s| super::kinds::shared(&s)))
+}
+
 /// A `metav1.Condition`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Condition {
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// `True`, `False` or `Unknown`.
-    pub status: String,
+    /// Shared between objects (a handful of types exist).
+    #[serde(rename = "type", deserialize_with = "shared_text")]
+    pub type_: ArcStr,
+    /// `True`, `False` or `Unknown` (shared between objects).
+    #[serde(deserialize_with = "shared_text")]
+    pub status: ArcStr,
     pub reason: ArcStr,
     pub message: ArcStr,
     #[serde(deserialize_with = "lenient_time")]
@@ -105,18 +115,13 @@ pub struct LocalObjectReference {
     pub name: String,
 }
 
-/// A source artifact.
+/// A source artifact: what the dependency checks and views read (its revision and digest;
+/// not its storage path, URL, size or metadata).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Artifact {
     pub revision: String,
     pub digest: Option<String>,
-    pub path: String,
-    pub url: String,
-    pub size: Option<i64>,
-    #[serde(deserialize_with = "lenient_time")]
-    pub last_update_time: Option<Time>,
-    pub metadata: BTreeMap<String, String>,
 }
 
 /// One `status.inventory.entries[]` item.
@@ -124,7 +129,9 @@ pub struct Artifact {
 #[serde(default)]
 pub struct ResourceRef {
     pub id: String,
-    pub v: String,
+    /// The API version (shared: a handful of values).
+    #[serde(deserialize_with = "shared_text")]
+    pub v: ArcStr,
 }
 
 /// `status.inventory`.

@@ -2,20 +2,24 @@
 
 use std::collections::BTreeMap;
 
+use arcstr::ArcStr;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
     Condition, Count, CrossNamespaceSourceReference, DependencyReference, KubeConfigReference,
-    ResourceInventory, Values, lenient_time,
+    ResourceInventory, Values, lenient_time, shared_text, shared_text_opt,
 };
 use super::meta::Meta;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HelmRelease {
-    pub api_version: Option<String>,
-    pub kind: Option<String>,
+    /// Shared between objects of a kind.
+    #[serde(deserialize_with = "shared_text_opt")]
+    pub api_version: Option<ArcStr>,
+    #[serde(deserialize_with = "shared_text_opt")]
+    pub kind: Option<ArcStr>,
     pub metadata: Meta,
     pub spec: HelmReleaseSpec,
     pub status: Option<HelmReleaseStatus>,
@@ -233,14 +237,19 @@ impl HelmReleaseStatus {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Snapshot {
-    /// `v2` for snapshots written by helm-controller ≥ v1.5.
-    pub api_version: Option<String>,
+    /// `v2` for snapshots written by helm-controller ≥ v1.5. This and the namespace,
+    /// status and action are shared between releases (few distinct values).
+    #[serde(deserialize_with = "shared_text_opt")]
+    pub api_version: Option<ArcStr>,
     pub digest: String,
     pub name: String,
-    pub namespace: String,
+    #[serde(deserialize_with = "shared_text")]
+    pub namespace: ArcStr,
     pub version: i64,
-    pub status: String,
-    pub action: Option<String>,
+    #[serde(deserialize_with = "shared_text")]
+    pub status: ArcStr,
+    #[serde(deserialize_with = "shared_text_opt")]
+    pub action: Option<ArcStr>,
     pub chart_name: String,
     pub chart_version: String,
     pub app_version: Option<String>,

@@ -2,20 +2,24 @@
 
 use std::collections::BTreeMap;
 
+use arcstr::ArcStr;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
     Condition, CrossNamespaceSourceReference, DependencyReference, KubeConfigReference,
-    ResourceInventory, lenient_time,
+    ResourceInventory, lenient_time, shared_text_opt,
 };
 use super::meta::Meta;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Kustomization {
-    pub api_version: Option<String>,
-    pub kind: Option<String>,
+    /// Shared between objects of a kind.
+    #[serde(deserialize_with = "shared_text_opt")]
+    pub api_version: Option<ArcStr>,
+    #[serde(deserialize_with = "shared_text_opt")]
+    pub kind: Option<ArcStr>,
     pub metadata: Meta,
     pub spec: KustomizationSpec,
     pub status: Option<KustomizationStatus>,

@@ -1,9 +1,10 @@
 //! Source kinds (`source.toolkit.fluxcd.io`): GitRepository, OCIRepository, HelmRepository,
 //! HelmChart and Bucket. They share one status shape ([`SourceStatus`]).
 
+use arcstr::ArcStr;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Artifact, Condition, LocalObjectReference};
+use super::common::{Artifact, Condition, LocalObjectReference, shared_text_opt};
 use super::meta::Meta;
 
 /// Status of every source kind (fields a kind does not use stay empty).
@@ -14,7 +15,6 @@ pub struct SourceStatus {
     pub observed_generation: Option<i64>,
     pub conditions: Vec<Condition>,
     pub artifact: Option<Artifact>,
-    pub url: Option<String>,
     pub last_handled_reconcile_at: Option<String>,
     /// HelmChart: the chart name last built.
     pub observed_chart_name: Option<String>,
@@ -29,8 +29,11 @@ macro_rules! source_object {
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
         #[serde(default, rename_all = "camelCase")]
         pub struct $name {
-            pub api_version: Option<String>,
-            pub kind: Option<String>,
+            /// Shared between objects of a kind.
+            #[serde(deserialize_with = "shared_text_opt")]
+            pub api_version: Option<ArcStr>,
+            #[serde(deserialize_with = "shared_text_opt")]
+            pub kind: Option<ArcStr>,
             pub metadata: Meta,
             pub spec: $spec,
             pub status: Option<SourceStatus>,
