@@ -133,7 +133,7 @@ pub fn build(state: &AppState, pane: &DetailsPane) -> Vec<TextLine> {
         snap.and_then(|s| s.managed.get(key)),
     ) {
         (Some(obj), _) => flux(&mut out, obj),
-        (None, Some(value)) => managed(&mut out, value, state),
+        (None, Some(value)) => managed(&mut out, value, state.now),
         (None, None) => absent(&mut out, &node.health),
     }
     events(&mut out, &pane.events);
@@ -484,8 +484,20 @@ fn int_at(v: &Value, path: &str) -> Option<i64> {
     v.pointer(path).and_then(Value::as_i64)
 }
 
-fn managed(out: &mut Out, value: &Value, state: &AppState) {
-    let result = kstatus::compute(value, state.now);
+/// The lines of a managed object alone (for tests of what its stored form keeps).
+#[cfg(test)]
+pub(crate) fn managed_lines(value: &Value, now: k8s_openapi::jiff::Timestamp) -> Vec<TextLine> {
+    let mut out = Out {
+        lines: Vec::new(),
+        now: now.as_second(),
+        ascii: false,
+    };
+    managed(&mut out, value, now);
+    out.lines
+}
+
+fn managed(out: &mut Out, value: &Value, now: k8s_openapi::jiff::Timestamp) {
+    let result = kstatus::compute(value, now);
     out.section("kstatus");
     out.kv("status", format!("{:?}", result.status));
     out.kv("reason", &result.reason);

@@ -5,6 +5,7 @@ pub mod client;
 pub mod cluster;
 pub mod discovery;
 pub mod fetch;
+pub mod managed;
 pub mod oneshot;
 pub mod store;
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The one stored form of each watched object. A watch converts every object it receives
 //! once, in its own task, into the form the tree, details, why view and diffs read (a typed
-//! [`FluxObject`] for Flux kinds, the JSON of a managed object) and keeps only that: no JSON
-//! copy beside the typed one, no `metadata.managedFields` and no last-applied annotation
-//! (which repeats the whole object). Full objects for the YAML view are fetched when shown.
+//! [`FluxObject`] for Flux kinds; for a managed object its JSON pruned to the paths its
+//! readers read, [`managed::KEPT`]) and keeps only that: no JSON copy beside the typed one,
+//! no `metadata.managedFields` and no last-applied annotation (which repeats the whole
+//! object). Full objects for the YAML view are fetched when shown.
 //!
 //! An object whose resourceVersion did not change is not converted again (a relist after a
 //! reconnect reuses what the store holds). [`Conversions`] counts the conversions.
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
 use crate::domain::tree;
+use crate::kube::managed;
 
 /// The annotation `kubectl apply` leaves: the whole object again, as a string.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -26,7 +28,7 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 pub enum Form {
     /// A typed Flux object of this kind.
     Flux(FluxKind),
-    /// The JSON of a managed (non-Flux) object.
+    /// The JSON of a managed (non-Flux) object, pruned to what its readers read.
     Managed,
 }
 
@@ -125,8 +127,8 @@ fn into_value(o: DynamicObject, ar: &ApiResource) -> Result<Value, String> {
 pub fn convert(mut o: DynamicObject, form: Form, ar: &ApiResource) -> Result<Stored, String> {
     strip(&mut o);
     if matches!(form, Form::Flux(_)) {
-        // No view reads a Flux object's uid (managed objects keep theirs: owner references
-        // name it).
+        // No view reads a Flux object's uid (a managed object keeps only what `managed::KEPT`
+        // lists).
         o.metadata.uid = None;
     }
     let value = into_value(o, ar)?;
@@ -134,7 +136,7 @@ pub fn convert(mut o: DynamicObject, form: Form, ar: &ApiResource) -> Result<Sto
         Form::Flux(kind) => FluxObject::from_value_as(kind, value)
             .map(|f| Stored::Flux(Arc::new(f)))
             .map_err(|e| e.to_string()),
-        Form::Managed => Ok(Stored::Managed(Arc::new(value))),
+        Form::Managed => Ok(Stored::Managed(Arc::new(managed::prune(value)))),
     }
 }
 
