@@ -39,6 +39,9 @@ pub struct Plan {
     pub runs: usize,
 }
 
+/// A test of what the screen shows.
+type ScreenTest = Box<dyn Fn(&str) -> bool>;
+
 /// One TUI and how to drive it.
 struct Tool {
     name: &'static str,
@@ -46,15 +49,23 @@ struct Tool {
     args: Vec<String>,
     /// Typed once the screen satisfies `ready` (flux9s drops keys while connecting).
     keys: Vec<&'static str>,
-    ready: Box<dyn Fn(&str) -> bool>,
+    ready: ScreenTest,
     /// Everything is on screen: the complete tree, or every HelmRelease.
-    complete: Box<dyn Fn(&str) -> bool>,
+    complete: ScreenTest,
+    /// The first useful screen (fluxdeck: the tree shows its first rows), when measured.
+    useful: Option<ScreenTest>,
 }
 
 /// What one run measured for one tool.
 #[derive(Clone, Debug, Default)]
 pub struct Measures {
     pub complete: Duration,
+    /// Start → the first useful screen (fluxdeck only).
+    pub useful: Option<Duration>,
+    /// Start → the first and the last Flux list response the API server sent this tool
+    /// (from its access log).
+    pub first_list: Option<Duration>,
+    pub last_list: Option<Duration>,
     pub rss_complete_kib: u64,
     pub rss_settled_kib: u64,
     pub idle_cpu: Duration,
@@ -81,7 +92,48 @@ fn fluxdeck_tool(bin: &Path, kubeconfig: &str, expected: u64) -> Tool {
         complete: Box::new(move |s| {
             s.contains("connected") && !s.contains("connecting") && header_total(s) >= expected
         }),
+        useful: Some(Box::new(|s| tree_rows(s) > 0)),
     }
+}
+
+/// The number of rows the tree pane's title counts (`Flux · 1/5504`), 0 before any.
+fn tree_rows(screen: &str) -> u64 {
+    screen
+        .lines()
+        .find_map(|l| {
+            let at = l.find("Flux · ")?;
+            let (_, total) = l[at + "Flux · ".len()..].split_once('/')?;
+            total
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Start → the first and the last response to a Flux list request (not a watch) at or
+/// after `spawned`, within `within` of it, from the simulated API server's access log.
+fn list_times(
+    access_log: &Path,
+    spawned: chrono::DateTime<chrono::Utc>,
+    within: Duration,
+) -> Result<(Option<Duration>, Option<Duration>)> {
+    let entries = fluxdeck::sim::server::read_access_log(access_log)?;
+    let limit = chrono::Duration::from_std(within)?;
+    let mut times = entries.iter().filter_map(|e| {
+        let flux_list = e.method == "GET"
+            && e.path.contains(".toolkit.fluxcd.io/")
+            && !e.path.contains("watch=");
+        let at = chrono::DateTime::parse_from_rfc3339(&e.time).ok()?;
+        let since = at.with_timezone(&chrono::Utc) - spawned;
+        (flux_list && since >= chrono::Duration::zero() && since <= limit)
+            .then(|| since.to_std().ok())
+            .flatten()
+    });
+    let first = times.next();
+    let last = times.next_back().or(first);
+    Ok((first, last))
 }
 
 /// The HelmRelease count flux9s shows for all namespaces.
@@ -111,6 +163,7 @@ fn flux9s_tool(bin: &Path, kubeconfig: &str, hrs: u64) -> Tool {
         keys: vec![":", "ns all", "\r"],
         ready: Box::new(|s| s.contains("HelmRelease")),
         complete: Box::new(move |s| flux9s_helmreleases(s).is_some_and(|n| n >= hrs)),
+        useful: None,
     }
 }
 
@@ -137,12 +190,19 @@ fn sample_keys(
     Ok((got, missed))
 }
 
-async fn measure(tool: &Tool, client: &Client, plan: &Plan, dir: &Path) -> Result<Measures> {
+async fn measure(
+    tool: &Tool,
+    client: &Client,
+    plan: &Plan,
+    dir: &Path,
+    access_log: &Path,
+) -> Result<Measures> {
     let home = dir.join(tool.name);
     std::fs::create_dir_all(&home)?;
     let home_s = home.display().to_string();
     let args: Vec<&str> = tool.args.iter().map(String::as_str).collect();
     let spawned = Instant::now();
+    let spawned_at = chrono::Utc::now();
     let mut app = PtyApp::spawn_with(&tool.bin, &args, &[("HOME", &home_s)], COLS, ROWS, &home)?;
     let pid = app
         .pid()
@@ -157,12 +217,17 @@ async fn measure(tool: &Tool, client: &Client, plan: &Plan, dir: &Path) -> Resul
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+        if let Some(useful) = &tool.useful {
+            app.wait_for("a useful screen", Duration::from_secs(180), useful)?;
+            m.useful = Some(spawned.elapsed());
+        }
         app.wait_for(
             "everything on screen",
             Duration::from_secs(180),
             &tool.complete,
         )?;
         m.complete = spawned.elapsed();
+        (m.first_list, m.last_list) = list_times(access_log, spawned_at, m.complete)?;
         m.rss_complete_kib = status_kib(pid, "VmRSS")?;
         std::thread::sleep(SETTLE);
         m.rss_settled_kib = status_kib(pid, "VmRSS")?;
@@ -279,7 +344,7 @@ async fn one_run(plan: &Plan, run: usize) -> Result<(String, Vec<(&'static str, 
     }
     let mut out = Vec::new();
     for tool in &tools {
-        let m = match measure(tool, &client, plan, dir.path()).await {
+        let m = match measure(tool, &client, plan, dir.path(), &sim.access_log).await {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("run {run}: {} failed: {e:#}", tool.name);
@@ -326,9 +391,22 @@ fn print_one(run: usize, name: &str, m: &Measures) {
         m.burst_patches.as_secs_f64(),
         mib(m.peak_kib),
     );
+    if let Some(useful) = m.useful {
+        let at = |d: Option<Duration>| {
+            d.map_or("–".to_string(), |d| format!("{:.2} s", d.as_secs_f64()))
+        };
+        eprintln!(
+            "  run {run} {name}: first useful screen {:.2} s; Flux lists returned from {} to {}",
+            useful.as_secs_f64(),
+            at(m.first_list),
+            at(m.last_list),
+        );
+    }
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+/// The median of the figures a run has (`NaN`: not measured for this tool).
+fn median(v: Vec<f64>) -> Option<f64> {
+    let mut v: Vec<f64> = v.into_iter().filter(|x| !x.is_nan()).collect();
     if v.is_empty() {
         return None;
     }
@@ -350,6 +428,30 @@ fn rows() -> Vec<Row> {
             "start → everything on screen",
             "≤ 0.5× flux9s",
             |m, _| m.complete.as_secs_f64(),
+            "s",
+        ),
+        (
+            "start → first useful screen (first rows)",
+            "",
+            |m, _| m.useful.map_or(f64::NAN, |d| d.as_secs_f64()),
+            "s",
+        ),
+        (
+            "first Flux list returned → first useful screen",
+            "≤ 0.3 s",
+            |m, _| match (m.useful, m.first_list) {
+                (Some(u), Some(l)) => u.as_secs_f64() - l.as_secs_f64(),
+                _ => f64::NAN,
+            },
+            "s",
+        ),
+        (
+            "last Flux list returned → everything on screen",
+            "≤ 0.5 s",
+            |m, _| {
+                m.last_list
+                    .map_or(f64::NAN, |l| m.complete.as_secs_f64() - l.as_secs_f64())
+            },
             "s",
         ),
         (

@@ -23,15 +23,21 @@ pub struct SimChild {
     child: Child,
     pub url: String,
     pub kubeconfig: PathBuf,
+    /// The simulated API server's access log: one line per request, written when the
+    /// response is ready (a list's body complete).
+    pub access_log: PathBuf,
 }
 
 impl SimChild {
     pub fn start(bin: &Path, scenario: &str, speed: f64, dir: &Path) -> Result<SimChild> {
         let kubeconfig = dir.join("kubeconfig");
+        let access_log = dir.join("access.log");
         let mut child = Command::new(bin)
             .args(["sim", "--scenario", scenario, "--speed", &speed.to_string()])
             .arg("--kubeconfig-out")
             .arg(&kubeconfig)
+            .arg("--access-log")
+            .arg(&access_log)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -51,6 +57,7 @@ impl SimChild {
             child,
             url,
             kubeconfig,
+            access_log,
         })
     }
 }
