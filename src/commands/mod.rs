@@ -11,7 +11,7 @@ pub mod tui;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
-use crate::runtime::{logging, panic};
+use crate::runtime::{logging, panic, priority};
 
 /// The whole process after parsing the command line: logging to the file, the panic policy
 /// (any panic restores the terminal, logs, prints one line and exits 101), the async
@@ -19,8 +19,17 @@ use crate::runtime::{logging, panic};
 pub fn main(cli: Cli) -> ExitCode {
     let log = logging::init_logging(cli.global.log_file.as_deref());
     panic::install(log.as_ref().ok().map(|g| g.path().to_path_buf()));
+    // The TUI (and the demo) answer keys first: every runtime thread runs below the main
+    // thread, which runs the event loop. The other commands keep normal priority.
+    let tui = matches!(cli.command, None | Some(Command::Demo(_)));
+    let background = priority::Background::below_current_thread();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(move || {
+            if tui {
+                background.apply_to_current_thread();
+            }
+        })
         .build()
     {
         Ok(rt) => rt,

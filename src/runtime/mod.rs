@@ -6,5 +6,6 @@ pub mod event_loop;
 pub mod executor;
 pub mod logging;
 pub mod panic;
+pub mod priority;
 pub mod terminal;
 pub mod values_check;
