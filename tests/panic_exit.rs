@@ -34,6 +34,7 @@ fn child_panics_in_a_background_task() {
     panic_policy::install(Some(guard.path().to_path_buf()));
     let mut term = TerminalGuard::enter(TerminalOptions::default()).unwrap();
     term.terminal()
+        .unwrap()
         .draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("UI RUNNING"), f.area()))
         .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -103,4 +104,57 @@ fn a_task_panic_restores_logs_and_exits_101() {
         logged.contains("panic_exit::child_panics_in_a_background_task"),
         "a backtrace with the panicking frames:\n{logged}"
     );
+}
+
+/// The child process of the test below: the UI runs, then its terminal goes away (every
+/// write to stdout and stderr fails, as after an SSH session dropped) and the UI gives the
+/// terminal back.
+#[test]
+#[ignore = "the child process of a_terminal_that_went_away_is_released_without_a_panic"]
+fn child_loses_its_terminal() {
+    let log = std::env::var_os(LOG_ENV).expect("log path");
+    let guard = logging::init_logging_with(Some(Path::new(&log)), Some("info")).unwrap();
+    panic_policy::install(Some(guard.path().to_path_buf()));
+    let mut term = TerminalGuard::enter(TerminalOptions::default()).unwrap();
+    term.terminal()
+        .unwrap()
+        .draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("UI RUNNING"), f.area()))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // A pipe nobody reads: every write fails (EPIPE; Rust ignores SIGPIPE). A closed
+    // descriptor would not do: Rust's standard streams ignore writes to one.
+    let (reader, gone) = std::io::pipe().unwrap();
+    drop(reader);
+    rustix::stdio::dup2_stdout(&gone).unwrap();
+    rustix::stdio::dup2_stderr(&gone).unwrap();
+    drop(term);
+    tracing::info!("TERMINAL RELEASED");
+    drop(guard);
+    std::process::exit(0);
+}
+
+#[test]
+fn a_terminal_that_went_away_is_released_without_a_panic() {
+    const CHILD_GONE: &str = "child_loses_its_terminal";
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fluxdeck.log");
+    let exe = std::env::current_exe().unwrap();
+    let mut app = PtyApp::spawn_program(
+        &exe,
+        &[
+            "--ignored",
+            "--exact",
+            CHILD_GONE,
+            "--nocapture",
+            "--test-threads=1",
+        ],
+        100,
+        30,
+        &[(LOG_ENV, log.to_str().unwrap())],
+    );
+    let code = app.wait_exit(Duration::from_secs(60));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, 0, "exit status; log:\n{logged}");
+    assert!(logged.contains("TERMINAL RELEASED"), "{logged}");
+    assert!(!logged.contains("internal error"), "{logged}");
 }

@@ -104,7 +104,7 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
     let mut stats = LoopStats::default();
     let started = Instant::now();
     let mut ended = Ended::Quit;
-    if let Ok(size) = guard.terminal().size() {
+    if let Ok(size) = guard.terminal().and_then(|t| t.size()) {
         let first = update(
             &mut state,
             Msg::Resize {
@@ -148,7 +148,9 @@ pub async fn run(conn: Connection, opts: TuiOptions) -> std::io::Result<Ended> {
             _ = tokio::time::sleep_until(draw_at.unwrap_or(far)), if draw_at.is_some() => {
                 draw_at = None;
                 if state.needs_redraw() || last_draw.is_none() {
-                    guard.terminal().draw(|f| crate::ui::view(&state, &theme, f))?;
+                    guard
+                        .terminal()?
+                        .draw(|f| crate::ui::view(&state, &theme, f))?;
                     state.mark_drawn();
                     stats.frames += 1;
                 }

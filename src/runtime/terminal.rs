@@ -122,7 +122,8 @@ fn repaint_all(terminal: &mut Tui) -> io::Result<()> {
 
 /// Owns the terminal while the UI runs; restores it when dropped.
 pub struct TerminalGuard {
-    terminal: Tui,
+    /// `None` only once dropped (see the `Drop` impl).
+    terminal: Option<Tui>,
     options: TerminalOptions,
 }
 
@@ -137,7 +138,10 @@ impl TerminalGuard {
                     let _ = restore_terminal();
                     return Err(e);
                 }
-                Ok(TerminalGuard { terminal, options })
+                Ok(TerminalGuard {
+                    terminal: Some(terminal),
+                    options,
+                })
             }
             Err(e) => {
                 let _ = restore_terminal();
@@ -147,14 +151,16 @@ impl TerminalGuard {
     }
 
     /// The terminal to draw on.
-    pub fn terminal(&mut self) -> &mut Tui {
-        &mut self.terminal
+    pub fn terminal(&mut self) -> io::Result<&mut Tui> {
+        self.terminal
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the terminal was given back"))
     }
 
     /// Forget what is on screen so the next draw repaints every cell (after SIGCONT, Ctrl-L,
     /// or anything else that may have written to the terminal).
     pub fn force_redraw(&mut self) -> io::Result<()> {
-        repaint_all(&mut self.terminal)
+        repaint_all(self.terminal()?)
     }
 
     /// Give the terminal back now (before printing a final message, for example). Dropping
@@ -168,7 +174,7 @@ impl TerminalGuard {
         if !is_active() {
             enter_terminal(self.options)?;
         }
-        repaint_all(&mut self.terminal)
+        repaint_all(self.terminal()?)
     }
 
     /// Ctrl-Z: restore the terminal, stop the process with SIGTSTP like any shell job, and on
@@ -182,6 +188,15 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // ratatui shows the cursor again when its terminal is dropped and prints to stderr
+        // when that fails, which panics when the terminal is gone (an SSH session that
+        // dropped, a closed terminal window): show it here, and when that fails as well the
+        // terminal is gone and there is nothing to give back, so its drop is skipped.
+        if let Some(mut terminal) = self.terminal.take()
+            && terminal.show_cursor().is_err()
+        {
+            std::mem::forget(terminal);
+        }
         let _ = restore_terminal();
     }
 }
