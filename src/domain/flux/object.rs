@@ -681,4 +681,30 @@ status: {}
             Err(FluxObjectError::Decode { .. })
         ));
     }
+
+    /// Lists read from text hold exactly their elements, as when read from a `Value` (where
+    /// the length is known): no room for three more in each of thousands of stored objects.
+    #[test]
+    fn lists_read_from_text_keep_no_spare_room() {
+        let obj = FluxObject::from_str_as(FluxKind::HelmRelease, SCALE_RELEASE).unwrap();
+        let status = obj.as_helm_release().unwrap().status.as_ref().unwrap();
+        let lists = [
+            (status.conditions.len(), status.conditions.capacity()),
+            (status.history.len(), status.history.capacity()),
+            (
+                status.inventory.as_ref().unwrap().entries.len(),
+                status.inventory.as_ref().unwrap().entries.capacity(),
+            ),
+        ];
+        assert_eq!(lists, [(1, 1); 3]);
+        let ks = FluxObject::from_str_as(
+            FluxKind::Kustomization,
+            r#"{"spec": {"dependsOn": [{"name": "a"}]},
+                "status": {"conditions": [{"type": "Ready"}, {"type": "Healthy"}]}}"#,
+        )
+        .unwrap();
+        let ks = ks.as_kustomization().unwrap();
+        assert_eq!(ks.spec.depends_on.capacity(), 1);
+        assert_eq!(ks.status.as_ref().unwrap().conditions.capacity(), 2);
+    }
 }
