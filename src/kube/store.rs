@@ -5,6 +5,9 @@
 //! no `metadata.managedFields` and no last-applied annotation (which repeats the whole
 //! object). Full objects for the YAML view are fetched when shown.
 //!
+//! Objects arrive as the JSON text the API server wrote ([`decode`]): a Flux object is
+//! decoded once, straight into its typed struct, with no `DynamicObject` or `Value` between.
+//!
 //! An object whose resourceVersion did not change is not converted again (a relist after a
 //! reconnect reuses what the store holds). [`Conversions`] counts the conversions.
 
@@ -12,16 +15,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kube::core::{ApiResource, DynamicObject};
+use kube::core::ApiResource;
 use parking_lot::RwLock;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::flux::{FluxKind, FluxObject, ObjectKey};
 use crate::domain::tree;
 use crate::kube::managed;
-
-/// The annotation `kubectl apply` leaves: the whole object again, as a string.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// What a watch turns its objects into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,68 +76,75 @@ impl Conversions {
     }
 }
 
-fn key_of(o: &DynamicObject) -> (String, String) {
-    (
-        o.metadata.namespace.clone().unwrap_or_default(),
-        o.metadata.name.clone().unwrap_or_default(),
-    )
+/// What the store reads of an object's JSON text before deciding whether to convert it: its
+/// namespace, name and resourceVersion. Everything else is skipped, not decoded.
+#[derive(Debug, Default)]
+pub(crate) struct Head {
+    /// (namespace, name); empty strings when absent.
+    key: (String, String),
+    pub(crate) resource_version: Option<String>,
 }
 
-/// Drop what no view reads and what makes objects large: `metadata.managedFields` and the
-/// last-applied annotation.
-fn strip(o: &mut DynamicObject) {
-    o.metadata.managed_fields = None;
-    if let Some(a) = o.metadata.annotations.as_mut() {
-        a.remove(LAST_APPLIED);
-        if a.is_empty() {
-            o.metadata.annotations = None;
+#[derive(Deserialize)]
+struct HeadText {
+    #[serde(default)]
+    metadata: Option<HeadMeta>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeadMeta {
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    resource_version: Option<String>,
+}
+
+impl Head {
+    /// The head of an object's JSON text. Text without a readable identity (not an object,
+    /// or metadata of the wrong types) gives an empty one: its conversion reports why.
+    pub(crate) fn read(text: &str) -> Head {
+        let meta = serde_json::from_str::<HeadText>(text)
+            .ok()
+            .and_then(|h| h.metadata);
+        match meta {
+            Some(m) => Head {
+                key: (m.namespace.unwrap_or_default(), m.name.unwrap_or_default()),
+                resource_version: m.resource_version,
+            },
+            None => Head::default(),
         }
     }
 }
 
-/// The object as plain JSON, moving its content (only the metadata is serialised).
-fn into_value(o: DynamicObject, ar: &ApiResource) -> Result<Value, String> {
-    let DynamicObject {
-        types,
-        metadata,
-        data,
-    } = o;
-    let map = match data {
-        Value::Object(m) => m,
-        Value::Null => serde_json::Map::new(),
-        other => return Err(format!("object content is not a map: {other}")),
-    };
-    let (api_version, kind) = match types {
-        Some(t) => (t.api_version, t.kind),
-        None => (ar.api_version.clone(), ar.kind.clone()),
-    };
-    let metadata = serde_json::to_value(metadata).map_err(|e| e.to_string())?;
-    let mut out = serde_json::Map::with_capacity(map.len() + 3);
-    out.insert("apiVersion".into(), Value::String(api_version));
-    out.insert("kind".into(), Value::String(kind));
-    out.insert("metadata".into(), metadata);
-    for (k, v) in map {
-        if !out.contains_key(&k) {
-            out.insert(k, v);
-        }
-    }
-    Ok(Value::Object(out))
-}
-
-/// Convert one object from the API server into its stored form.
-pub fn convert(mut o: DynamicObject, form: Form, ar: &ApiResource) -> Result<Stored, String> {
-    strip(&mut o);
-    if matches!(form, Form::Flux(_)) {
-        // No view reads a Flux object's uid (a managed object keeps only what `managed::KEPT`
-        // lists).
-        o.metadata.uid = None;
-    }
-    let value = into_value(o, ar)?;
+/// Convert one object, as the API server wrote it (JSON text), into its stored form,
+/// decoding it once: a Flux kind straight into its typed struct (whose metadata keeps
+/// neither managed fields nor the last-applied annotation), a managed object into JSON
+/// pruned to [`managed::KEPT`] (which keeps neither). Items of a list that leave out
+/// `apiVersion` and `kind` get the watched resource's.
+pub fn decode(text: &str, form: Form, ar: &ApiResource) -> Result<Stored, String> {
     match form {
-        Form::Flux(kind) => FluxObject::from_value_as(kind, value)
-            .map(|f| Stored::Flux(Arc::new(f)))
+        Form::Flux(kind) => FluxObject::from_str_as(kind, text)
+            .map(|f| Stored::Flux(Arc::new(f.with_types_or(&ar.api_version, &ar.kind))))
             .map_err(|e| e.to_string()),
-        Form::Managed => Ok(Stored::Managed(Arc::new(managed::prune(value)))),
+        Form::Managed => {
+            let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            let Value::Object(mut map) = value else {
+                return Err(format!("object is not a map: {value}"));
+            };
+            let typed = ["apiVersion", "kind"]
+                .iter()
+                .all(|k| map.get(*k).is_some_and(Value::is_string));
+            if !typed {
+                map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
+                map.insert("kind".into(), Value::String(ar.kind.clone()));
+            }
+            Ok(Stored::Managed(Arc::new(managed::prune(Value::Object(
+                map,
+            )))))
+        }
     }
 }
 
@@ -197,18 +205,18 @@ impl StoreWriter {
         }
     }
 
-    /// The stored entry for `o`: the one already held when its resourceVersion is the same,
-    /// else a new conversion.
-    fn entry(&self, o: DynamicObject, key: &(String, String)) -> Arc<Entry> {
-        let rv = o.metadata.resource_version.clone().unwrap_or_default();
+    /// The stored entry for the object `text` whose head is `head`: the one already held
+    /// when its resourceVersion is the same, else a new conversion.
+    fn entry(&self, head: &Head, text: &str) -> Arc<Entry> {
+        let rv = head.resource_version.clone().unwrap_or_default();
         if !rv.is_empty()
-            && let Some(held) = self.store.objects.read().get(key)
+            && let Some(held) = self.store.objects.read().get(&head.key)
             && held.resource_version == rv
         {
             return held.clone();
         }
         self.conversions.add();
-        let object = convert(o, self.form, &self.resource);
+        let object = decode(text, self.form, &self.resource);
         let key = match &object {
             Ok(Stored::Flux(f)) => Some(f.key()),
             Ok(Stored::Managed(v)) => tree::key_of(v),
@@ -226,11 +234,12 @@ impl StoreWriter {
         self.listing = Some(Objects::new());
     }
 
-    /// An object of the list in progress.
-    pub(crate) fn listed(&mut self, o: DynamicObject) {
-        let key = key_of(&o);
-        let e = self.entry(o, &key);
-        self.listing.get_or_insert_with(Objects::new).insert(key, e);
+    /// An object of the list in progress (its JSON text and head).
+    pub(crate) fn listed(&mut self, head: Head, text: &str) {
+        let e = self.entry(&head, text);
+        self.listing
+            .get_or_insert_with(Objects::new)
+            .insert(head.key, e);
     }
 
     /// The list is complete: it replaces the store (objects deleted meanwhile disappear).
@@ -239,16 +248,116 @@ impl StoreWriter {
         *self.store.objects.write() = listed;
     }
 
-    /// An object was added or modified.
-    pub(crate) fn apply(&mut self, o: DynamicObject) {
-        let key = key_of(&o);
-        let e = self.entry(o, &key);
-        self.store.objects.write().insert(key, e);
+    /// An object was added or modified (its JSON text and head).
+    pub(crate) fn apply(&mut self, head: Head, text: &str) {
+        let e = self.entry(&head, text);
+        self.store.objects.write().insert(head.key, e);
     }
 
     /// An object was deleted.
-    pub(crate) fn delete(&mut self, o: &DynamicObject) {
-        self.store.objects.write().remove(&key_of(o));
+    pub(crate) fn delete(&mut self, head: &Head) {
+        self.store.objects.write().remove(&head.key);
+    }
+}
+
+/// The stored form as it was made before objects were decoded from their text: each object
+/// decoded into a `DynamicObject`, its metadata stripped and serialised back into a `Value`,
+/// then read again ([`before::convert`]). Kept to show that [`decode`] stores the same.
+#[cfg(test)]
+pub(crate) mod before {
+    use std::sync::Arc;
+
+    use kube::core::{ApiResource, DynamicObject};
+    use serde_json::Value;
+
+    use super::{Form, Stored};
+    use crate::domain::flux::FluxObject;
+    use crate::kube::managed;
+
+    pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+    fn strip(o: &mut DynamicObject) {
+        o.metadata.managed_fields = None;
+        if let Some(a) = o.metadata.annotations.as_mut() {
+            a.remove(LAST_APPLIED);
+            if a.is_empty() {
+                o.metadata.annotations = None;
+            }
+        }
+    }
+
+    fn into_value(o: DynamicObject, ar: &ApiResource) -> Result<Value, String> {
+        let DynamicObject {
+            types,
+            metadata,
+            data,
+        } = o;
+        let map = match data {
+            Value::Object(m) => m,
+            Value::Null => serde_json::Map::new(),
+            other => return Err(format!("object content is not a map: {other}")),
+        };
+        let (api_version, kind) = match types {
+            Some(t) => (t.api_version, t.kind),
+            None => (ar.api_version.clone(), ar.kind.clone()),
+        };
+        let metadata = serde_json::to_value(metadata).map_err(|e| e.to_string())?;
+        let mut out = serde_json::Map::with_capacity(map.len() + 3);
+        out.insert("apiVersion".into(), Value::String(api_version));
+        out.insert("kind".into(), Value::String(kind));
+        out.insert("metadata".into(), metadata);
+        for (k, v) in map {
+            if !out.contains_key(&k) {
+                out.insert(k, v);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// One object from the API server (decoded as a `DynamicObject`) in its stored form.
+    pub(crate) fn convert(
+        mut o: DynamicObject,
+        form: Form,
+        ar: &ApiResource,
+    ) -> Result<Stored, String> {
+        strip(&mut o);
+        if matches!(form, Form::Flux(_)) {
+            o.metadata.uid = None;
+        }
+        let value = into_value(o, ar)?;
+        match form {
+            Form::Flux(kind) => FluxObject::from_value_as(kind, value)
+                .map(|f| Stored::Flux(Arc::new(f)))
+                .map_err(|e| e.to_string()),
+            Form::Managed => Ok(Stored::Managed(Arc::new(managed::prune(value)))),
+        }
+    }
+
+    /// The stored form of `text` as [`decode`](super::decode) makes it and as it was made
+    /// before are equal, and so are the identity and version the store keys it by.
+    #[allow(clippy::panic, clippy::unwrap_used)]
+    pub(crate) fn assert_same(text: &str, form: Form, ar: &ApiResource) {
+        let new = super::decode(text, form, ar);
+        let o: DynamicObject = serde_json::from_str(text).unwrap();
+        let head = super::Head::read(text);
+        assert_eq!(head.resource_version, o.metadata.resource_version);
+        assert_eq!(
+            head.key,
+            (
+                o.metadata.namespace.clone().unwrap_or_default(),
+                o.metadata.name.clone().unwrap_or_default()
+            )
+        );
+        let old = convert(o, form, ar);
+        match (&new, &old) {
+            (Ok(Stored::Flux(a)), Ok(Stored::Flux(b))) => {
+                assert_eq!(a, b, "stored differently: {text}")
+            }
+            (Ok(Stored::Managed(a)), Ok(Stored::Managed(b))) => {
+                assert_eq!(a, b, "stored differently: {text}")
+            }
+            _ => panic!("stored differently: {text}\nnow: {new:?}\nbefore: {old:?}"),
+        }
     }
 }
 
@@ -259,6 +368,7 @@ mod tests {
     use kube::core::GroupVersionKind;
     use serde_json::json;
 
+    use super::before::LAST_APPLIED;
     use super::*;
 
     fn helmreleases() -> ApiResource {
@@ -269,12 +379,13 @@ mod tests {
         ))
     }
 
-    fn hr(name: &str, rv: &str) -> DynamicObject {
-        serde_json::from_value(json!({
+    fn hr(name: &str, rv: &str) -> String {
+        json!({
             "apiVersion": "helm.toolkit.fluxcd.io/v2",
             "kind": "HelmRelease",
             "metadata": {
                 "name": name, "namespace": "apps", "resourceVersion": rv,
+                "uid": "0b5c7c1e-1111-2222-3333-444455556666",
                 "annotations": {
                     LAST_APPLIED: "{\"the\":\"whole object\"}",
                     "reconcile.fluxcd.io/requestedAt": "now",
@@ -283,8 +394,8 @@ mod tests {
             },
             "spec": {"interval": "5m", "values": {"replicaCount": 2}},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]},
-        }))
-        .unwrap()
+        })
+        .to_string()
     }
 
     fn writer() -> (ObjectStore, StoreWriter, Conversions) {
@@ -299,10 +410,18 @@ mod tests {
         (store, w, conversions)
     }
 
+    fn apply(w: &mut StoreWriter, text: &str) {
+        w.apply(Head::read(text), text);
+    }
+
+    fn listed(w: &mut StoreWriter, text: &str) {
+        w.listed(Head::read(text), text);
+    }
+
     #[test]
     fn one_typed_form_without_managed_fields_or_last_applied() {
         let (store, mut w, conversions) = writer();
-        w.apply(hr("a", "1"));
+        apply(&mut w, &hr("a", "1"));
         assert_eq!(store.len(), 1);
         assert_eq!(conversions.get(), 1);
         let e = store.get("apps", "a").unwrap();
@@ -332,7 +451,7 @@ mod tests {
         let (store, mut w, conversions) = writer();
         w.begin_list();
         for i in 0..10 {
-            w.listed(hr(&format!("hr-{i}"), "1"));
+            listed(&mut w, &hr(&format!("hr-{i}"), "1"));
         }
         assert!(
             store.is_empty(),
@@ -341,43 +460,69 @@ mod tests {
         w.end_list();
         assert_eq!((store.len(), conversions.get()), (10, 10));
         // The same version again (a relist, a repeated event): nothing converted.
-        w.apply(hr("hr-3", "1"));
+        apply(&mut w, &hr("hr-3", "1"));
         w.begin_list();
         for i in 0..10 {
-            w.listed(hr(&format!("hr-{i}"), "1"));
+            listed(&mut w, &hr(&format!("hr-{i}"), "1"));
         }
         w.end_list();
         assert_eq!(conversions.get(), 10);
         // Two objects change: two conversions.
-        w.apply(hr("hr-1", "2"));
-        w.apply(hr("hr-2", "2"));
+        apply(&mut w, &hr("hr-1", "2"));
+        apply(&mut w, &hr("hr-2", "2"));
         assert_eq!(conversions.get(), 12);
         assert_eq!(store.get("apps", "hr-1").unwrap().resource_version, "2");
         // A relist without hr-9 drops it.
         w.begin_list();
         for i in 0..9 {
-            w.listed(hr(
-                &format!("hr-{i}"),
-                if i == 1 || i == 2 { "2" } else { "1" },
-            ));
+            let rv = if i == 1 || i == 2 { "2" } else { "1" };
+            listed(&mut w, &hr(&format!("hr-{i}"), rv));
         }
         w.end_list();
         assert_eq!((store.len(), conversions.get()), (9, 12));
-        w.delete(&hr("hr-0", "1"));
+        w.delete(&Head::read(&hr("hr-0", "1")));
         assert_eq!(store.len(), 8);
     }
 
     #[test]
-    fn an_unreadable_object_is_an_error_entry() {
-        let (store, mut w, _) = writer();
-        let bad: DynamicObject = serde_json::from_value(json!({
+    fn an_unreadable_object_is_an_error_entry_under_its_name() {
+        let (store, mut w, conversions) = writer();
+        let bad = json!({
             "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
             "metadata": {"name": "bad", "namespace": "apps", "resourceVersion": "1"},
             "spec": {"interval": 5},
-        }))
-        .unwrap();
-        w.apply(bad);
-        assert!(store.get("apps", "bad").unwrap().object.is_err());
+        })
+        .to_string();
+        apply(&mut w, &bad);
+        let e = store.get("apps", "bad").unwrap();
+        let Err(error) = &e.object else {
+            panic!("read: {e:?}")
+        };
+        assert!(error.contains("HelmRelease"), "{error}");
+        assert_eq!((e.resource_version.as_str(), e.key.is_none()), ("1", true));
+        // The same version again is not read again; a fixed one replaces the error.
+        apply(&mut w, &bad);
+        assert_eq!(conversions.get(), 1);
+        apply(&mut w, &hr("bad", "2"));
+        assert!(store.get("apps", "bad").unwrap().object.is_ok());
+    }
+
+    /// Text that is not an object at all still gets an entry (an error, under no name).
+    #[test]
+    fn text_that_is_not_an_object_is_an_error_entry() {
+        let (store, mut w, _) = writer();
+        apply(&mut w, "[1, 2]");
+        let e = store.get("", "").unwrap();
+        assert!(e.object.is_err(), "{e:?}");
+        let managed = ObjectStore::new();
+        let mut w = StoreWriter::new(
+            managed.clone(),
+            Form::Managed,
+            helmreleases(),
+            Conversions::default(),
+        );
+        apply(&mut w, "\"text\"");
+        assert!(managed.get("", "").unwrap().object.is_err());
     }
 
     #[test]
@@ -385,13 +530,14 @@ mod tests {
         let store = ObjectStore::new();
         let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment"));
         let mut w = StoreWriter::new(store.clone(), Form::Managed, ar, Conversions::default());
-        let d: DynamicObject = serde_json::from_value(json!({
+        // The items of a list of a built-in kind come without apiVersion and kind.
+        let d = json!({
             "metadata": {"name": "web", "namespace": "apps", "resourceVersion": "4",
                          "managedFields": [{"manager": "helm"}]},
             "spec": {"replicas": 2},
-        }))
-        .unwrap();
-        w.apply(d);
+        })
+        .to_string();
+        apply(&mut w, &d);
         let e = store.get("apps", "web").unwrap();
         let Ok(Stored::Managed(v)) = &e.object else {
             panic!("{e:?}")
@@ -401,5 +547,32 @@ mod tests {
         assert_eq!(v["spec"]["replicas"], 2);
         assert!(v["metadata"].get("managedFields").is_none());
         assert_eq!(v["metadata"]["resourceVersion"], "4");
+    }
+
+    #[test]
+    fn stored_as_before_with_or_without_types_and_annotations() {
+        let hrs = helmreleases();
+        before::assert_same(&hr("a", "1"), Form::Flux(FluxKind::HelmRelease), &hrs);
+        let bare = json!({
+            "metadata": {"name": "a", "namespace": "apps", "resourceVersion": "1",
+                         "annotations": {LAST_APPLIED: "{}"}, "labels": {}},
+            "spec": {"interval": "5m"},
+        })
+        .to_string();
+        before::assert_same(&bare, Form::Flux(FluxKind::HelmRelease), &hrs);
+        before::assert_same(&bare, Form::Managed, &hrs);
+        let Ok(Stored::Flux(o)) = decode(&bare, Form::Flux(FluxKind::HelmRelease), &hrs) else {
+            panic!()
+        };
+        let meta = o.metadata();
+        assert_eq!(meta.annotations, None, "only last-applied: no annotations");
+        assert_eq!(meta.labels.as_ref().map(|l| l.len()), Some(0));
+        let FluxObject::HelmRelease(h) = &*o else {
+            panic!()
+        };
+        assert_eq!(
+            (h.api_version.as_deref(), h.kind.as_deref()),
+            (Some("helm.toolkit.fluxcd.io/v2"), Some("HelmRelease"))
+        );
     }
 }

@@ -3,6 +3,11 @@
 //! disconnect removes objects deleted meanwhile), and reports changes to a [`Notifier`] that
 //! coalesces bursts: the UI loop wakes once and reads what changed.
 //! Health comes from typed errors (HTTP status codes), never from message text.
+//!
+//! Lists and watches are kube's own requests and calls, but their objects are taken as the
+//! JSON text the API server wrote ([`RawValue`]) and decoded once, by the store, into their
+//! stored form: no `DynamicObject` in between. (A watch event's object can be taken as text
+//! because the API server writes an event's `type` before its `object`: see the tests.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -12,13 +17,14 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ListParams, WatchEvent, WatchParams};
-use kube::core::{ApiResource, DynamicObject};
-use kube::{Api, Client};
+use kube::core::{ApiResource, DynamicObject, ObjectList, Request};
+use kube::{Client, Resource};
 use parking_lot::Mutex;
+use serde_json::value::RawValue;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::store::{Conversions, Form, ObjectStore, StoreWriter};
+use super::store::{Conversions, Form, Head, ObjectStore, StoreWriter};
 
 /// What a watch covers: a kind (its display name) and a namespace (`None` = all namespaces).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -228,11 +234,43 @@ impl Backoff {
     }
 }
 
+/// One page of a list of `request`'s resource, each object as the JSON text the server
+/// wrote (what `Api::list` sends, without decoding the objects).
+async fn list_page(
+    client: &Client,
+    request: &Request,
+    params: &ListParams,
+) -> Result<ObjectList<Box<RawValue>>, kube::Error> {
+    let mut req = request.list(params).map_err(kube::Error::BuildRequest)?;
+    req.extensions_mut().insert("list");
+    client.request::<ObjectList<Box<RawValue>>>(req).await
+}
+
+/// The events of a watch of `request`'s resource from `rv`, each object as the JSON text the
+/// server wrote (what `Api::watch` sends, without decoding the objects).
+async fn watch_events(
+    client: &Client,
+    request: &Request,
+    params: &WatchParams,
+    rv: &str,
+) -> Result<
+    impl futures::Stream<Item = Result<WatchEvent<Box<RawValue>>, kube::Error>> + use<>,
+    kube::Error,
+> {
+    let mut req = request
+        .watch(params, rv)
+        .map_err(kube::Error::BuildRequest)?;
+    req.extensions_mut().insert("watch");
+    client.request_events::<Box<RawValue>>(req).await
+}
+
 /// One watch's connection to the API server, feeding its store and reporting health.
 /// Health is exact: `Connected` once a list returned or a watch request was answered (the
 /// stream is open), `Reconnecting` from the first failure until then, with the last error.
 struct WatchTask {
-    api: Api<DynamicObject>,
+    client: Client,
+    /// The requests of the watched resource (in its namespace, or all).
+    request: Request,
     writer: StoreWriter,
     key: WatchKey,
     notifier: Notifier,
@@ -263,17 +301,20 @@ impl WatchTask {
         let mut params = ListParams::default().limit(PAGE);
         self.writer.begin_list();
         loop {
-            let page = self.api.list(&params).await.map_err(|e| {
-                if status_code(&e) == Some(410) {
-                    Ended::Gone
-                } else {
-                    Ended::Failed(status_code(&e), super::client::error_chain(&e))
-                }
-            })?;
+            let page = list_page(&self.client, &self.request, &params)
+                .await
+                .map_err(|e| {
+                    if status_code(&e) == Some(410) {
+                        Ended::Gone
+                    } else {
+                        Ended::Failed(status_code(&e), super::client::error_chain(&e))
+                    }
+                })?;
             let rv = page.metadata.resource_version.clone().unwrap_or_default();
             let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-            for obj in page.items {
-                self.writer.listed(obj);
+            for obj in &page.items {
+                let text = obj.get();
+                self.writer.listed(Head::read(text), text);
             }
             match next {
                 Some(token) => params = params.continue_token(&token),
@@ -293,7 +334,7 @@ impl WatchTask {
             ..WatchParams::default()
         }
         .timeout(WATCH_TIMEOUT_SECONDS);
-        let stream = match self.api.watch(&params, rv).await {
+        let stream = match watch_events(&self.client, &self.request, &params, rv).await {
             Ok(s) => s,
             Err(e) if status_code(&e) == Some(410) => return Ended::Gone,
             Err(e) => return Ended::Failed(status_code(&e), super::client::error_chain(&e)),
@@ -305,18 +346,21 @@ impl WatchTask {
         while let Some(item) = stream.next().await {
             match item {
                 Ok(WatchEvent::Added(obj)) | Ok(WatchEvent::Modified(obj)) => {
-                    if let Some(v) = obj.metadata.resource_version.clone() {
-                        *rv = v;
+                    let text = obj.get();
+                    let head = Head::read(text);
+                    if let Some(v) = &head.resource_version {
+                        v.clone_into(rv);
                     }
-                    self.writer.apply(obj);
+                    self.writer.apply(head, text);
                     self.notifier.changed(&self.key);
                     backoff.reset();
                 }
                 Ok(WatchEvent::Deleted(obj)) => {
-                    if let Some(v) = obj.metadata.resource_version.clone() {
-                        *rv = v;
+                    let head = Head::read(obj.get());
+                    if let Some(v) = &head.resource_version {
+                        v.clone_into(rv);
                     }
-                    self.writer.delete(&obj);
+                    self.writer.delete(&head);
                     self.notifier.changed(&self.key);
                     backoff.reset();
                 }
@@ -394,16 +438,14 @@ pub fn spawn(
     form: Form,
     conversions: Conversions,
 ) -> Reflector {
-    let api: Api<DynamicObject> = match namespace {
-        Some(ns) => Api::namespaced_with(client, ns, &resource),
-        None => Api::all_with(client, &resource),
-    };
+    let request = Request::new(DynamicObject::url_path(&resource, namespace));
     let store = ObjectStore::new();
     let writer = StoreWriter::new(store.clone(), form, resource, conversions);
     notifier.report(&key, WatchState::Connecting);
     let task = tokio::spawn(
         WatchTask {
-            api,
+            client,
+            request,
             writer,
             key: key.clone(),
             notifier: notifier.clone(),
@@ -424,11 +466,18 @@ pub fn spawn(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+    use kube::Api;
     use kube::api::{DynamicObject, PostParams};
+    use kube::core::GroupVersionKind;
+    use serde_json::{Value, json};
 
     use super::*;
+    use crate::domain::flux::FluxKind;
+    use crate::kube::store::before;
     use crate::kube::test_sim::{configmaps, connected, deps, deps_cluster};
     use crate::sim::cluster::{SimCluster, SimOptions};
+    use crate::sim::registry::ids;
+    use crate::sim::store::WriteOpts;
 
     struct Fixture {
         cluster: SimCluster,
@@ -658,6 +707,233 @@ mod tests {
         f.until("forbidden", |s| matches!(s, WatchState::Forbidden { .. }))
             .await;
         assert!(!f.notifier.has_listed(&f.key));
+        f.cluster.shutdown().await;
+    }
+
+    /// Every object the simulated API server of `scenario` lists (every served type, Flux
+    /// kinds typed, the others managed), read at a few moments as the controllers change
+    /// them, is stored as before. Returns how many objects of each kind were compared.
+    async fn sim_objects_stored_as_before(scenario: &str) -> BTreeMap<String, usize> {
+        let (cluster, client) = connected(SimOptions {
+            scenario: scenario.into(),
+            ..SimOptions::default()
+        })
+        .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while cluster.store.count(&ids::pods()) == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no pods in {scenario}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut kinds = BTreeMap::new();
+        for round in 0..4 {
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            for t in cluster.registry.all() {
+                if !t.verbs.iter().any(|v| v == "list") {
+                    continue;
+                }
+                let gvk = GroupVersionKind::gvk(&t.group, t.preferred_version(), &t.kind);
+                let ar = ApiResource::from_gvk_with_plural(&gvk, &t.plural);
+                let form = match FluxKind::from_group_kind(&t.group, &t.kind) {
+                    Some(kind) => Form::Flux(kind),
+                    None => Form::Managed,
+                };
+                let request = Request::new(DynamicObject::url_path(&ar, None));
+                let page = list_page(&client, &request, &ListParams::default())
+                    .await
+                    .unwrap();
+                for obj in &page.items {
+                    before::assert_same(obj.get(), form, &ar);
+                }
+                *kinds.entry(t.kind.clone()).or_default() += page.items.len();
+            }
+        }
+        cluster.shutdown().await;
+        kinds
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn demo_objects_are_stored_as_before() {
+        let kinds = sim_objects_stored_as_before("demo").await;
+        for k in [
+            "Kustomization",
+            "HelmRelease",
+            "GitRepository",
+            "HelmRepository",
+            "HelmChart",
+            "Deployment",
+            "ConfigMap",
+            "Pod",
+        ] {
+            assert!(kinds.get(k).is_some_and(|n| *n > 0), "no {k}: {kinds:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn scale_objects_are_stored_as_before() {
+        let kinds = sim_objects_stored_as_before("scale:hr=50,ks=5").await;
+        assert!(kinds["HelmRelease"] >= 4 * 50, "{kinds:?}");
+        assert!(kinds["Kustomization"] >= 4 * 5, "{kinds:?}");
+    }
+
+    /// The API server writes a watch event's `type` before its `object` (Go's
+    /// `metav1.WatchEvent`), so kube's `WatchEvent` hands over the object as its text. With
+    /// the object first, serde would have to buffer it, and a `RawValue` cannot be read
+    /// from the buffer: the event would not decode at all.
+    #[test]
+    fn a_watch_event_object_is_text_when_its_type_comes_first() {
+        let object = r#"{"metadata":{"name":"a","resourceVersion":"7"},"spec":{"x":[1,2]}}"#;
+        let line = format!(r#"{{"type":"MODIFIED","object":{object}}}"#);
+        let event: WatchEvent<Box<RawValue>> = serde_json::from_str(&line).unwrap();
+        let WatchEvent::Modified(text) = event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(text.get(), object);
+        let reversed = format!(r#"{{"object":{object},"type":"MODIFIED"}}"#);
+        assert!(serde_json::from_str::<WatchEvent<Box<RawValue>>>(&reversed).is_err());
+        // Bookmarks and errors decode as before.
+        let bookmark = r#"{"type":"BOOKMARK","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"resourceVersion":"9"}}}"#;
+        assert!(matches!(
+            serde_json::from_str::<WatchEvent<Box<RawValue>>>(bookmark).unwrap(),
+            WatchEvent::Bookmark(b) if b.metadata.resource_version == "9"
+        ));
+        let gone = r#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old","reason":"Expired","code":410}}"#;
+        assert!(matches!(
+            serde_json::from_str::<WatchEvent<Box<RawValue>>>(gone).unwrap(),
+            WatchEvent::Error(s) if s.code == 410
+        ));
+    }
+
+    /// The simulated API server's events arrive with each object as the text it wrote.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn watch_events_from_the_server_carry_their_objects_as_text() {
+        let f = fixture().await;
+        let request = Request::new(DynamicObject::url_path(&configmaps(), Some("quiet")));
+        let page = list_page(&f.client, &request, &ListParams::default())
+            .await
+            .unwrap();
+        let rv = page.metadata.resource_version.unwrap();
+        let params = WatchParams::default().timeout(10);
+        let stream = watch_events(&f.client, &request, &params, &rv)
+            .await
+            .unwrap();
+        futures::pin_mut!(stream);
+        f.create("one").await;
+        let event = tokio::time::timeout(Duration::from_secs(30), stream.next())
+            .await
+            .expect("an event")
+            .expect("the stream is open")
+            .expect("the event decodes");
+        let WatchEvent::Added(text) = event else {
+            panic!("{event:?}")
+        };
+        let v: Value = serde_json::from_str(text.get()).unwrap();
+        assert_eq!(v["metadata"]["name"], "one");
+        assert_eq!(v["data"], json!({"k": "v"}));
+        f.cluster.shutdown().await;
+    }
+
+    fn helmreleases() -> ApiResource {
+        ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "helm.toolkit.fluxcd.io",
+            "v2",
+            "HelmRelease",
+        ))
+    }
+
+    /// A suspended HelmRelease in `quiet` (the simulated controller leaves it alone) with
+    /// `patch` merged into it.
+    fn create_release(cluster: &SimCluster, name: &str, patch: Value) {
+        let mut hr = json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": "quiet"},
+            "spec": {"interval": "5m", "suspend": true,
+                     "chart": {"spec": {"chart": "app",
+                                        "sourceRef": {"kind": "HelmRepository", "name": "x"}}}},
+        });
+        json_patch::merge(&mut hr, &patch);
+        cluster
+            .store
+            .create(&ids::helmreleases(), hr, WriteOpts::default())
+            .unwrap();
+    }
+
+    /// A malformed object never breaks its kind: in a list page and in a watch event, it is
+    /// an error entry under its name, and every other object is stored. (One of them has
+    /// metadata a `DynamicObject` cannot hold: the whole list used to fail on it.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_malformed_object_is_an_error_entry_in_a_list_and_in_a_watch() {
+        let f = fixture().await;
+        for i in 0..3 {
+            create_release(&f.cluster, &format!("good-{i}"), json!({}));
+        }
+        create_release(&f.cluster, "bad-spec", json!({"spec": {"interval": 5}}));
+        create_release(
+            &f.cluster,
+            "bad-labels",
+            json!({"metadata": {"labels": {"replicas": 3}}}),
+        );
+        let key = WatchKey::new("helm.toolkit.fluxcd.io", "HelmRelease", Some("quiet"));
+        let conversions = Conversions::default();
+        let r = spawn(
+            f.client.clone(),
+            helmreleases(),
+            Some("quiet"),
+            key.clone(),
+            f.notifier.clone(),
+            Form::Flux(FluxKind::HelmRelease),
+            conversions.clone(),
+        );
+        let f = Fixture { key, ..f };
+        f.until("the first list", is_connected).await;
+        assert!(f.notifier.has_listed(&f.key));
+        let entries = |r: &Reflector| {
+            let mut out: Vec<(String, bool)> = Vec::new();
+            r.store.for_each(|ns, name, e| {
+                assert_eq!(ns, "quiet");
+                assert!(!e.resource_version.is_empty());
+                out.push((name.to_string(), e.object.is_ok()));
+            });
+            out.sort();
+            out
+        };
+        let ok = |n: &str| (n.to_string(), true);
+        let bad = |n: &str| (n.to_string(), false);
+        assert_eq!(
+            entries(&r),
+            [
+                bad("bad-labels"),
+                bad("bad-spec"),
+                ok("good-0"),
+                ok("good-1"),
+                ok("good-2")
+            ]
+        );
+        assert_eq!(conversions.get(), 5);
+
+        create_release(
+            &f.cluster,
+            "bad-event",
+            json!({"spec": {"dependsOn": "one"}}),
+        );
+        create_release(&f.cluster, "good-3", json!({}));
+        let wait = async {
+            while r.store.len() < 7 {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(200), f.notifier.notified()).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .expect("both new objects arrive");
+        assert!(r.store.get("quiet", "bad-event").unwrap().object.is_err());
+        assert!(r.store.get("quiet", "good-3").unwrap().object.is_ok());
+        assert_eq!(f.state(), Some(WatchState::Connected), "the watch went on");
+        assert_eq!(conversions.get(), 7);
         f.cluster.shutdown().await;
     }
 }

@@ -32,6 +32,17 @@ pub(crate) fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tim
         .map(Time))
 }
 
+/// A list that holds exactly its elements. Read from JSON text its length is not known in
+/// advance and the list grows in steps (room for four where one arrived); a stored object
+/// keeps no such room (read from a `Value`, the length is known).
+pub(crate) fn exact<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
+    let mut items = Vec::<T>::deserialize(d)?;
+    items.shrink_to_fit();
+    Ok(items)
+}
+
 /// A string most objects repeat (a condition type, a kind, an API version): one copy for all.
 pub(crate) fn shared_text<'de, D: Deserializer<'de>>(d: D) -> Result<ArcStr, D::Error> {
     Ok(Option::<String>::deserialize(d)?.map_or_else(ArcStr::new, |s| super::kinds::shared(&s)))
@@ -138,6 +149,7 @@ pub struct ResourceRef {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ResourceInventory {
+    #[serde(deserialize_with = "exact")]
     pub entries: Vec<ResourceRef>,
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     Condition, Count, CrossNamespaceSourceReference, DependencyReference, KubeConfigReference,
-    ResourceInventory, Values, lenient_time, shared_text, shared_text_opt,
+    ResourceInventory, Values, exact, lenient_time, shared_text, shared_text_opt,
 };
 use super::meta::Meta;
 
@@ -38,10 +38,12 @@ pub struct HelmReleaseSpec {
     pub release_name: Option<String>,
     pub target_namespace: Option<String>,
     pub storage_namespace: Option<String>,
+    #[serde(deserialize_with = "exact")]
     pub depends_on: Vec<DependencyReference>,
     /// Inline values, kept as compact JSON text (parsed when a view or the values check
     /// composes them).
     pub values: Option<Values>,
+    #[serde(deserialize_with = "exact")]
     pub values_from: Vec<ValuesReference>,
     pub suspend: bool,
     pub timeout: Option<String>,
@@ -53,6 +55,7 @@ pub struct HelmReleaseSpec {
     pub install: Option<Box<Install>>,
     pub upgrade: Option<Box<Upgrade>>,
     pub test: Option<Box<Test>>,
+    #[serde(deserialize_with = "exact")]
     pub post_renderers: Vec<PostRenderer>,
 }
 
@@ -107,6 +110,7 @@ pub struct HelmChartTemplateSpec {
     pub source_ref: CrossNamespaceSourceReference,
     pub interval: Option<String>,
     pub reconcile_strategy: Option<String>,
+    #[serde(deserialize_with = "exact")]
     pub values_files: Vec<String>,
     pub ignore_missing_values_files: bool,
 }
@@ -129,12 +133,14 @@ pub struct ValuesReference {
 pub struct DriftDetection {
     /// `enabled`, `warn` or `disabled` (the default when absent).
     pub mode: Option<String>,
+    #[serde(deserialize_with = "exact")]
     pub ignore: Vec<DriftIgnoreRule>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DriftIgnoreRule {
+    #[serde(deserialize_with = "exact")]
     pub paths: Vec<String>,
     pub target: Option<DriftIgnoreTarget>,
 }
@@ -222,7 +228,9 @@ pub struct HelmReleaseStatus {
     pub last_handled_reset_at: Option<String>,
     pub inventory: Option<ResourceInventory>,
     /// Newest first.
+    #[serde(deserialize_with = "exact")]
     pub history: Vec<Snapshot>,
+    #[serde(deserialize_with = "exact")]
     pub conditions: Vec<Condition>,
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{
     Condition, CrossNamespaceSourceReference, DependencyReference, KubeConfigReference,
-    ResourceInventory, lenient_time, shared_text_opt,
+    ResourceInventory, exact, lenient_time, shared_text_opt,
 };
 use super::meta::Meta;
 
@@ -37,6 +37,7 @@ pub struct KustomizationSpec {
     pub wait: bool,
     pub force: bool,
     pub suspend: bool,
+    #[serde(deserialize_with = "exact")]
     pub depends_on: Vec<DependencyReference>,
     pub target_namespace: Option<String>,
     pub name_prefix: Option<String>,
@@ -45,6 +46,7 @@ pub struct KustomizationSpec {
     pub deletion_policy: Option<String>,
     /// `{secretRef}` or `{configMapRef}`: the Kustomization applies to a remote cluster.
     pub kube_config: Option<Box<KubeConfigReference>>,
+    #[serde(deserialize_with = "exact")]
     pub health_checks: Vec<CrossNamespaceSourceReference>,
 }
 
@@ -53,12 +55,14 @@ pub struct KustomizationSpec {
 pub struct KustomizationStatus {
     /// `None` when absent; the CRD default is -1 (never reconciled).
     pub observed_generation: Option<i64>,
+    #[serde(deserialize_with = "exact")]
     pub conditions: Vec<Condition>,
     pub last_applied_revision: Option<String>,
     pub last_applied_origin_revision: Option<String>,
     pub last_attempted_revision: Option<String>,
     pub last_handled_reconcile_at: Option<String>,
     pub inventory: Option<ResourceInventory>,
+    #[serde(deserialize_with = "exact")]
     pub history: Vec<KustomizationHistoryEntry>,
 }
 

@@ -2,14 +2,15 @@
 //! `ObjectMeta` holds every field in place (360 bytes) and its labels in a B-tree (a
 //! 500-byte node for two labels); at thousands of stored objects that was a fifth of the
 //! memory. Fields fluxdeck does not read (uid, owner references, finalizers, managed
-//! fields) are not kept; the YAML view fetches the whole object.
+//! fields) are not kept, nor the last-applied annotation, which repeats the whole object;
+//! the YAML view fetches the whole object.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use arcstr::ArcStr;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use serde::de::{MapAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -46,8 +47,24 @@ pub struct Meta {
     pub deletion_timestamp: Option<Time>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Labels>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Without [`LAST_APPLIED`]; `None` when no other annotation is left.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "annotations"
+    )]
     pub annotations: Option<Labels>,
+}
+
+/// The annotation `kubectl apply` leaves: the whole object again, as a string. Not kept.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Annotations without [`LAST_APPLIED`] (its text is skipped, not copied); none left is
+/// `None`, as if the object had no annotations.
+fn annotations<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Labels>, D::Error> {
+    let pairs = d.deserialize_option(OptionalPairs {
+        skip: Some(LAST_APPLIED),
+    })?;
+    Ok(pairs.filter(|a| !a.is_empty()))
 }
 
 fn shared_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ArcStr>, D::Error> {
@@ -101,23 +118,55 @@ impl Serialize for Labels {
     }
 }
 
+/// Reads a map of strings into [`Labels`], leaving out the key `skip` (a null value reads
+/// as empty).
+struct Pairs {
+    skip: Option<&'static str>,
+}
+
+impl<'de> Visitor<'de> for Pairs {
+    type Value = Labels;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of strings")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if self.skip == Some(k.as_str()) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let v = map.next_value::<Option<String>>()?;
+            pairs.push((k, v.unwrap_or_default()));
+        }
+        Ok(pairs.into_iter().collect())
+    }
+}
+
+/// [`Pairs`] of an optional map (null is `None`).
+struct OptionalPairs {
+    skip: Option<&'static str>,
+}
+
+impl<'de> Visitor<'de> for OptionalPairs {
+    type Value = Option<Labels>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of strings or null")
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(Pairs { skip: self.skip }).map(Some)
+    }
+}
+
 impl<'de> Deserialize<'de> for Labels {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Pairs;
-        impl<'de> Visitor<'de> for Pairs {
-            type Value = Labels;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of strings")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
-                let mut pairs: Vec<(String, String)> = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Option<String>>()? {
-                    pairs.push((k, v.unwrap_or_default()));
-                }
-                Ok(pairs.into_iter().collect())
-            }
-        }
-        d.deserialize_map(Pairs)
+        d.deserialize_map(Pairs { skip: None })
     }
 }
 
@@ -125,7 +174,7 @@ impl<'de> Deserialize<'de> for Labels {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -182,5 +231,23 @@ mod tests {
         assert!(ArcStr::ptr_eq(&na, &nb));
         let key = |m: &Option<Labels>| m.as_ref().unwrap().0[0].0.clone();
         assert!(ArcStr::ptr_eq(&key(&a.labels), &key(&b.labels)));
+    }
+
+    #[test]
+    fn the_last_applied_annotation_is_not_kept() {
+        let meta: Meta = serde_json::from_value(json!({
+            "annotations": {LAST_APPLIED: "{\"the\": \"whole object\"}", "team": "db"},
+        }))
+        .unwrap();
+        let annotations = meta.annotations.unwrap();
+        assert_eq!(annotations.iter().collect::<Vec<_>>(), [("team", "db")]);
+        // Nothing else left, or nothing at all: no annotations, as if none were sent.
+        for none in [json!({LAST_APPLIED: "{}"}), json!({}), Value::Null] {
+            let meta: Meta = serde_json::from_value(json!({"annotations": none})).unwrap();
+            assert_eq!(meta.annotations, None, "{none}");
+        }
+        // Labels keep every key.
+        let meta: Meta = serde_json::from_value(json!({"labels": {LAST_APPLIED: "x"}})).unwrap();
+        assert_eq!(meta.labels.unwrap().get(LAST_APPLIED), Some("x"));
     }
 }

@@ -10,7 +10,7 @@ use super::common::{
     condition_types, find,
 };
 use super::helmrelease::HelmRelease;
-use super::kinds::{FluxKind, GroupKind, ObjectKey, SOURCE_GROUP};
+use super::kinds::{FluxKind, GroupKind, ObjectKey, SOURCE_GROUP, shared};
 use super::kustomization::Kustomization;
 use super::meta::Meta;
 use super::names::helm_chart_key;
@@ -126,6 +126,49 @@ impl FluxObject {
                 FluxObject::Bucket(Arc::new(serde_json::from_value(value).map_err(err)?))
             }
         })
+    }
+
+    /// Read a JSON text as the given kind, straight into its typed struct (unknown fields
+    /// skipped, missing ones default): what [`Self::from_value_as`] gives for the same object,
+    /// without building a `Value` first.
+    pub fn from_str_as(kind: FluxKind, text: &str) -> Result<FluxObject, FluxObjectError> {
+        let err = |source| FluxObjectError::Decode { kind, source };
+        Ok(match kind {
+            FluxKind::Kustomization => {
+                FluxObject::Kustomization(Arc::new(serde_json::from_str(text).map_err(err)?))
+            }
+            FluxKind::HelmRelease => {
+                FluxObject::HelmRelease(Arc::new(serde_json::from_str(text).map_err(err)?))
+            }
+            FluxKind::GitRepository => {
+                FluxObject::GitRepository(Arc::new(serde_json::from_str(text).map_err(err)?))
+            }
+            FluxKind::OCIRepository => {
+                FluxObject::OCIRepository(Arc::new(serde_json::from_str(text).map_err(err)?))
+            }
+            FluxKind::HelmRepository => {
+                FluxObject::HelmRepository(Arc::new(serde_json::from_str(text).map_err(err)?))
+            }
+            FluxKind::HelmChart => {
+                FluxObject::HelmChart(Arc::new(serde_json::from_str(text).map_err(err)?))
+            }
+            FluxKind::Bucket => {
+                FluxObject::Bucket(Arc::new(serde_json::from_str(text).map_err(err)?))
+            }
+        })
+    }
+
+    /// The object with this `apiVersion` and `kind` unless it has both already (the items
+    /// of a list may leave them out). Copies the object only if it is shared.
+    pub fn with_types_or(mut self, api_version: &str, kind: &str) -> FluxObject {
+        each!(&mut self, o => {
+            if o.api_version.is_none() || o.kind.is_none() {
+                let o = Arc::make_mut(o);
+                o.api_version = Some(shared(api_version));
+                o.kind = Some(shared(kind));
+            }
+        });
+        self
     }
 
     pub fn kind(&self) -> FluxKind {
@@ -608,5 +651,60 @@ status: {}
             ),
             Err(FluxObjectError::Decode { .. })
         ));
+    }
+
+    /// Read from its text or from a `Value`, an object is the same; without `apiVersion`
+    /// and `kind` it takes the ones given.
+    #[test]
+    fn read_from_text_as_from_a_value() {
+        let value: Value = serde_json::from_str(SCALE_RELEASE).unwrap();
+        let from_text = FluxObject::from_str_as(FluxKind::HelmRelease, SCALE_RELEASE).unwrap();
+        assert_eq!(
+            from_text,
+            FluxObject::from_value_as(FluxKind::HelmRelease, value.clone()).unwrap()
+        );
+        let typed = from_text
+            .clone()
+            .with_types_or("helm.toolkit.fluxcd.io/v2beta2", "X");
+        assert_eq!(typed, from_text, "types already present are kept");
+
+        let mut bare = value;
+        let map = bare.as_object_mut().unwrap();
+        map.remove("apiVersion");
+        map.remove("kind");
+        let bare = FluxObject::from_str_as(FluxKind::HelmRelease, &bare.to_string()).unwrap();
+        assert_ne!(bare, from_text);
+        let bare = bare.with_types_or("helm.toolkit.fluxcd.io/v2", "HelmRelease");
+        assert_eq!(bare, from_text);
+        assert!(matches!(
+            FluxObject::from_str_as(FluxKind::Kustomization, r#"{"spec": {"suspend": "yes"}}"#),
+            Err(FluxObjectError::Decode { .. })
+        ));
+    }
+
+    /// Lists read from text hold exactly their elements, as when read from a `Value` (where
+    /// the length is known): no room for three more in each of thousands of stored objects.
+    #[test]
+    fn lists_read_from_text_keep_no_spare_room() {
+        let obj = FluxObject::from_str_as(FluxKind::HelmRelease, SCALE_RELEASE).unwrap();
+        let status = obj.as_helm_release().unwrap().status.as_ref().unwrap();
+        let lists = [
+            (status.conditions.len(), status.conditions.capacity()),
+            (status.history.len(), status.history.capacity()),
+            (
+                status.inventory.as_ref().unwrap().entries.len(),
+                status.inventory.as_ref().unwrap().entries.capacity(),
+            ),
+        ];
+        assert_eq!(lists, [(1, 1); 3]);
+        let ks = FluxObject::from_str_as(
+            FluxKind::Kustomization,
+            r#"{"spec": {"dependsOn": [{"name": "a"}]},
+                "status": {"conditions": [{"type": "Ready"}, {"type": "Healthy"}]}}"#,
+        )
+        .unwrap();
+        let ks = ks.as_kustomization().unwrap();
+        assert_eq!(ks.spec.depends_on.capacity(), 1);
+        assert_eq!(ks.status.as_ref().unwrap().conditions.capacity(), 2);
     }
 }

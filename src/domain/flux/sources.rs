@@ -4,7 +4,7 @@
 use arcstr::ArcStr;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Artifact, Condition, LocalObjectReference, shared_text_opt};
+use super::common::{Artifact, Condition, LocalObjectReference, exact, shared_text_opt};
 use super::meta::Meta;
 
 /// Status of every source kind (fields a kind does not use stay empty).
@@ -13,6 +13,7 @@ use super::meta::Meta;
 pub struct SourceStatus {
     /// `None` when absent.
     pub observed_generation: Option<i64>,
+    #[serde(deserialize_with = "exact")]
     pub conditions: Vec<Condition>,
     pub artifact: Option<Artifact>,
     pub last_handled_reconcile_at: Option<String>,
@@ -20,6 +21,7 @@ pub struct SourceStatus {
     pub observed_chart_name: Option<String>,
     /// HelmChart: revision of the source artifact the chart was built from.
     pub observed_source_artifact_revision: Option<String>,
+    #[serde(deserialize_with = "exact")]
     pub observed_values_files: Vec<String>,
 }
 
@@ -126,6 +128,7 @@ pub struct HelmChartSpec {
     pub source_ref: HelmChartSourceReference,
     pub interval: String,
     pub reconcile_strategy: Option<String>,
+    #[serde(deserialize_with = "exact")]
     pub values_files: Vec<String>,
     pub suspend: bool,
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use super::*;
@@ -19,7 +19,7 @@ use crate::domain::flux::ObjectKey;
 use crate::domain::health::{self, HealthInfo};
 use crate::domain::kstatus::{self, KStatusResult};
 use crate::domain::tree::Snapshot;
-use crate::kube::store::{self, Conversions, Form, ObjectStore, StoreWriter, Stored};
+use crate::kube::store::{self, Conversions, Form, Head, ObjectStore, StoreWriter, Stored};
 use crate::sim::cluster::{SimCluster, SimOptions};
 use crate::sim::registry::ids;
 
@@ -60,14 +60,13 @@ fn reading(obj: &Value, now: Timestamp) -> Reading {
     }
 }
 
-/// The object as a watch stores it (`store::convert`, as a managed object).
+/// The object as a watch stores it (`store::decode` of its text, as a managed object).
 fn stored(obj: &Value) -> Value {
     let api_version = obj["apiVersion"].as_str().unwrap();
     let kind = obj["kind"].as_str().unwrap();
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-    let o: DynamicObject = serde_json::from_value(obj.clone()).unwrap();
-    match store::convert(o, Form::Managed, &ar) {
+    match store::decode(&obj.to_string(), Form::Managed, &ar) {
         Ok(Stored::Managed(v)) => (*v).clone(),
         other => panic!("not stored as a managed object: {other:?}"),
     }
@@ -256,16 +255,16 @@ fn a_config_map_is_stored_without_its_data() {
     let big: serde_json::Map<String, Value> = (0..100)
         .map(|i| (format!("file-{i}.yaml"), Value::String("x".repeat(10_000))))
         .collect();
-    let cm: DynamicObject = serde_json::from_value(json!({
+    let cm = json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "dashboards", "namespace": "monitoring", "resourceVersion": "9",
                      "labels": {"grafana_dashboard": "1"},
                      "annotations": {"meta.helm.sh/release-name": "grafana"}},
         "data": big,
         "binaryData": {"logo.png": "iVBORw0KGgo="},
-    }))
-    .unwrap();
-    w.apply(cm);
+    })
+    .to_string();
+    w.apply(Head::read(&cm), &cm);
     let e = store.get("monitoring", "dashboards").unwrap();
     let Ok(Stored::Managed(v)) = &e.object else {
         panic!("{e:?}")
