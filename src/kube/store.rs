@@ -132,7 +132,15 @@ pub fn decode(text: &str, form: Form, ar: &ApiResource) -> Result<Stored, String
         Form::Managed => {
             let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
             let Value::Object(mut map) = value else {
-                return Err(format!("object is not a map: {value}"));
+                // Named by its JSON type only: the value itself may be anything, of any size.
+                let what = match value {
+                    Value::Array(_) => "an array",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    Value::Bool(_) => "a boolean",
+                    Value::Null | Value::Object(_) => "null",
+                };
+                return Err(format!("object is not a map but {what}"));
             };
             let typed = ["apiVersion", "kind"]
                 .iter()
@@ -522,7 +530,17 @@ mod tests {
             Conversions::default(),
         );
         apply(&mut w, "\"text\"");
-        assert!(managed.get("", "").unwrap().object.is_err());
+        let e = managed.get("", "").unwrap();
+        let error = e.object.as_ref().unwrap_err();
+        assert_eq!(error, "object is not a map but a string");
+        // A large value is named by its type, not copied into the message.
+        let big = format!("[{}1]", "1,".repeat(100_000));
+        apply(&mut w, &big);
+        let e = managed.get("", "").unwrap();
+        assert_eq!(
+            e.object.as_ref().unwrap_err(),
+            "object is not a map but an array"
+        );
     }
 
     #[test]
