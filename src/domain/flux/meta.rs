@@ -14,7 +14,7 @@ use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::common::lenient_time;
+use super::common::{lenient_time, shared_text_opt};
 use super::kinds::shared;
 
 /// The metadata of a stored Flux object. Field names and types follow `ObjectMeta`; absent
@@ -28,7 +28,7 @@ pub struct Meta {
     /// One copy per namespace for all objects in it.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "shared_string"
+        deserialize_with = "shared_text_opt"
     )]
     pub namespace: Option<ArcStr>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,10 +65,6 @@ fn annotations<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Labels>, D::Err
         skip: Some(LAST_APPLIED),
     })?;
     Ok(pairs.filter(|a| !a.is_empty()))
-}
-
-fn shared_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ArcStr>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(|s| shared(&s)))
 }
 
 /// Labels or annotations: key/value pairs sorted by key, in one allocation (keys shared
