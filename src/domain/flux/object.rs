@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::common::{
@@ -102,59 +103,39 @@ impl FluxObject {
 
     /// Read a JSON object as the given kind (unknown fields tolerated, missing ones default).
     pub fn from_value_as(kind: FluxKind, value: Value) -> Result<FluxObject, FluxObjectError> {
-        let err = |source| FluxObjectError::Decode { kind, source };
-        Ok(match kind {
-            FluxKind::Kustomization => {
-                FluxObject::Kustomization(Arc::new(serde_json::from_value(value).map_err(err)?))
-            }
-            FluxKind::HelmRelease => {
-                FluxObject::HelmRelease(Arc::new(serde_json::from_value(value).map_err(err)?))
-            }
-            FluxKind::GitRepository => {
-                FluxObject::GitRepository(Arc::new(serde_json::from_value(value).map_err(err)?))
-            }
-            FluxKind::OCIRepository => {
-                FluxObject::OCIRepository(Arc::new(serde_json::from_value(value).map_err(err)?))
-            }
-            FluxKind::HelmRepository => {
-                FluxObject::HelmRepository(Arc::new(serde_json::from_value(value).map_err(err)?))
-            }
-            FluxKind::HelmChart => {
-                FluxObject::HelmChart(Arc::new(serde_json::from_value(value).map_err(err)?))
-            }
-            FluxKind::Bucket => {
-                FluxObject::Bucket(Arc::new(serde_json::from_value(value).map_err(err)?))
-            }
-        })
+        Self::read_as(kind, value).map_err(|source| FluxObjectError::Decode { kind, source })
     }
 
     /// Read a JSON text as the given kind, straight into its typed struct (unknown fields
     /// skipped, missing ones default): what [`Self::from_value_as`] gives for the same object,
     /// without building a `Value` first.
     pub fn from_str_as(kind: FluxKind, text: &str) -> Result<FluxObject, FluxObjectError> {
-        let err = |source| FluxObjectError::Decode { kind, source };
+        let mut de = serde_json::Deserializer::from_str(text);
+        Self::read_as(kind, &mut de)
+            .and_then(|o| de.end().map(|()| o))
+            .map_err(|source| FluxObjectError::Decode { kind, source })
+    }
+
+    /// Read one object of `kind` from any JSON deserializer.
+    fn read_as<'de, D: Deserializer<'de>>(kind: FluxKind, d: D) -> Result<FluxObject, D::Error> {
         Ok(match kind {
             FluxKind::Kustomization => {
-                FluxObject::Kustomization(Arc::new(serde_json::from_str(text).map_err(err)?))
+                FluxObject::Kustomization(Arc::new(Deserialize::deserialize(d)?))
             }
             FluxKind::HelmRelease => {
-                FluxObject::HelmRelease(Arc::new(serde_json::from_str(text).map_err(err)?))
+                FluxObject::HelmRelease(Arc::new(Deserialize::deserialize(d)?))
             }
             FluxKind::GitRepository => {
-                FluxObject::GitRepository(Arc::new(serde_json::from_str(text).map_err(err)?))
+                FluxObject::GitRepository(Arc::new(Deserialize::deserialize(d)?))
             }
             FluxKind::OCIRepository => {
-                FluxObject::OCIRepository(Arc::new(serde_json::from_str(text).map_err(err)?))
+                FluxObject::OCIRepository(Arc::new(Deserialize::deserialize(d)?))
             }
             FluxKind::HelmRepository => {
-                FluxObject::HelmRepository(Arc::new(serde_json::from_str(text).map_err(err)?))
+                FluxObject::HelmRepository(Arc::new(Deserialize::deserialize(d)?))
             }
-            FluxKind::HelmChart => {
-                FluxObject::HelmChart(Arc::new(serde_json::from_str(text).map_err(err)?))
-            }
-            FluxKind::Bucket => {
-                FluxObject::Bucket(Arc::new(serde_json::from_str(text).map_err(err)?))
-            }
+            FluxKind::HelmChart => FluxObject::HelmChart(Arc::new(Deserialize::deserialize(d)?)),
+            FluxKind::Bucket => FluxObject::Bucket(Arc::new(Deserialize::deserialize(d)?)),
         })
     }
 
