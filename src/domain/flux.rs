@@ -31,7 +31,7 @@ pub use kinds::{FluxKind, GroupKind, ObjectKey, ObjectKind};
 pub use kustomization::{
     Kustomization, KustomizationHistoryEntry, KustomizationSpec, KustomizationStatus,
 };
-pub use meta::{Labels, Meta};
+pub use meta::{LAST_APPLIED, Labels, Meta};
 pub use names::{
     desired_release_name, helm_chart_key, helm_chart_name, namespace_name, release_name,
     release_namespace, shorten_release_name, storage_namespace,

@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
-use crate::domain::flux::{ObjectKey, ObjectKind};
+use crate::domain::flux::{LAST_APPLIED, ObjectKey, ObjectKind};
 
 /// Whether Secret values are shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,9 +27,6 @@ pub enum SecretValues {
 
 /// The Secret type of Helm's storage driver.
 pub const HELM_RELEASE_TYPE: &str = "helm.sh/release.v1";
-
-/// Annotation in which `kubectl apply` keeps the whole object as last applied, data included.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 fn is_core(group_kind: (&str, &str), kind: &str) -> bool {
     group_kind.0.is_empty() && group_kind.1 == kind

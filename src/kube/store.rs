@@ -282,7 +282,7 @@ pub(crate) mod before {
     use crate::domain::flux::FluxObject;
     use crate::kube::managed;
 
-    pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+    use crate::domain::flux::LAST_APPLIED;
 
     fn strip(o: &mut DynamicObject) {
         o.metadata.managed_fields = None;
@@ -376,8 +376,8 @@ mod tests {
     use kube::core::GroupVersionKind;
     use serde_json::json;
 
-    use super::before::LAST_APPLIED;
     use super::*;
+    use crate::domain::flux::LAST_APPLIED;
 
     fn helmreleases() -> ApiResource {
         ApiResource::from_gvk(&GroupVersionKind::gvk(

@@ -55,7 +55,8 @@ pub struct Meta {
     pub annotations: Option<Labels>,
 }
 
-/// The annotation `kubectl apply` leaves: the whole object again, as a string. Not kept.
+/// The annotation in which `kubectl apply` keeps the whole object again, as a string (a
+/// Secret's data included). Stored metadata does not keep it.
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Annotations without [`LAST_APPLIED`] (its text is skipped, not copied); none left is
