@@ -25,10 +25,9 @@ fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
-/// The child process (run by the test below, not on its own).
-#[test]
-#[ignore = "the child process of a_task_panic_restores_logs_and_exits_101"]
-fn child_panics_in_a_background_task() {
+/// What a child process does first, as `fluxdeck` does: log to the file the parent names,
+/// install the panic policy, take the terminal and draw.
+fn child_ui() -> (logging::LogGuard, TerminalGuard) {
     let log = std::env::var_os(LOG_ENV).expect("log path");
     let guard = logging::init_logging_with(Some(Path::new(&log)), Some("info")).unwrap();
     panic_policy::install(Some(guard.path().to_path_buf()));
@@ -37,6 +36,32 @@ fn child_panics_in_a_background_task() {
         .unwrap()
         .draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("UI RUNNING"), f.area()))
         .unwrap();
+    (guard, term)
+}
+
+/// Run the ignored test `child` of this binary in a pseudo-terminal, logging to `log`.
+fn spawn_child(child: &str, log: &Path) -> PtyApp {
+    let exe = std::env::current_exe().unwrap();
+    PtyApp::spawn_program(
+        &exe,
+        &[
+            "--ignored",
+            "--exact",
+            child,
+            "--nocapture",
+            "--test-threads=1",
+        ],
+        100,
+        30,
+        &[(LOG_ENV, log.to_str().unwrap())],
+    )
+}
+
+/// The child process (run by the test below, not on its own).
+#[test]
+#[ignore = "the child process of a_task_panic_restores_logs_and_exits_101"]
+fn child_panics_in_a_background_task() {
+    let (_guard, term) = child_ui();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,20 +83,7 @@ fn child_panics_in_a_background_task() {
 fn a_task_panic_restores_logs_and_exits_101() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("fluxdeck.log");
-    let exe = std::env::current_exe().unwrap();
-    let mut app = PtyApp::spawn_program(
-        &exe,
-        &[
-            "--ignored",
-            "--exact",
-            CHILD,
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        100,
-        30,
-        &[(LOG_ENV, log.to_str().unwrap())],
-    );
+    let mut app = spawn_child(CHILD, &log);
     let code = app.wait_exit(Duration::from_secs(60));
     // Let the reader thread take the last bytes.
     std::thread::sleep(Duration::from_millis(300));
@@ -112,14 +124,7 @@ fn a_task_panic_restores_logs_and_exits_101() {
 #[test]
 #[ignore = "the child process of a_terminal_that_went_away_is_released_without_a_panic"]
 fn child_loses_its_terminal() {
-    let log = std::env::var_os(LOG_ENV).expect("log path");
-    let guard = logging::init_logging_with(Some(Path::new(&log)), Some("info")).unwrap();
-    panic_policy::install(Some(guard.path().to_path_buf()));
-    let mut term = TerminalGuard::enter(TerminalOptions::default()).unwrap();
-    term.terminal()
-        .unwrap()
-        .draw(|f| f.render_widget(ratatui::widgets::Paragraph::new("UI RUNNING"), f.area()))
-        .unwrap();
+    let (guard, term) = child_ui();
     std::thread::sleep(Duration::from_millis(200));
     // A pipe nobody reads: every write fails (EPIPE; Rust ignores SIGPIPE). A closed
     // descriptor would not do: Rust's standard streams ignore writes to one.
@@ -138,20 +143,7 @@ fn a_terminal_that_went_away_is_released_without_a_panic() {
     const CHILD_GONE: &str = "child_loses_its_terminal";
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("fluxdeck.log");
-    let exe = std::env::current_exe().unwrap();
-    let mut app = PtyApp::spawn_program(
-        &exe,
-        &[
-            "--ignored",
-            "--exact",
-            CHILD_GONE,
-            "--nocapture",
-            "--test-threads=1",
-        ],
-        100,
-        30,
-        &[(LOG_ENV, log.to_str().unwrap())],
-    );
+    let mut app = spawn_child(CHILD_GONE, &log);
     let code = app.wait_exit(Duration::from_secs(60));
     let logged = std::fs::read_to_string(&log).unwrap();
     assert_eq!(code, 0, "exit status; log:\n{logged}");
